@@ -1,0 +1,170 @@
+//! The catalogue of every AWS operation cmkscan calls: its IAM action and the
+//! request rate cmkscan allows itself. `docs/permissions.md` and the IAM
+//! templates in `deploy/` answer to this list, and a test keeps them honest.
+
+use std::fmt;
+use std::num::NonZeroU32;
+
+use serde::Serialize;
+
+/// One AWS operation. Adding a call to the code means adding it here first,
+/// because `Throttle::call` only accepts an `Api`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Api {
+    OrganizationsDescribeOrganization,
+    OrganizationsListAccounts,
+    StsGetCallerIdentity,
+    StsAssumeRole,
+    Ec2DescribeRegions,
+    CloudTrailListTrails,
+    CloudTrailDescribeTrails,
+    CloudTrailGetTrailStatus,
+    CloudTrailGetEventSelectors,
+    CloudTrailLookupEvents,
+    ConfigDescribeConfigurationRecorders,
+    ConfigDescribeConfigurationRecorderStatus,
+    ConfigDescribeDeliveryChannels,
+    LogsDescribeMetricFilters,
+    CloudWatchDescribeAlarmsForMetric,
+    SnsListSubscriptionsByTopic,
+    EventsListRules,
+    EventsListTargetsByRule,
+    KmsListKeys,
+    KmsDescribeKey,
+    KmsListAliases,
+    S3PutObject,
+}
+
+impl Api {
+    pub const ALL: [Api; 22] = [
+        Api::OrganizationsDescribeOrganization,
+        Api::OrganizationsListAccounts,
+        Api::StsGetCallerIdentity,
+        Api::StsAssumeRole,
+        Api::Ec2DescribeRegions,
+        Api::CloudTrailListTrails,
+        Api::CloudTrailDescribeTrails,
+        Api::CloudTrailGetTrailStatus,
+        Api::CloudTrailGetEventSelectors,
+        Api::CloudTrailLookupEvents,
+        Api::ConfigDescribeConfigurationRecorders,
+        Api::ConfigDescribeConfigurationRecorderStatus,
+        Api::ConfigDescribeDeliveryChannels,
+        Api::LogsDescribeMetricFilters,
+        Api::CloudWatchDescribeAlarmsForMetric,
+        Api::SnsListSubscriptionsByTopic,
+        Api::EventsListRules,
+        Api::EventsListTargetsByRule,
+        Api::KmsListKeys,
+        Api::KmsDescribeKey,
+        Api::KmsListAliases,
+        Api::S3PutObject,
+    ];
+
+    /// The IAM service prefix and the operation name, which are also the
+    /// IAM action (`prefix:Operation`) for every operation cmkscan uses.
+    pub fn service_and_operation(self) -> (&'static str, &'static str) {
+        match self {
+            Api::OrganizationsDescribeOrganization => ("organizations", "DescribeOrganization"),
+            Api::OrganizationsListAccounts => ("organizations", "ListAccounts"),
+            Api::StsGetCallerIdentity => ("sts", "GetCallerIdentity"),
+            Api::StsAssumeRole => ("sts", "AssumeRole"),
+            Api::Ec2DescribeRegions => ("ec2", "DescribeRegions"),
+            Api::CloudTrailListTrails => ("cloudtrail", "ListTrails"),
+            Api::CloudTrailDescribeTrails => ("cloudtrail", "DescribeTrails"),
+            Api::CloudTrailGetTrailStatus => ("cloudtrail", "GetTrailStatus"),
+            Api::CloudTrailGetEventSelectors => ("cloudtrail", "GetEventSelectors"),
+            Api::CloudTrailLookupEvents => ("cloudtrail", "LookupEvents"),
+            Api::ConfigDescribeConfigurationRecorders => {
+                ("config", "DescribeConfigurationRecorders")
+            }
+            Api::ConfigDescribeConfigurationRecorderStatus => {
+                ("config", "DescribeConfigurationRecorderStatus")
+            }
+            Api::ConfigDescribeDeliveryChannels => ("config", "DescribeDeliveryChannels"),
+            Api::LogsDescribeMetricFilters => ("logs", "DescribeMetricFilters"),
+            Api::CloudWatchDescribeAlarmsForMetric => ("cloudwatch", "DescribeAlarmsForMetric"),
+            Api::SnsListSubscriptionsByTopic => ("sns", "ListSubscriptionsByTopic"),
+            Api::EventsListRules => ("events", "ListRules"),
+            Api::EventsListTargetsByRule => ("events", "ListTargetsByRule"),
+            Api::KmsListKeys => ("kms", "ListKeys"),
+            Api::KmsDescribeKey => ("kms", "DescribeKey"),
+            Api::KmsListAliases => ("kms", "ListAliases"),
+            Api::S3PutObject => ("s3", "PutObject"),
+        }
+    }
+
+    /// The IAM action a caller needs, or `None` for the one call AWS allows
+    /// without any permission (`sts:GetCallerIdentity`).
+    pub fn iam_action(self) -> Option<String> {
+        match self {
+            Api::StsGetCallerIdentity => None,
+            _ => {
+                let (service, operation) = self.service_and_operation();
+                Some(format!("{service}:{operation}"))
+            }
+        }
+    }
+
+    /// Which identity makes the call: the runner (management account task
+    /// role) or the read-only role in each scanned account. The IAM templates
+    /// grant each action only to the identity that needs it.
+    pub fn caller(self) -> Caller {
+        match self {
+            Api::OrganizationsDescribeOrganization
+            | Api::OrganizationsListAccounts
+            | Api::StsAssumeRole
+            | Api::S3PutObject => Caller::Runner,
+            _ => Caller::ScannedAccount,
+        }
+    }
+
+    /// Requests per second cmkscan allows itself for this operation, per
+    /// account and region. Each figure is at or under the published AWS quota
+    /// (quotas are per account per region; LookupEvents is the strictest at 2).
+    pub fn requests_per_second(self) -> NonZeroU32 {
+        let rps = match self {
+            Api::CloudTrailLookupEvents => 2,
+            Api::OrganizationsDescribeOrganization | Api::OrganizationsListAccounts => 2,
+            Api::LogsDescribeMetricFilters
+            | Api::CloudWatchDescribeAlarmsForMetric
+            | Api::CloudTrailListTrails
+            | Api::CloudTrailDescribeTrails
+            | Api::CloudTrailGetTrailStatus
+            | Api::CloudTrailGetEventSelectors
+            | Api::ConfigDescribeConfigurationRecorders
+            | Api::ConfigDescribeConfigurationRecorderStatus
+            | Api::ConfigDescribeDeliveryChannels
+            | Api::Ec2DescribeRegions => 5,
+            Api::SnsListSubscriptionsByTopic
+            | Api::EventsListRules
+            | Api::EventsListTargetsByRule
+            | Api::S3PutObject => 10,
+            Api::StsGetCallerIdentity | Api::StsAssumeRole => 20,
+            Api::KmsListKeys | Api::KmsListAliases => 20,
+            Api::KmsDescribeKey => 50,
+        };
+        NonZeroU32::new(rps).unwrap_or(NonZeroU32::MIN)
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// See [`Api::caller`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Caller {
+    /// The runner's own credentials in the management account.
+    Runner,
+    /// The read-only role in every scanned account (the runner's own
+    /// credentials when the scanned account is the management account).
+    ScannedAccount,
+}
+
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (service, operation) = self.service_and_operation();
+        write!(f, "{service}:{operation}")
+    }
+}

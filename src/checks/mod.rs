@@ -1,0 +1,127 @@
+//! Verdicts: pure functions from [`crate::facts`] to [`Finding`]s. No I/O
+//! here, so every rule is unit-tested and a saved facts file re-evaluates to
+//! the same report.
+
+mod alerting;
+pub mod catalog;
+pub mod event_pattern;
+pub mod filter_pattern;
+mod keys;
+pub mod kms_events;
+pub mod pattern;
+mod recording;
+mod trails;
+
+use serde::{Deserialize, Serialize};
+
+use crate::facts::{AccountFacts, Fetched, RegionFacts, ScanFacts, TrailFacts};
+use catalog::{CheckId, Status};
+
+/// Region column for rows about a whole account.
+pub const ACCOUNT_WIDE: &str = "global";
+
+/// One verdict. Title, severity, remediation and controls come from the
+/// catalogue by `check`, so they cannot drift between rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    pub account_id: String,
+    pub account_name: String,
+    pub region: String,
+    pub check: CheckId,
+    pub status: Status,
+    pub resource_id: String,
+    pub detail: String,
+}
+
+/// What a regional check may look at.
+pub struct RegionContext<'a> {
+    pub account: &'a AccountFacts,
+    pub region: &'a RegionFacts,
+    pub management_account_id: &'a str,
+    pub organization_trails: &'a Fetched<Vec<TrailFacts>>,
+}
+
+impl<'a> RegionContext<'a> {
+    fn finding(
+        &self,
+        check: CheckId,
+        status: Status,
+        resource_id: &str,
+        detail: String,
+    ) -> Finding {
+        Finding {
+            account_id: self.account.id.clone(),
+            account_name: self.account.name.clone(),
+            region: self.region.region.clone(),
+            check,
+            status,
+            resource_id: resource_id.to_string(),
+            detail,
+        }
+    }
+
+    fn is_management_account(&self) -> bool {
+        self.account.id == self.management_account_id
+    }
+
+    /// Organisation trails that cover this member account (none for the
+    /// management account, whose own trails already include them).
+    fn organization_trails(&self) -> &'a [TrailFacts] {
+        match self.organization_trails {
+            Ok(trails) if !self.is_management_account() => trails,
+            _ => &[],
+        }
+    }
+
+    /// The error that hides the organisation trails from a member, if any.
+    fn organization_trails_error(&self) -> Option<&'a Fetched<Vec<TrailFacts>>> {
+        (!self.is_management_account() && self.organization_trails.is_err())
+            .then_some(self.organization_trails)
+    }
+}
+
+/// Every finding of a scan, sorted by account, region, check and resource.
+pub fn evaluate(facts: &ScanFacts) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for account in &facts.accounts {
+        evaluate_account(facts, account, &mut out);
+    }
+    out.sort_by(|a, b| {
+        (&a.account_id, &a.region, a.check, &a.resource_id, &a.detail).cmp(&(
+            &b.account_id,
+            &b.region,
+            b.check,
+            &b.resource_id,
+            &b.detail,
+        ))
+    });
+    out
+}
+
+fn evaluate_account(facts: &ScanFacts, account: &AccountFacts, out: &mut Vec<Finding>) {
+    if let Err(err) = &account.access {
+        out.push(Finding {
+            account_id: account.id.clone(),
+            account_name: account.name.clone(),
+            region: ACCOUNT_WIDE.to_string(),
+            check: CheckId::AccountAccess,
+            status: Status::Error,
+            resource_id: String::new(),
+            detail: err.to_string(),
+        });
+        return;
+    }
+    for region in &account.regions {
+        let ctx = RegionContext {
+            account,
+            region,
+            management_account_id: &facts.management_account_id,
+            organization_trails: &facts.organization_trails,
+        };
+        trails::check(&ctx, out);
+        recording::check(&ctx, out);
+        alerting::check(&ctx, out);
+        keys::key_state(&ctx, out);
+        keys::recent_events(&ctx, facts.lookback_days, out);
+    }
+}

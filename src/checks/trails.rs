@@ -1,0 +1,306 @@
+//! `cloudtrail.kms_events_logged`: does a trail that covers the region log,
+//! deliver to S3 and capture KMS write management events?
+
+use super::catalog::{CheckId, Status};
+use super::{Finding, RegionContext};
+use crate::facts::{AdvancedFieldSelector, AdvancedSelector, EventSelectors, TrailFacts};
+
+/// Why a trail does or does not capture the events; `Ok` when it qualifies.
+pub fn qualifies(trail: &TrailFacts) -> Result<(), TrailGap> {
+    match &trail.is_logging {
+        Err(err) => return Err(TrailGap::Unknown(err.to_string())),
+        Ok(false) => return Err(TrailGap::Missing("is not logging".into())),
+        Ok(true) => {}
+    }
+    if trail.s3_bucket.is_none() {
+        return Err(TrailGap::Missing("has no S3 bucket".into()));
+    }
+    match &trail.selectors {
+        Err(err) => Err(TrailGap::Unknown(err.to_string())),
+        Ok(selectors) => captures_kms_writes(selectors).map_err(TrailGap::Missing),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrailGap {
+    /// The trail demonstrably misses; the text completes "trail X …".
+    Missing(String),
+    /// A call needed to judge the trail failed.
+    Unknown(String),
+}
+
+/// Trails covering `region`: the account's own (homed there or multi-region)
+/// and, for members, the management account's organisation trails.
+pub fn covering<'a>(ctx: &'a RegionContext<'a>) -> impl Iterator<Item = &'a TrailFacts> + 'a {
+    let own = ctx.account.trails.iter();
+    let org = ctx.organization_trails().iter();
+    own.chain(org)
+        .filter(move |t| t.is_multi_region || t.home_region == ctx.region.region)
+}
+
+pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
+    let mut gaps = Vec::new();
+    let mut unknown = Vec::new();
+    for trail in covering(ctx) {
+        match qualifies(trail) {
+            Ok(()) => {
+                let scope = if trail.is_organization_trail {
+                    "organisation trail"
+                } else if trail.is_multi_region {
+                    "multi-region trail"
+                } else {
+                    "trail"
+                };
+                out.push(ctx.finding(
+                    CheckId::KmsEventsLogged,
+                    Status::Pass,
+                    &trail.arn,
+                    format!(
+                        "{scope} {} is logging to S3 and captures KMS write management events",
+                        trail.name
+                    ),
+                ));
+                return;
+            }
+            Err(TrailGap::Missing(why)) => gaps.push(format!("trail {} {why}", trail.name)),
+            Err(TrailGap::Unknown(why)) => unknown.push(format!("trail {}: {why}", trail.name)),
+        }
+    }
+    if let Err(err) = &ctx.region.visible_trails {
+        unknown.push(format!("listing trails: {err}"));
+    }
+    if let Some(Err(err)) = ctx.organization_trails_error() {
+        unknown.push(format!(
+            "organisation trails of the management account: {err}"
+        ));
+    }
+    let (status, detail) = if !unknown.is_empty() {
+        (Status::Error, unknown.join("; "))
+    } else if gaps.is_empty() {
+        (Status::Fail, "no trail covers this region".to_string())
+    } else {
+        (
+            Status::Fail,
+            format!("no trail qualifies: {}", gaps.join("; ")),
+        )
+    };
+    out.push(ctx.finding(CheckId::KmsEventsLogged, status, "", detail));
+}
+
+/// Does this selector configuration record DisableKey and ScheduleKeyDeletion
+/// (write management events from kms.amazonaws.com)? `Err` says why not.
+pub fn captures_kms_writes(selectors: &EventSelectors) -> Result<(), String> {
+    match selectors {
+        EventSelectors::Default => Ok(()),
+        EventSelectors::Classic(list) => {
+            if list.is_empty() {
+                return Err("has no event selectors".into());
+            }
+            let mut reasons = Vec::new();
+            for s in list {
+                if !s.include_management_events {
+                    reasons.push("excludes management events".to_string());
+                } else if s.read_write_type == "ReadOnly" {
+                    reasons.push("records read-only management events only".to_string());
+                } else if s
+                    .exclude_management_event_sources
+                    .iter()
+                    .any(|src| src == "kms.amazonaws.com")
+                {
+                    reasons.push("excludes kms.amazonaws.com management events".to_string());
+                } else {
+                    return Ok(());
+                }
+            }
+            Err(dedup_join(reasons))
+        }
+        EventSelectors::Advanced(list) => {
+            let mut reasons = Vec::new();
+            let mut captured = [false; 2];
+            for selector in list {
+                for (i, event_name) in super::kms_events::WATCHED.iter().enumerate() {
+                    match advanced_selects(selector, event_name) {
+                        Ok(true) => captured[i] = true,
+                        Ok(false) => {}
+                        Err(why) => reasons.push(why),
+                    }
+                }
+            }
+            if captured.iter().all(|c| *c) {
+                return Ok(());
+            }
+            if reasons.is_empty() {
+                reasons.push(
+                    "has advanced selectors that do not keep KMS write management events".into(),
+                );
+            }
+            Err(dedup_join(reasons))
+        }
+    }
+}
+
+fn dedup_join(mut reasons: Vec<String>) -> String {
+    reasons.sort();
+    reasons.dedup();
+    reasons.join(", ")
+}
+
+/// Does one advanced selector keep the management event `event_name` from
+/// kms.amazonaws.com? Field selectors are ANDed; `Err` for a field that can
+/// narrow management events in ways not evaluated here.
+fn advanced_selects(selector: &AdvancedSelector, event_name: &str) -> Result<bool, String> {
+    let mut keeps_management = false;
+    for field in &selector.fields {
+        let value = match field.field.as_str() {
+            "eventCategory" => "Management",
+            "readOnly" => "false",
+            "eventSource" => "kms.amazonaws.com",
+            "eventName" => event_name,
+            "eventType" => "AwsApiCall",
+            other => {
+                return Err(format!(
+                    "has an advanced selector on field {other}, which cmkscan does not evaluate"
+                ))
+            }
+        };
+        if !field_matches(field, value) {
+            return Ok(false);
+        }
+        if field.field == "eventCategory" {
+            keeps_management = true;
+        }
+    }
+    // Advanced selectors without an eventCategory condition select data
+    // events only when they name resources; AWS requires eventCategory.
+    Ok(keeps_management)
+}
+
+fn field_matches(f: &AdvancedFieldSelector, value: &str) -> bool {
+    (f.equals.is_empty() || f.equals.iter().any(|v| v == value))
+        && !f.not_equals.iter().any(|v| v == value)
+        && (f.starts_with.is_empty() || f.starts_with.iter().any(|p| value.starts_with(p.as_str())))
+        && !f
+            .not_starts_with
+            .iter()
+            .any(|p| value.starts_with(p.as_str()))
+        && (f.ends_with.is_empty() || f.ends_with.iter().any(|p| value.ends_with(p.as_str())))
+        && !f.not_ends_with.iter().any(|p| value.ends_with(p.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::ClassicSelector;
+
+    fn classic(include: bool, rw: &str, exclude: &[&str]) -> ClassicSelector {
+        ClassicSelector {
+            include_management_events: include,
+            read_write_type: rw.into(),
+            exclude_management_event_sources: exclude.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn field(name: &str, equals: &[&str], not_equals: &[&str]) -> AdvancedFieldSelector {
+        AdvancedFieldSelector {
+            field: name.into(),
+            equals: equals.iter().map(|s| s.to_string()).collect(),
+            not_equals: not_equals.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    fn advanced(fields: Vec<AdvancedFieldSelector>) -> EventSelectors {
+        EventSelectors::Advanced(vec![AdvancedSelector { name: None, fields }])
+    }
+
+    #[test]
+    fn classic_selector_table() {
+        let cases: Vec<(Vec<ClassicSelector>, bool)> = vec![
+            (vec![classic(true, "All", &[])], true),
+            (vec![classic(true, "WriteOnly", &[])], true),
+            (vec![classic(true, "ReadOnly", &[])], false),
+            (vec![classic(false, "All", &[])], false),
+            (vec![classic(true, "All", &["kms.amazonaws.com"])], false),
+            (vec![classic(true, "All", &["rdsdata.amazonaws.com"])], true),
+            (
+                vec![
+                    classic(true, "ReadOnly", &[]),
+                    classic(true, "WriteOnly", &[]),
+                ],
+                true,
+            ),
+            (vec![], false),
+        ];
+        for (selectors, expected) in cases {
+            let verdict = captures_kms_writes(&EventSelectors::Classic(selectors.clone()));
+            assert_eq!(verdict.is_ok(), expected, "{selectors:?} -> {verdict:?}");
+        }
+    }
+
+    #[test]
+    fn default_selectors_capture_everything() {
+        assert_eq!(captures_kms_writes(&EventSelectors::Default), Ok(()));
+    }
+
+    #[test]
+    fn advanced_selector_table() {
+        let cases = vec![
+            (vec![field("eventCategory", &["Management"], &[])], true),
+            (
+                vec![
+                    field("eventCategory", &["Management"], &[]),
+                    field("readOnly", &["true"], &[]),
+                ],
+                false,
+            ),
+            (
+                vec![
+                    field("eventCategory", &["Management"], &[]),
+                    field("readOnly", &["false"], &[]),
+                ],
+                true,
+            ),
+            (
+                vec![
+                    field("eventCategory", &["Management"], &[]),
+                    field("eventSource", &[], &["kms.amazonaws.com"]),
+                ],
+                false,
+            ),
+            (
+                vec![
+                    field("eventCategory", &["Management"], &[]),
+                    field("eventSource", &[], &["rdsdata.amazonaws.com"]),
+                ],
+                true,
+            ),
+            (
+                vec![
+                    field("eventCategory", &["Data"], &[]),
+                    field("resources.type", &["AWS::S3::Object"], &[]),
+                ],
+                false,
+            ),
+            (
+                vec![
+                    field("eventCategory", &["Management"], &[]),
+                    field("userIdentity.arn", &[], &["x"]),
+                ],
+                false,
+            ),
+        ];
+        for (fields, expected) in cases {
+            let verdict = captures_kms_writes(&advanced(fields.clone()));
+            assert_eq!(verdict.is_ok(), expected, "{fields:?} -> {verdict:?}");
+        }
+    }
+
+    #[test]
+    fn advanced_readonly_only_names_the_reason() {
+        let verdict = captures_kms_writes(&advanced(vec![
+            field("eventCategory", &["Management"], &[]),
+            field("readOnly", &["true"], &[]),
+        ]));
+        assert!(verdict.unwrap_err().contains("do not keep KMS write"));
+    }
+}

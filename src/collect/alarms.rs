@@ -1,0 +1,193 @@
+//! The alerting chain behind a trail's log group: metric filters, the alarms
+//! on their metrics, and whether the alarms' SNS topics have subscribers.
+
+use futures::future::join_all;
+
+use super::cloudtrail::arn_region;
+use super::session::AccountSession;
+use crate::api::Api;
+use crate::checks::kms_events;
+use crate::facts::{AlarmActionFacts, AlarmFacts, Fetched, MetricFilterFacts, MetricRef};
+use crate::throttle::CallError;
+
+/// Metric filters on the log group, with alarms for those that may catch the
+/// KMS events. `log_group_arn` is `arn:…:logs:<region>:<account>:log-group:<name>:*`.
+pub async fn log_group_chain(
+    session: &AccountSession,
+    log_group_arn: &str,
+) -> Fetched<Vec<MetricFilterFacts>> {
+    let (region, name) = parse_log_group_arn(log_group_arn).ok_or_else(|| {
+        CallError::new(
+            Api::LogsDescribeMetricFilters,
+            "InvalidLogGroupArn",
+            format!("cannot read a region and log group name from {log_group_arn}"),
+        )
+    })?;
+    let filters = metric_filters(session, region, name).await?;
+    Ok(join_all(filters.into_iter().map(|mut filter| async move {
+        if kms_events::filter_may_catch(&filter.pattern) {
+            filter.alarms = Some(alarms_for(session, region, &filter.metrics).await);
+        }
+        filter
+    }))
+    .await)
+}
+
+fn parse_log_group_arn(arn: &str) -> Option<(&str, &str)> {
+    let region = arn_region(arn)?;
+    let name = arn.split_once(":log-group:")?.1;
+    let name = name.strip_suffix(":*").unwrap_or(name);
+    (!name.is_empty()).then_some((region, name))
+}
+
+async fn metric_filters(
+    session: &AccountSession,
+    region: &str,
+    log_group: &str,
+) -> Fetched<Vec<MetricFilterFacts>> {
+    let client = session.logs(region);
+    let mut filters = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = session
+            .throttle
+            .call(
+                Api::LogsDescribeMetricFilters,
+                &session.scope(region),
+                || {
+                    client
+                        .describe_metric_filters()
+                        .log_group_name(log_group)
+                        .set_next_token(token.clone())
+                        .send()
+                },
+            )
+            .await?;
+        filters.extend(page.metric_filters().iter().map(|f| {
+            MetricFilterFacts {
+                name: f.filter_name().unwrap_or_default().to_string(),
+                pattern: f.filter_pattern().unwrap_or_default().to_string(),
+                metrics: f
+                    .metric_transformations()
+                    .iter()
+                    .map(|m| MetricRef {
+                        name: m.metric_name().to_string(),
+                        namespace: m.metric_namespace().to_string(),
+                    })
+                    .collect(),
+                alarms: None,
+            }
+        }));
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(filters);
+        }
+    }
+}
+
+async fn alarms_for(
+    session: &AccountSession,
+    region: &str,
+    metrics: &[MetricRef],
+) -> Fetched<Vec<AlarmFacts>> {
+    let client = session.cloudwatch(region);
+    let mut alarms = Vec::new();
+    for metric in metrics {
+        let out = session
+            .throttle
+            .call(
+                Api::CloudWatchDescribeAlarmsForMetric,
+                &session.scope(region),
+                || {
+                    client
+                        .describe_alarms_for_metric()
+                        .metric_name(&metric.name)
+                        .namespace(&metric.namespace)
+                        .send()
+                },
+            )
+            .await?;
+        for alarm in out.metric_alarms() {
+            let actions = join_all(alarm.alarm_actions().iter().map(|arn| async move {
+                AlarmActionFacts {
+                    arn: arn.clone(),
+                    confirmed_subscriptions: if arn.starts_with("arn:") && arn.contains(":sns:") {
+                        Some(confirmed_subscriptions(session, arn).await)
+                    } else {
+                        None
+                    },
+                }
+            }))
+            .await;
+            alarms.push(AlarmFacts {
+                name: alarm.alarm_name().unwrap_or_default().to_string(),
+                actions_enabled: alarm.actions_enabled().unwrap_or(false),
+                metric: metric.clone(),
+                actions,
+            });
+        }
+    }
+    Ok(alarms)
+}
+
+/// Confirmed subscriptions of a topic, counting until the first one is found:
+/// one is all the check needs, and big topics have many pages.
+async fn confirmed_subscriptions(session: &AccountSession, topic_arn: &str) -> Fetched<u32> {
+    let region = arn_region(topic_arn).unwrap_or("us-east-1");
+    let client = session.sns(region);
+    let mut token: Option<String> = None;
+    loop {
+        let page = session
+            .throttle
+            .call(
+                Api::SnsListSubscriptionsByTopic,
+                &session.scope(region),
+                || {
+                    client
+                        .list_subscriptions_by_topic()
+                        .topic_arn(topic_arn)
+                        .set_next_token(token.clone())
+                        .send()
+                },
+            )
+            .await?;
+        // Unconfirmed subscriptions carry the placeholder "PendingConfirmation"
+        // instead of an ARN and deliver nothing.
+        let confirmed = page
+            .subscriptions()
+            .iter()
+            .filter(|s| s.subscription_arn().is_some_and(|a| a.starts_with("arn:")))
+            .count();
+        if confirmed > 0 {
+            return Ok(u32::try_from(confirmed).unwrap_or(u32::MAX));
+        }
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_log_group_arn;
+
+    #[test]
+    fn reads_region_and_name_from_log_group_arn() {
+        assert_eq!(
+            parse_log_group_arn(
+                "arn:aws:logs:eu-west-1:111122223333:log-group:aws-cloudtrail-logs:*"
+            ),
+            Some(("eu-west-1", "aws-cloudtrail-logs"))
+        );
+        assert_eq!(
+            parse_log_group_arn("arn:aws:logs:eu-west-1:111122223333:log-group:a:b"),
+            Some(("eu-west-1", "a:b"))
+        );
+        assert_eq!(
+            parse_log_group_arn("arn:aws:logs:eu-west-1:1:log-group::*"),
+            None
+        );
+        assert_eq!(parse_log_group_arn("not-an-arn"), None);
+    }
+}

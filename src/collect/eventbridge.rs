@@ -1,0 +1,64 @@
+//! EventBridge rules on a region's default event bus: CloudTrail delivers
+//! "AWS API Call via CloudTrail" events only there.
+
+use futures::future::join_all;
+
+use super::session::AccountSession;
+use crate::api::Api;
+use crate::checks::kms_events;
+use crate::facts::{Fetched, RuleFacts};
+
+pub async fn rules(session: &AccountSession, region: &str) -> Fetched<Vec<RuleFacts>> {
+    let client = session.events(region);
+    let scope = session.scope(region);
+    let mut rules = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = session
+            .throttle
+            .call(Api::EventsListRules, &scope, || {
+                client.list_rules().set_next_token(token.clone()).send()
+            })
+            .await?;
+        rules.extend(page.rules().iter().map(|rule| {
+            RuleFacts {
+                name: rule.name().unwrap_or_default().to_string(),
+                state: rule
+                    .state()
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_default(),
+                event_pattern: rule.event_pattern().map(str::to_string),
+                targets: None,
+            }
+        }));
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            break;
+        }
+    }
+    // Targets are fetched only where they can change the verdict.
+    Ok(join_all(rules.into_iter().map(|mut rule| {
+        let client = &client;
+        let scope = &scope;
+        async move {
+            let candidate = rule
+                .event_pattern
+                .as_deref()
+                .is_some_and(kms_events::rule_may_catch);
+            if candidate {
+                rule.targets = Some(
+                    session
+                        .throttle
+                        .call(Api::EventsListTargetsByRule, scope, || {
+                            // One page answers "at least one target?".
+                            client.list_targets_by_rule().rule(&rule.name).send()
+                        })
+                        .await
+                        .map(|out| u32::try_from(out.targets().len()).unwrap_or(u32::MAX)),
+                );
+            }
+            rule
+        }
+    }))
+    .await)
+}

@@ -1,0 +1,204 @@
+//! What a scan learned from AWS, as plain serialisable data. `collect` fills
+//! these; `checks` reads them and nothing else, so a saved facts file is the
+//! scan's evidence and re-evaluating it reproduces the findings.
+
+use serde::{Deserialize, Serialize};
+
+use crate::throttle::CallError;
+
+/// A fact AWS gave us, or the failed request that should have given it.
+pub type Fetched<T> = Result<T, CallError>;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScanFacts {
+    pub scan_id: String,
+    /// RFC 3339, UTC.
+    pub scan_time: String,
+    pub partition: String,
+    pub management_account_id: String,
+    pub lookback_days: u32,
+    /// The management account's organisation trails: they log for every
+    /// member account, even where a member's own view omits them.
+    pub organization_trails: Fetched<Vec<TrailFacts>>,
+    pub accounts: Vec<AccountFacts>,
+    /// Accounts listed by Organizations but not ACTIVE: counted, never scanned.
+    pub inactive_accounts: Vec<OrgAccount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgAccount {
+    pub id: String,
+    pub name: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccountFacts {
+    pub id: String,
+    pub name: String,
+    /// Getting into the account: the AssumeRole (members) and the region
+    /// discovery. An error here means nothing else was collected.
+    pub access: Fetched<()>,
+    /// Regions the scan was asked for that the account has not opted into.
+    pub skipped_regions: Vec<String>,
+    /// Every distinct trail owned by this account, found through the regions
+    /// scanned (organisation trails of the management account are in
+    /// `ScanFacts::organization_trails` for members).
+    pub trails: Vec<TrailFacts>,
+    pub regions: Vec<RegionFacts>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrailFacts {
+    pub arn: String,
+    pub name: String,
+    pub home_region: String,
+    pub is_multi_region: bool,
+    pub is_organization_trail: bool,
+    pub s3_bucket: Option<String>,
+    pub log_group_arn: Option<String>,
+    pub is_logging: Fetched<bool>,
+    pub selectors: Fetched<EventSelectors>,
+    /// Metric filters on the trail's log group; `None` when the trail has no
+    /// log group.
+    pub metric_filters: Option<Fetched<Vec<MetricFilterFacts>>>,
+}
+
+/// Which management events a trail records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum EventSelectors {
+    /// No custom selectors: AWS logs all management events, read and write.
+    Default,
+    Classic(Vec<ClassicSelector>),
+    Advanced(Vec<AdvancedSelector>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassicSelector {
+    pub include_management_events: bool,
+    /// `All`, `ReadOnly` or `WriteOnly`.
+    pub read_write_type: String,
+    pub exclude_management_event_sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdvancedSelector {
+    pub name: Option<String>,
+    pub fields: Vec<AdvancedFieldSelector>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AdvancedFieldSelector {
+    pub field: String,
+    pub equals: Vec<String>,
+    pub not_equals: Vec<String>,
+    pub starts_with: Vec<String>,
+    pub not_starts_with: Vec<String>,
+    pub ends_with: Vec<String>,
+    pub not_ends_with: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MetricFilterFacts {
+    pub name: String,
+    pub pattern: String,
+    pub metrics: Vec<MetricRef>,
+    /// Alarms on the filter's metrics. Fetched only for filters whose pattern
+    /// may catch the KMS events, to spare calls; `None` otherwise.
+    pub alarms: Option<Fetched<Vec<AlarmFacts>>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MetricRef {
+    pub name: String,
+    pub namespace: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AlarmFacts {
+    pub name: String,
+    pub actions_enabled: bool,
+    pub metric: MetricRef,
+    pub actions: Vec<AlarmActionFacts>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AlarmActionFacts {
+    pub arn: String,
+    /// Confirmed subscriptions of the SNS topic; `None` when the action is
+    /// not an SNS topic (Auto Scaling, EC2, Systems Manager actions).
+    pub confirmed_subscriptions: Option<Fetched<u32>>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegionFacts {
+    pub region: String,
+    /// ARNs of this account's trails that DescribeTrails lists here (home
+    /// trails and shadows of multi-region ones); an error means trails homed
+    /// in this region may be missing from `AccountFacts::trails`.
+    pub visible_trails: Fetched<Vec<String>>,
+    pub config: Fetched<ConfigFacts>,
+    pub rules: Fetched<Vec<RuleFacts>>,
+    pub keys: Fetched<KmsFacts>,
+    pub recent_events: Fetched<Vec<KeyEvent>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ConfigFacts {
+    pub recorders: Vec<RecorderFacts>,
+    pub delivery_channels: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RecorderFacts {
+    pub name: String,
+    pub all_supported: bool,
+    /// `ALL_SUPPORTED_RESOURCE_TYPES`, `INCLUSION_BY_RESOURCE_TYPES` or
+    /// `EXCLUSION_BY_RESOURCE_TYPES`; absent on recorders made before the
+    /// strategy existed, where `all_supported` alone decides.
+    pub strategy: Option<String>,
+    pub resource_types: Vec<String>,
+    pub excluded_resource_types: Vec<String>,
+    pub recording: bool,
+    /// `Pending`, `Success` or `Failure` (AWS spells them in any case).
+    pub last_status: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RuleFacts {
+    pub name: String,
+    /// `ENABLED`, `DISABLED` or `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`.
+    pub state: String,
+    pub event_pattern: Option<String>,
+    /// Target count. Fetched only for rules whose pattern may catch the KMS
+    /// events; `None` otherwise.
+    pub targets: Option<Fetched<u32>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct KmsFacts {
+    pub customer_keys: Vec<KeyFacts>,
+    /// Keys behind an `alias/aws/...` alias are AWS managed: counted, not
+    /// described, since they are outside this control.
+    pub aws_managed_keys: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyFacts {
+    pub arn: String,
+    pub state: String,
+    /// RFC 3339, present while the key is pending deletion.
+    pub deletion_date: Option<String>,
+    pub aliases: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyEvent {
+    pub event_id: String,
+    pub event_name: String,
+    /// RFC 3339.
+    pub event_time: String,
+    pub actor: String,
+    pub key: String,
+    pub source_ip: String,
+}

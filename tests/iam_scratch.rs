@@ -1,0 +1,2 @@
+#[path = "integration/iam_templates.rs"]
+mod iam_templates;
