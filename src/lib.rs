@@ -2,4 +2,8 @@ pub mod api;
 pub mod checks;
 pub mod collect;
 pub mod facts;
+pub mod ids;
+pub mod report;
+pub mod scan;
+pub mod sink;
 pub mod throttle;

@@ -1,1 +1,282 @@
-fn main() {}
+//! The `cmkscan` command line: parse and validate, run, report, and map
+//! every failure to one line on stderr and a documented exit code.
+
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use aws_config::BehaviorVersion;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use cmkscan::checks;
+use cmkscan::facts::ScanFacts;
+use cmkscan::ids::{AccountId, RegionName, S3Uri};
+use cmkscan::report::{Report, Summary};
+use cmkscan::scan::{self, RegionSelection, ScanOptions};
+use cmkscan::sink::{self, ReportFiles, S3Target};
+
+/// Exit code when the report could not be produced or delivered.
+const EXIT_FAILURE: u8 = 1;
+/// Exit code for a command line that cannot run (clap uses it too).
+const EXIT_USAGE: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Is disabling or scheduled deletion of customer-managed KMS keys monitored in every account and region of an AWS Organization?"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Log format on stderr: text for a terminal, json for ECS / CloudWatch Logs.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Scan the organization and write findings.csv / findings.json.
+    Scan(ScanArgs),
+    /// Re-evaluate a saved facts.json (from `scan --save-facts`) into a report.
+    Evaluate(EvaluateArgs),
+}
+
+#[derive(clap::Args)]
+struct ScanArgs {
+    /// `all` (every region each account has enabled) or a comma-separated list.
+    #[arg(long, default_value = "all")]
+    regions: String,
+    /// Scan only these account ids (comma-separated, 12 digits each).
+    #[arg(long, value_delimiter = ',')]
+    accounts: Vec<AccountId>,
+    /// Never scan these account ids (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    exclude_accounts: Vec<AccountId>,
+    /// Role assumed in every member account.
+    #[arg(long, env = "CMKSCAN_ROLE_NAME", default_value = "CmkScanReadOnly")]
+    role_name: String,
+    /// External id required by the member role's trust policy.
+    #[arg(long, env = "CMKSCAN_EXTERNAL_ID", hide_env_values = true)]
+    external_id: Option<String>,
+    /// Accounts scanned at once (regions of an account run in parallel).
+    #[arg(long, default_value = "8")]
+    concurrency: NonZeroUsize,
+    /// Days of CloudTrail event history searched for DisableKey / ScheduleKeyDeletion (1-90).
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
+    lookback_days: u32,
+    #[command(flatten)]
+    output: OutputArgs,
+    /// Also write the raw evidence (facts.json) next to the report.
+    #[arg(long)]
+    save_facts: bool,
+}
+
+#[derive(clap::Args)]
+struct EvaluateArgs {
+    /// A facts.json written by `cmkscan scan --save-facts`.
+    #[arg(long)]
+    facts: PathBuf,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+#[derive(clap::Args)]
+struct OutputArgs {
+    /// Directory receiving findings.csv and findings.json (written before any upload).
+    #[arg(long, default_value = "./reports")]
+    output_dir: PathBuf,
+    /// Also upload both files to s3://bucket/prefix/YYYY/MM/DD/<scan_id>/.
+    #[arg(long)]
+    s3_uri: Option<S3Uri>,
+    /// KMS key for SSE-KMS on the uploaded reports (SSE-S3 when absent).
+    #[arg(long, requires = "s3_uri")]
+    s3_kms_key_id: Option<String>,
+    /// Region of the report bucket (default: the runner's region).
+    #[arg(long, requires = "s3_uri")]
+    s3_region: Option<RegionName>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("cmkscan: cannot start the async runtime: {err}");
+            return ExitCode::from(EXIT_FAILURE);
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            let usage = err
+                .downcast_ref::<scan::ScanError>()
+                .is_some_and(scan::ScanError::is_usage);
+            eprintln!("cmkscan: {err:#}");
+            ExitCode::from(if usage { EXIT_USAGE } else { EXIT_FAILURE })
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("cmkscan=info,warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Scan(args) => run_scan(args).await,
+        Command::Evaluate(args) => run_evaluate(args).await,
+    }
+}
+
+async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
+    let options = ScanOptions {
+        regions: parse_regions(&args.regions)?,
+        include_accounts: args.accounts.into_iter().collect(),
+        exclude_accounts: args.exclude_accounts.into_iter().collect(),
+        role_name: args.role_name,
+        external_id: args.external_id,
+        concurrency: args.concurrency,
+        lookback_days: args.lookback_days,
+    };
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let runner_region = config.region().map(|r| r.to_string());
+    let outcome = scan::run(config.clone(), options).await?;
+    let report = Report::new(
+        &outcome.facts.scan_id,
+        &outcome.facts.scan_time,
+        &outcome.findings,
+        outcome.summary,
+    );
+    let evidence = if args.save_facts {
+        Some(serde_json::to_vec_pretty(&outcome.facts).context("cannot serialise the facts")?)
+    } else {
+        None
+    };
+    deliver(
+        &report,
+        evidence,
+        &args.output,
+        Some((config, runner_region)),
+    )
+    .await
+}
+
+async fn run_evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
+    let bytes = tokio::fs::read(&args.facts)
+        .await
+        .with_context(|| format!("cannot read {}", args.facts.display()))?;
+    let facts: ScanFacts = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a cmkscan facts file", args.facts.display()))?;
+    let findings = checks::evaluate(&facts);
+    let summary = Summary::new(&facts, &findings, 0.0, &[]);
+    let report = Report::new(&facts.scan_id, &facts.scan_time, &findings, summary);
+    let config = if args.output.s3_uri.is_some() {
+        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let region = config.region().map(|r| r.to_string());
+        Some((config, region))
+    } else {
+        None
+    };
+    deliver(&report, None, &args.output, config).await
+}
+
+fn parse_regions(value: &str) -> anyhow::Result<RegionSelection> {
+    if value.trim() == "all" {
+        return Ok(RegionSelection::All);
+    }
+    let regions: Vec<RegionName> = value.split(',').map(str::parse).collect::<Result<_, _>>()?;
+    let unique: BTreeSet<RegionName> = regions.into_iter().collect();
+    if unique.is_empty() {
+        anyhow::bail!("--regions needs `all` or at least one region name");
+    }
+    Ok(RegionSelection::Listed(unique.into_iter().collect()))
+}
+
+/// Local files first, then the upload; the summary is printed either way.
+async fn deliver(
+    report: &Report,
+    evidence: Option<Vec<u8>>,
+    output: &OutputArgs,
+    aws: Option<(aws_config::SdkConfig, Option<String>)>,
+) -> anyhow::Result<()> {
+    let files = ReportFiles {
+        csv: report.to_csv().context("cannot render the CSV report")?,
+        json: report.to_json().context("cannot render the JSON report")?,
+    };
+    let written = sink::write_local(&output.output_dir, &files).await?;
+    if let Some(evidence) = evidence {
+        write_evidence(&output.output_dir, &evidence).await?;
+    }
+    print!("{}", report.summary.render());
+    for path in &written {
+        println!("wrote {}", path.display());
+    }
+    let (Some(uri), Some((config, runner_region))) = (&output.s3_uri, aws) else {
+        return Ok(());
+    };
+    let region = output
+        .s3_region
+        .as_ref()
+        .map(|r| r.as_str().to_string())
+        .or(runner_region)
+        .context("no region for the report bucket: set AWS_REGION or --s3-region")?;
+    let session = cmkscan::collect::session::AccountSession {
+        account_id: "runner".into(),
+        custom_endpoint: config.endpoint_url().is_some(),
+        config,
+        throttle: Default::default(),
+    };
+    let target = S3Target {
+        uri: uri.clone(),
+        kms_key_id: output.s3_kms_key_id.clone(),
+        region,
+    };
+    let uploaded = sink::upload(
+        &session,
+        &target,
+        &report.scan_id,
+        &report.scan_time,
+        &files,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "the local report is kept in {}",
+            output.output_dir.display()
+        )
+    })?;
+    for uri in uploaded {
+        println!("uploaded {uri}");
+    }
+    Ok(())
+}
+
+async fn write_evidence(dir: &Path, evidence: &[u8]) -> anyhow::Result<()> {
+    let path = dir.join("facts.json");
+    tokio::fs::write(&path, evidence)
+        .await
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    println!("wrote {}", path.display());
+    Ok(())
+}

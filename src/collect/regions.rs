@@ -19,7 +19,6 @@ use aws_sigv4::sign::v4;
 use aws_smithy_runtime::client::orchestrator::operation::Operation;
 use aws_smithy_runtime::client::retries::classifiers::HttpStatusCodeClassifier;
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse, OrchestratorError};
-use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::error::metadata::{ErrorMetadata, ProvideErrorMetadata};
 use aws_smithy_types::retry::RetryConfig;
@@ -59,17 +58,12 @@ pub async fn describe_regions(
         .provide_credentials()
         .await
         .map_err(|err| fail("CredentialsError", err.to_string()))?;
-    let http_client = session
-        .config
-        .http_client()
-        .ok_or_else(|| fail("ConstructionFailure", "no HTTP client".into()))?;
     let endpoint = ec2_endpoint(session, region, partition)?;
     let signing_region = region.to_string();
 
     let mut builder = Operation::builder()
         .service_name("ec2")
         .operation_name("DescribeRegions")
-        .http_client(http_client)
         .endpoint_url(&endpoint)
         .no_auth()
         .retry_classifier(HttpStatusCodeClassifier::default())
@@ -86,6 +80,11 @@ pub async fn describe_regions(
                 .cloned()
                 .unwrap_or_else(TimeoutConfig::disabled),
         );
+    // Without an explicit client the operation uses the SDK's default HTTPS
+    // client, as every service client built from this configuration does.
+    if let Some(http_client) = session.config.http_client() {
+        builder = builder.http_client(http_client);
+    }
     if let Some(sleep) = session.config.sleep_impl() {
         builder = builder.sleep_impl(sleep);
     }
@@ -274,10 +273,6 @@ fn parse_error(xml: &str) -> Result<ErrorMetadata, XmlDecodeError> {
 fn text_of(tag: &mut ScopedDecoder<'_, '_>) -> Result<String, XmlDecodeError> {
     Ok(try_data(tag)?.into_owned())
 }
-
-/// Kept for the type checker: the `Operation` error type must be an SdkError
-/// whose service error is [`Ec2Error`].
-pub type DescribeRegionsError = SdkError<Ec2Error, HttpResponse>;
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,208 @@
+//! Validated input: once parsed, these cannot hold a bad value, and nothing
+//! downstream checks them again.
+
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    #[error("{0:?} is not an AWS account id (12 digits)")]
+    AccountId(String),
+    #[error("{0:?} is not an S3 URI: expected s3://bucket or s3://bucket/prefix")]
+    S3Uri(String),
+    #[error("{value:?} is not a valid S3 bucket name: {why}")]
+    BucketName { value: String, why: &'static str },
+    #[error("{0:?} is not a region name")]
+    RegionName(String),
+}
+
+/// A 12-digit AWS account id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AccountId(String);
+
+impl AccountId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for AccountId {
+    type Err = InputError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(AccountId(s.to_string()))
+        } else {
+            Err(InputError::AccountId(s.to_string()))
+        }
+    }
+}
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A region name as typed; whether it exists is checked against the
+/// partition's region list (from AWS) when the scan starts.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RegionName(String);
+
+impl RegionName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for RegionName {
+    type Err = InputError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let shaped = !s.is_empty()
+            && s.len() <= 32
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-')
+            && !s.ends_with('-');
+        if shaped {
+            Ok(RegionName(s.to_string()))
+        } else {
+            Err(InputError::RegionName(s.to_string()))
+        }
+    }
+}
+
+/// `s3://bucket[/prefix]`, with the prefix normalised to no leading or
+/// trailing slash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Uri {
+    bucket: String,
+    prefix: String,
+}
+
+impl S3Uri {
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The object key for `path` under the prefix.
+    pub fn key_for(&self, path: &str) -> String {
+        if self.prefix.is_empty() {
+            path.to_string()
+        } else {
+            format!("{}/{path}", self.prefix)
+        }
+    }
+}
+
+impl FromStr for S3Uri {
+    type Err = InputError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let rest = s
+            .strip_prefix("s3://")
+            .ok_or_else(|| InputError::S3Uri(s.to_string()))?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        check_bucket(bucket)?;
+        let prefix = prefix.trim_matches('/');
+        if prefix.contains("//") {
+            return Err(InputError::S3Uri(s.to_string()));
+        }
+        Ok(S3Uri {
+            bucket: bucket.to_string(),
+            prefix: prefix.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for S3Uri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.prefix.is_empty() {
+            write!(f, "s3://{}", self.bucket)
+        } else {
+            write!(f, "s3://{}/{}", self.bucket, self.prefix)
+        }
+    }
+}
+
+/// The general-purpose bucket naming rules that can be checked offline.
+fn check_bucket(name: &str) -> Result<(), InputError> {
+    let bad = |why| InputError::BucketName {
+        value: name.to_string(),
+        why,
+    };
+    if !(3..=63).contains(&name.len()) {
+        return Err(bad("must be 3 to 63 characters"));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+    {
+        return Err(bad(
+            "only lowercase letters, digits, '-' and '.' are allowed",
+        ));
+    }
+    let edge_ok = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !edge_ok(name.bytes().next()) || !edge_ok(name.bytes().last()) {
+        return Err(bad("must begin and end with a letter or digit"));
+    }
+    if name.contains("..") {
+        return Err(bad("must not contain two adjacent periods"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_ids() {
+        assert!("123456789012".parse::<AccountId>().is_ok());
+        for bad in [
+            "12345678901",
+            "1234567890123",
+            "12345678901a",
+            "",
+            "-12345678901",
+        ] {
+            assert_eq!(
+                bad.parse::<AccountId>(),
+                Err(InputError::AccountId(bad.to_string()))
+            );
+        }
+    }
+
+    #[test]
+    fn s3_uris() {
+        let uri: S3Uri = "s3://reports-bucket/cmkscan/weekly/".parse().unwrap();
+        assert_eq!(uri.bucket(), "reports-bucket");
+        assert_eq!(uri.key_for("2026/11/28/x"), "cmkscan/weekly/2026/11/28/x");
+        assert_eq!(uri.to_string(), "s3://reports-bucket/cmkscan/weekly");
+        let bare: S3Uri = "s3://reports-bucket".parse().unwrap();
+        assert_eq!(bare.key_for("a"), "a");
+        for bad in [
+            "reports-bucket/x",
+            "s3://",
+            "s3://Bad_Bucket",
+            "s3://ab",
+            "s3://-bucket",
+            "s3://a..b",
+            "s3://bucket/a//b",
+            "https://bucket.s3.amazonaws.com/x",
+        ] {
+            assert!(bad.parse::<S3Uri>().is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn region_names() {
+        assert!("eu-west-1".parse::<RegionName>().is_ok());
+        for bad in ["", "EU-WEST-1", "eu_west_1", "-eu", "eu-west-1 ; rm"] {
+            assert!(bad.parse::<RegionName>().is_err(), "{bad:?}");
+        }
+    }
+}

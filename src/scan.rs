@@ -1,0 +1,456 @@
+//! The orchestrator: accounts stream in from Organizations and are scanned
+//! with bounded concurrency while later pages are still being listed.
+
+use std::collections::BTreeSet;
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use aws_config::SdkConfig;
+use aws_smithy_types::date_time::{DateTime, Format};
+use futures::stream::{self, TryStreamExt};
+use futures::Stream;
+
+use crate::api::Api;
+use crate::checks::{self, Finding};
+use crate::collect::access::{self, CallerIdentity, RoleRequest};
+use crate::collect::regions::{self, RegionInfo};
+use crate::collect::session::AccountSession;
+use crate::collect::{self as collectors};
+use crate::facts::{AccountFacts, Fetched, OrgAccount, ScanFacts, TrailFacts};
+use crate::ids::{AccountId, RegionName};
+use crate::report::Summary;
+use crate::throttle::{CallError, Throttle};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegionSelection {
+    /// Every region the account has enabled.
+    All,
+    /// Exactly these (those an account has not enabled are skipped).
+    Listed(Vec<RegionName>),
+}
+
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub regions: RegionSelection,
+    /// Scan only these accounts; empty means all.
+    pub include_accounts: BTreeSet<AccountId>,
+    pub exclude_accounts: BTreeSet<AccountId>,
+    pub role_name: String,
+    pub external_id: Option<String>,
+    /// Accounts in flight at once.
+    pub concurrency: NonZeroUsize,
+    pub lookback_days: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("no AWS region configured: set AWS_REGION (or a profile region)")]
+    NoRegion,
+    #[error("cannot identify the caller (are AWS credentials configured?): {0}")]
+    Identity(#[source] CallError),
+    #[error("cannot read the organization (is this the management account?): {0}")]
+    Organization(#[source] CallError),
+    #[error("cannot list the organization's accounts: {0}")]
+    ListAccounts(#[source] CallError),
+    #[error("cannot list the partition's regions: {0}")]
+    PartitionRegions(#[source] CallError),
+    #[error("unknown region(s) {}: the {partition} partition has {}", unknown.join(", "), known.join(", "))]
+    UnknownRegions {
+        unknown: Vec<String>,
+        partition: String,
+        known: Vec<String>,
+    },
+}
+
+impl ScanError {
+    /// Errors the user can fix by changing the command line.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, ScanError::UnknownRegions { .. })
+    }
+}
+
+pub struct ScanOutcome {
+    pub facts: ScanFacts,
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+}
+
+/// Everything an account scan needs, shared by all of them.
+struct Context {
+    runner: AccountSession,
+    caller: CallerIdentity,
+    home_region: String,
+    management_account_id: String,
+    options: ScanOptions,
+    role: RoleRequest,
+    now: SystemTime,
+    done: AtomicUsize,
+}
+
+/// Runs a whole scan with the runner's SDK configuration (credentials,
+/// region, endpoint); tests pass one that points at the emulator.
+pub async fn run(config: SdkConfig, options: ScanOptions) -> Result<ScanOutcome, ScanError> {
+    let started = Instant::now();
+    let now = SystemTime::now();
+    let scan_time = DateTime::from(now)
+        .fmt(Format::DateTime)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into());
+    let scan_id = scan_id(&scan_time);
+    let home_region = config
+        .region()
+        .map(|r| r.to_string())
+        .ok_or(ScanError::NoRegion)?;
+    let throttle = Arc::new(Throttle::default());
+    let custom_endpoint = config.endpoint_url().is_some();
+    let runner = AccountSession {
+        account_id: "runner".into(),
+        config,
+        throttle: Arc::clone(&throttle),
+        custom_endpoint,
+    };
+    let caller = access::caller_identity(&runner, &home_region)
+        .await
+        .map_err(ScanError::Identity)?;
+    let runner = AccountSession {
+        account_id: caller.account_id.clone(),
+        ..runner
+    };
+    let management_account_id = describe_organization(&runner, &home_region)
+        .await
+        .map_err(ScanError::Organization)?;
+    let partition_regions = regions::describe_regions(&runner, &home_region, &caller.partition)
+        .await
+        .map_err(ScanError::PartitionRegions)?;
+    validate_regions(&options.regions, &partition_regions, &caller.partition)?;
+    tracing::info!(
+        scan_id,
+        caller_account = caller.account_id,
+        management_account = management_account_id,
+        partition = caller.partition,
+        "scan started"
+    );
+
+    let ctx = Context {
+        role: RoleRequest {
+            partition: caller.partition.clone(),
+            role_name: options.role_name.clone(),
+            external_id: options.external_id.clone(),
+            session_name: format!("cmkscan-{scan_id}"),
+            sts_region: home_region.clone(),
+        },
+        runner,
+        caller,
+        home_region,
+        management_account_id,
+        options,
+        now,
+        done: AtomicUsize::new(0),
+    };
+
+    let outcomes: Vec<Listed> = list_accounts(&ctx)
+        .map_ok(|account| scan_listed(&ctx, account))
+        .try_buffer_unordered(ctx.options.concurrency.get())
+        .try_collect()
+        .await
+        .map_err(ScanError::ListAccounts)?;
+
+    let mut accounts = Vec::new();
+    let mut inactive_accounts = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            Listed::Scanned(facts) => accounts.push(*facts),
+            Listed::Inactive(account) => inactive_accounts.push(account),
+            Listed::Filtered => {}
+        }
+    }
+    accounts.sort_by(|a, b| a.id.cmp(&b.id));
+    inactive_accounts.sort_by(|a, b| a.id.cmp(&b.id));
+    let organization_trails = organization_trails(&ctx, &accounts).await;
+
+    let facts = ScanFacts {
+        scan_id,
+        scan_time,
+        partition: ctx.caller.partition.clone(),
+        management_account_id: ctx.management_account_id.clone(),
+        lookback_days: ctx.options.lookback_days,
+        organization_trails,
+        accounts,
+        inactive_accounts,
+    };
+    let findings = checks::evaluate(&facts);
+    let summary = Summary::new(
+        &facts,
+        &findings,
+        started.elapsed().as_secs_f64(),
+        &throttle.call_counts(),
+    );
+    Ok(ScanOutcome {
+        facts,
+        findings,
+        summary,
+    })
+}
+
+/// `20261128T101500Z-1a2b`: sortable by time, unique across concurrent runs.
+fn scan_id(scan_time: &str) -> String {
+    let compact: String = scan_time
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    format!("{compact}-{:04x}", fastrand::u16(..))
+}
+
+fn validate_regions(
+    selection: &RegionSelection,
+    partition_regions: &[RegionInfo],
+    partition: &str,
+) -> Result<(), ScanError> {
+    let RegionSelection::Listed(wanted) = selection else {
+        return Ok(());
+    };
+    let known: BTreeSet<&str> = partition_regions.iter().map(|r| r.name.as_str()).collect();
+    let unknown: Vec<String> = wanted
+        .iter()
+        .filter(|r| !known.contains(r.as_str()))
+        .map(|r| r.as_str().to_string())
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(ScanError::UnknownRegions {
+            unknown,
+            partition: partition.to_string(),
+            known: known.into_iter().map(str::to_string).collect(),
+        })
+    }
+}
+
+async fn describe_organization(runner: &AccountSession, region: &str) -> Result<String, CallError> {
+    let client = runner.organizations(region);
+    let out = runner
+        .throttle
+        .call(
+            Api::OrganizationsDescribeOrganization,
+            &runner.scope(region),
+            || client.describe_organization().send(),
+        )
+        .await?;
+    out.organization()
+        .and_then(|o| o.master_account_id())
+        .map(str::to_string)
+        .ok_or_else(|| {
+            CallError::new(
+                Api::OrganizationsDescribeOrganization,
+                "MalformedResponse",
+                "no management account id in the organization",
+            )
+        })
+}
+
+/// Every account of the organization, page by page, as a stream: scanning
+/// starts with the first page. Pages may be empty while a NextToken is set.
+fn list_accounts(ctx: &Context) -> impl Stream<Item = Result<OrgAccount, CallError>> + '_ {
+    let client = ctx.runner.organizations(&ctx.home_region);
+    let scope = ctx.runner.scope(&ctx.home_region);
+    stream::try_unfold(Some(None::<String>), move |state| {
+        let client = client.clone();
+        let scope = scope.clone();
+        async move {
+            let Some(token) = state else {
+                return Ok(None);
+            };
+            let page = ctx
+                .runner
+                .throttle
+                .call(Api::OrganizationsListAccounts, &scope, || {
+                    client.list_accounts().set_next_token(token).send()
+                })
+                .await?;
+            let accounts: Vec<Result<OrgAccount, CallError>> = page
+                .accounts()
+                .iter()
+                .map(|a| {
+                    Ok(OrgAccount {
+                        id: a.id().unwrap_or_default().to_string(),
+                        name: a.name().unwrap_or_default().to_string(),
+                        status: a
+                            .status()
+                            .map(|s| s.as_str().to_string())
+                            .unwrap_or_else(|| "UNKNOWN".into()),
+                    })
+                })
+                .collect();
+            let next = page.next_token().map(|t| Some(t.to_string()));
+            Ok(Some((stream::iter(accounts), next)))
+        }
+    })
+    .try_flatten()
+}
+
+enum Listed {
+    Scanned(Box<AccountFacts>),
+    Inactive(OrgAccount),
+    Filtered,
+}
+
+async fn scan_listed(ctx: &Context, account: OrgAccount) -> Result<Listed, CallError> {
+    let selected = |id: &str| {
+        let Ok(id) = id.parse::<AccountId>() else {
+            return false;
+        };
+        (ctx.options.include_accounts.is_empty() || ctx.options.include_accounts.contains(&id))
+            && !ctx.options.exclude_accounts.contains(&id)
+    };
+    if !selected(&account.id) {
+        return Ok(Listed::Filtered);
+    }
+    if account.status != "ACTIVE" {
+        tracing::info!(
+            account = account.id,
+            status = account.status,
+            "account not active: skipped"
+        );
+        return Ok(Listed::Inactive(account));
+    }
+    let facts = scan_account(ctx, account).await;
+    let done = ctx.done.fetch_add(1, Ordering::Relaxed) + 1;
+    tracing::info!(
+        account = facts.id,
+        regions = facts.regions.len(),
+        access_ok = facts.access.is_ok(),
+        accounts_done = done,
+        "account scanned"
+    );
+    ctx.runner.throttle.forget_account(&facts.id);
+    Ok(Listed::Scanned(Box::new(facts)))
+}
+
+async fn scan_account(ctx: &Context, account: OrgAccount) -> AccountFacts {
+    let mut facts = AccountFacts {
+        id: account.id,
+        name: account.name,
+        access: Ok(()),
+        skipped_regions: Vec::new(),
+        trails: Vec::new(),
+        regions: Vec::new(),
+    };
+    let session = match open_session(ctx, &facts.id).await {
+        Ok(session) => session,
+        Err(err) => {
+            tracing::warn!(account = facts.id, error = %err, "cannot assume the scan role");
+            facts.access = Err(err);
+            return facts;
+        }
+    };
+    let (scan, skipped) = match regions_to_scan(ctx, &session).await {
+        Ok(regions) => regions,
+        Err(err) => {
+            tracing::warn!(account = facts.id, error = %err, "cannot list the account's regions");
+            facts.access = Err(err);
+            return facts;
+        }
+    };
+    let (regions, trails) =
+        collectors::collect_regions(&session, &scan, ctx.options.lookback_days, ctx.now).await;
+    facts.skipped_regions = skipped;
+    facts.regions = regions;
+    facts.trails = trails;
+    facts
+}
+
+/// The runner's own session for its own account, an assumed role elsewhere.
+async fn open_session(ctx: &Context, account_id: &str) -> Result<AccountSession, CallError> {
+    if account_id == ctx.caller.account_id {
+        Ok(ctx.runner.clone())
+    } else {
+        access::assume_role(&ctx.runner, account_id, &ctx.role).await
+    }
+}
+
+/// (regions to scan, requested regions the account has not enabled).
+async fn regions_to_scan(
+    ctx: &Context,
+    session: &AccountSession,
+) -> Result<(Vec<String>, Vec<String>), CallError> {
+    let available =
+        regions::describe_regions(session, &ctx.home_region, &ctx.caller.partition).await?;
+    let enabled: BTreeSet<&str> = available
+        .iter()
+        .filter(|r| r.is_enabled())
+        .map(|r| r.name.as_str())
+        .collect();
+    let requested: BTreeSet<&str> = match &ctx.options.regions {
+        RegionSelection::All => available.iter().map(|r| r.name.as_str()).collect(),
+        RegionSelection::Listed(list) => list.iter().map(RegionName::as_str).collect(),
+    };
+    let (scan, skipped): (Vec<&str>, Vec<&str>) =
+        requested.into_iter().partition(|r| enabled.contains(r));
+    Ok((
+        scan.into_iter().map(str::to_string).collect(),
+        skipped.into_iter().map(str::to_string).collect(),
+    ))
+}
+
+/// The management account's organisation trails, which cover every member.
+/// Taken from its own facts when it was scanned; fetched on their own when
+/// it was filtered out but members were scanned.
+async fn organization_trails(ctx: &Context, accounts: &[AccountFacts]) -> Fetched<Vec<TrailFacts>> {
+    if let Some(management) = accounts.iter().find(|a| a.id == ctx.management_account_id) {
+        if management.access.is_ok() {
+            return Ok(management
+                .trails
+                .iter()
+                .filter(|t| t.is_organization_trail)
+                .cloned()
+                .collect());
+        }
+    }
+    let members_scanned = accounts
+        .iter()
+        .any(|a| a.id != ctx.management_account_id && a.access.is_ok());
+    if !members_scanned {
+        return Ok(Vec::new());
+    }
+    let session = open_session(ctx, &ctx.management_account_id).await?;
+    let (regions, _) = regions_to_scan(ctx, &session).await?;
+    let trails = collectors::organization_trails(&session, &regions).await;
+    ctx.runner
+        .throttle
+        .forget_account(&ctx.management_account_id);
+    trails
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region(name: &str) -> RegionInfo {
+        RegionInfo {
+            name: name.into(),
+            opt_in_status: "opt-in-not-required".into(),
+        }
+    }
+
+    #[test]
+    fn listed_regions_must_exist_in_the_partition() {
+        let known = [region("us-east-1"), region("eu-west-1")];
+        let listed = |names: &[&str]| {
+            RegionSelection::Listed(names.iter().map(|n| n.parse().unwrap()).collect())
+        };
+        assert!(validate_regions(&listed(&["us-east-1"]), &known, "aws").is_ok());
+        assert!(validate_regions(&RegionSelection::All, &known, "aws").is_ok());
+        let err =
+            validate_regions(&listed(&["us-east-1", "mars-north-1"]), &known, "aws").unwrap_err();
+        assert!(err.is_usage());
+        assert!(err.to_string().contains("mars-north-1"), "{err}");
+    }
+
+    #[test]
+    fn scan_ids_sort_by_time() {
+        let id = scan_id("2026-11-28T10:15:00Z");
+        assert!(id.starts_with("20261128T101500Z-"), "{id}");
+        assert_eq!(id.len(), "20261128T101500Z-".len() + 4);
+    }
+}

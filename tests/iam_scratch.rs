@@ -1,2 +1,0 @@
-#[path = "integration/iam_templates.rs"]
-mod iam_templates;

@@ -1,0 +1,8 @@
+//! All integration tests build into this one binary: each test binary links
+//! the whole AWS SDK, and one link is much faster than many on two cores.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod iam_templates;
+mod sample_org_cli;

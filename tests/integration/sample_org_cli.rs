@@ -1,0 +1,68 @@
+//! The binary, end to end: `cmkscan scan` with AWS_ENDPOINT_URL pointing at
+//! the seeded sample organisation in the emulator.
+
+use std::process::Command;
+
+use crate::support::sample_org::{self, OPT_IN_REGION};
+use crate::support::Emulator;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scan_of_sample_org_gives_every_expected_verdict() {
+    let emulator = Emulator::start().await;
+    let org = sample_org::seed(&emulator).await;
+    let out_dir = tempfile::tempdir().unwrap();
+
+    let output = Command::new(env!("CARGO_BIN_EXE_cmkscan"))
+        .args(["scan", "--regions"])
+        .arg(format!("us-east-1,eu-west-1,{OPT_IN_REGION}"))
+        .arg("--output-dir")
+        .arg(out_dir.path())
+        .env("AWS_ENDPOINT_URL", emulator.endpoint())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("CMKSCAN_EXTERNAL_ID", "sample-external-id")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "scan failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+
+    let mut reader = csv::Reader::from_path(out_dir.path().join("findings.csv")).unwrap();
+    let mut actual: Vec<(String, &str, &str, &str)> = Vec::new();
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(
+        headers.iter().collect::<Vec<_>>(),
+        cmkscan::report::CSV_COLUMNS.to_vec()
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    for row in &rows {
+        let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+        actual.push((
+            row[2].to_string(),
+            leak(&row[4]),
+            leak(&row[5]),
+            leak(&row[6]),
+        ));
+    }
+    actual.sort();
+    assert_eq!(actual, sample_org::expected(&org), "stdout:\n{stdout}");
+
+    // The summary counts the suspended account and the opt-in region.
+    assert!(stdout.contains("1 not active"), "{stdout}");
+    assert!(stdout.contains(&org.sandbox), "{stdout}");
+    assert!(stdout.contains(OPT_IN_REGION), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.path().join("findings.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["findings"].as_array().unwrap().len(), rows.len());
+    assert_eq!(json["summary"]["accounts_errored"], 1);
+    assert_eq!(json["summary"]["accounts_scanned"], 3);
+    assert_eq!(
+        json["summary"]["accounts_skipped"][0]["status"],
+        "SUSPENDED"
+    );
+}

@@ -1,0 +1,426 @@
+//! Seeds the emulator through the AWS SDK, as an administrator of a real
+//! organisation would: every resource is created with the SDK calls that
+//! would create it in AWS.
+
+use aws_config::SdkConfig;
+use aws_sdk_cloudtrail::types::{
+    AdvancedEventSelector, AdvancedFieldSelector, EventSelector, ReadWriteType,
+};
+use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
+use aws_sdk_cloudwatchlogs::types::MetricTransformation;
+use aws_sdk_config::types::{
+    ConfigurationRecorder, DeliveryChannel, ExclusionByResourceTypes, RecordingGroup,
+    RecordingStrategy, RecordingStrategyType, ResourceType,
+};
+use aws_sdk_eventbridge::types::{RuleState, Target};
+use aws_types::region::Region;
+
+pub const CIS_FILTER: &str = "{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)) }";
+pub const CIS_RULE: &str = r#"{"source":["aws.kms"],"detail-type":["AWS API Call via CloudTrail"],"detail":{"eventSource":["kms.amazonaws.com"],"eventName":["DisableKey","ScheduleKeyDeletion"]}}"#;
+
+/// Seeds one account; `config` carries that account's credentials.
+pub struct Account {
+    pub id: String,
+    pub config: SdkConfig,
+}
+
+/// Which management events a seeded trail records.
+pub enum Selectors {
+    /// Never call PutEventSelectors: the trail's default.
+    Untouched,
+    /// Classic: (include management events, ReadWriteType, excluded sources).
+    Classic(bool, ReadWriteType, Vec<&'static str>),
+    /// Advanced: field → Equals values, ANDed in one selector.
+    Advanced(Vec<(&'static str, Vec<&'static str>)>),
+}
+
+pub struct TrailSpec {
+    pub name: &'static str,
+    pub home_region: &'static str,
+    pub multi_region: bool,
+    pub organization: bool,
+    pub logging: bool,
+    pub selectors: Selectors,
+    /// CloudWatch Logs group the trail delivers to.
+    pub log_group: Option<&'static str>,
+}
+
+impl TrailSpec {
+    /// A logging multi-region trail with default selectors and no log group.
+    pub fn multi_region(name: &'static str, home_region: &'static str) -> Self {
+        TrailSpec {
+            name,
+            home_region,
+            multi_region: true,
+            organization: false,
+            logging: true,
+            selectors: Selectors::Untouched,
+            log_group: None,
+        }
+    }
+}
+
+pub enum Recording {
+    AllSupported,
+    Include(Vec<&'static str>),
+    Exclude(Vec<&'static str>),
+}
+
+pub enum KeyState {
+    Enabled,
+    Disabled,
+    PendingDeletion,
+}
+
+impl Account {
+    fn at(&self, region: &str) -> SdkConfig {
+        self.config
+            .to_builder()
+            .region(Region::new(region.to_string()))
+            .build()
+    }
+
+    pub async fn bucket(&self, region: &str, name: &str) {
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.at(region))
+                .force_path_style(true)
+                .build(),
+        );
+        let mut request = s3.create_bucket().bucket(name);
+        if region != "us-east-1" {
+            request = request.create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(region.into())
+                    .build(),
+            );
+        }
+        request.send().await.expect("create bucket");
+    }
+
+    pub async fn log_group(&self, region: &str, name: &str) -> String {
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&self.at(region));
+        logs.create_log_group()
+            .log_group_name(name)
+            .send()
+            .await
+            .expect("create log group");
+        format!("arn:aws:logs:{region}:{}:log-group:{name}:*", self.id)
+    }
+
+    pub async fn trail(&self, spec: TrailSpec) -> String {
+        let region = spec.home_region;
+        let bucket = format!("trail-{}-{}", self.id, spec.name.to_lowercase());
+        self.bucket(region, &bucket).await;
+        let log_group_arn = match spec.log_group {
+            Some(name) => Some(self.log_group(region, name).await),
+            None => None,
+        };
+        let cloudtrail = aws_sdk_cloudtrail::Client::new(&self.at(region));
+        let mut request = cloudtrail
+            .create_trail()
+            .name(spec.name)
+            .s3_bucket_name(&bucket)
+            .is_multi_region_trail(spec.multi_region)
+            .is_organization_trail(spec.organization);
+        if let Some(arn) = &log_group_arn {
+            request = request
+                .cloud_watch_logs_log_group_arn(arn)
+                .cloud_watch_logs_role_arn(format!(
+                    "arn:aws:iam::{}:role/CloudTrailToCloudWatch",
+                    self.id
+                ));
+        }
+        let arn = request
+            .send()
+            .await
+            .expect("create trail")
+            .trail_arn()
+            .expect("trail arn")
+            .to_string();
+        if spec.logging {
+            cloudtrail
+                .start_logging()
+                .name(spec.name)
+                .send()
+                .await
+                .expect("start logging");
+        }
+        match spec.selectors {
+            Selectors::Untouched => {}
+            Selectors::Classic(include, rw, excluded) => {
+                let selector = EventSelector::builder()
+                    .include_management_events(include)
+                    .read_write_type(rw)
+                    .set_exclude_management_event_sources(Some(
+                        excluded.into_iter().map(str::to_string).collect(),
+                    ))
+                    .build();
+                cloudtrail
+                    .put_event_selectors()
+                    .trail_name(spec.name)
+                    .event_selectors(selector)
+                    .send()
+                    .await
+                    .expect("put classic selectors");
+            }
+            Selectors::Advanced(fields) => {
+                let mut selector = AdvancedEventSelector::builder().name("custom");
+                for (field, equals) in fields {
+                    selector = selector.field_selectors(
+                        AdvancedFieldSelector::builder()
+                            .field(field)
+                            .set_equals(Some(equals.into_iter().map(str::to_string).collect()))
+                            .build()
+                            .expect("field selector"),
+                    );
+                }
+                cloudtrail
+                    .put_event_selectors()
+                    .trail_name(spec.name)
+                    .advanced_event_selectors(selector.build().expect("advanced selector"))
+                    .send()
+                    .await
+                    .expect("put advanced selectors");
+            }
+        }
+        arn
+    }
+
+    pub async fn metric_filter(
+        &self,
+        region: &str,
+        log_group: &str,
+        name: &str,
+        pattern: &str,
+        metric: &str,
+    ) {
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&self.at(region));
+        logs.put_metric_filter()
+            .log_group_name(log_group)
+            .filter_name(name)
+            .filter_pattern(pattern)
+            .metric_transformations(
+                MetricTransformation::builder()
+                    .metric_name(metric)
+                    .metric_namespace("CISBenchmark")
+                    .metric_value("1")
+                    .build()
+                    .expect("metric transformation"),
+            )
+            .send()
+            .await
+            .expect("put metric filter");
+    }
+
+    /// An SNS topic, with one confirmed subscription when `subscribed`.
+    pub async fn topic(&self, region: &str, name: &str, subscribed: bool) -> String {
+        let sns = aws_sdk_sns::Client::new(&self.at(region));
+        let arn = sns
+            .create_topic()
+            .name(name)
+            .send()
+            .await
+            .expect("create topic")
+            .topic_arn()
+            .expect("topic arn")
+            .to_string();
+        if subscribed {
+            sns.subscribe()
+                .topic_arn(&arn)
+                .protocol("email")
+                .endpoint("security@example.com")
+                .send()
+                .await
+                .expect("subscribe");
+        }
+        arn
+    }
+
+    pub async fn alarm(
+        &self,
+        region: &str,
+        name: &str,
+        metric: &str,
+        actions: &[&str],
+        actions_enabled: bool,
+    ) {
+        let cloudwatch = aws_sdk_cloudwatch::Client::new(&self.at(region));
+        cloudwatch
+            .put_metric_alarm()
+            .alarm_name(name)
+            .metric_name(metric)
+            .namespace("CISBenchmark")
+            .statistic(Statistic::Sum)
+            .period(300)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .actions_enabled(actions_enabled)
+            .set_alarm_actions(Some(actions.iter().map(|a| a.to_string()).collect()))
+            .send()
+            .await
+            .expect("put metric alarm");
+    }
+
+    /// The full CIS chain on a log group: filter, alarm, subscribed topic.
+    pub async fn cis_alarm_chain(&self, region: &str, log_group: &str) {
+        self.metric_filter(
+            region,
+            log_group,
+            "kms-disable-delete",
+            CIS_FILTER,
+            "KmsDisableDelete",
+        )
+        .await;
+        let topic = self.topic(region, "security-alerts", true).await;
+        self.alarm(
+            region,
+            "kms-disable-delete",
+            "KmsDisableDelete",
+            &[&topic],
+            true,
+        )
+        .await;
+    }
+
+    pub async fn recorder(&self, region: &str, recording: Recording, started: bool, channel: bool) {
+        let config = aws_sdk_config::Client::new(&self.at(region));
+        let group = match recording {
+            Recording::AllSupported => RecordingGroup::builder()
+                .all_supported(true)
+                .include_global_resource_types(true),
+            Recording::Include(types) => RecordingGroup::builder()
+                .all_supported(false)
+                .set_resource_types(Some(types.into_iter().map(ResourceType::from).collect()))
+                .recording_strategy(
+                    RecordingStrategy::builder()
+                        .use_only(RecordingStrategyType::InclusionByResourceTypes)
+                        .build(),
+                ),
+            Recording::Exclude(types) => RecordingGroup::builder()
+                .all_supported(false)
+                .exclusion_by_resource_types(
+                    ExclusionByResourceTypes::builder()
+                        .set_resource_types(Some(
+                            types.into_iter().map(ResourceType::from).collect(),
+                        ))
+                        .build(),
+                )
+                .recording_strategy(
+                    RecordingStrategy::builder()
+                        .use_only(RecordingStrategyType::ExclusionByResourceTypes)
+                        .build(),
+                ),
+        };
+        config
+            .put_configuration_recorder()
+            .configuration_recorder(
+                ConfigurationRecorder::builder()
+                    .name("default")
+                    .role_arn(format!("arn:aws:iam::{}:role/config-role", self.id))
+                    .recording_group(group.build())
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("put configuration recorder");
+        if channel {
+            let bucket = format!("config-{}-{region}", self.id);
+            self.bucket(region, &bucket).await;
+            config
+                .put_delivery_channel()
+                .delivery_channel(
+                    DeliveryChannel::builder()
+                        .name("default")
+                        .s3_bucket_name(bucket)
+                        .build(),
+                )
+                .send()
+                .await
+                .expect("put delivery channel");
+        }
+        if started {
+            config
+                .start_configuration_recorder()
+                .configuration_recorder_name("default")
+                .send()
+                .await
+                .expect("start configuration recorder");
+        }
+    }
+
+    pub async fn rule(
+        &self,
+        region: &str,
+        name: &str,
+        pattern: &str,
+        enabled: bool,
+        target: Option<&str>,
+    ) {
+        let events = aws_sdk_eventbridge::Client::new(&self.at(region));
+        events
+            .put_rule()
+            .name(name)
+            .event_pattern(pattern)
+            .state(if enabled {
+                RuleState::Enabled
+            } else {
+                RuleState::Disabled
+            })
+            .send()
+            .await
+            .expect("put rule");
+        if let Some(arn) = target {
+            events
+                .put_targets()
+                .rule(name)
+                .targets(
+                    Target::builder()
+                        .id("notify")
+                        .arn(arn)
+                        .build()
+                        .expect("target"),
+                )
+                .send()
+                .await
+                .expect("put targets");
+        }
+    }
+
+    pub async fn key(&self, region: &str, alias: Option<&str>, state: KeyState) -> String {
+        let kms = aws_sdk_kms::Client::new(&self.at(region));
+        let meta = kms.create_key().send().await.expect("create key");
+        let meta = meta.key_metadata().expect("key metadata");
+        let (id, arn) = (
+            meta.key_id().to_string(),
+            meta.arn().expect("key arn").to_string(),
+        );
+        if let Some(alias) = alias {
+            kms.create_alias()
+                .alias_name(alias)
+                .target_key_id(&id)
+                .send()
+                .await
+                .expect("create alias");
+        }
+        match state {
+            KeyState::Enabled => {}
+            KeyState::Disabled => {
+                kms.disable_key()
+                    .key_id(&id)
+                    .send()
+                    .await
+                    .expect("disable key");
+            }
+            KeyState::PendingDeletion => {
+                kms.schedule_key_deletion()
+                    .key_id(&id)
+                    .pending_window_in_days(7)
+                    .send()
+                    .await
+                    .expect("schedule key deletion");
+            }
+        }
+        arn
+    }
+}
