@@ -224,9 +224,9 @@ async fn deliver(
         csv: report.to_csv().context("cannot render the CSV report")?,
         json: report.to_json().context("cannot render the JSON report")?,
     };
-    let written = sink::write_local(&output.output_dir, &files).await?;
+    let mut written = sink::write_local(&output.output_dir, &files).await?;
     if let Some(evidence) = evidence {
-        write_evidence(&output.output_dir, &evidence).await?;
+        written.push(write_evidence(&output.output_dir, &evidence).await?);
     }
     print!("{}", report.summary.render());
     for path in &written {
@@ -272,11 +272,10 @@ async fn deliver(
     Ok(())
 }
 
-async fn write_evidence(dir: &Path, evidence: &[u8]) -> anyhow::Result<()> {
+async fn write_evidence(dir: &Path, evidence: &[u8]) -> anyhow::Result<PathBuf> {
     let path = dir.join("facts.json");
     tokio::fs::write(&path, evidence)
         .await
         .with_context(|| format!("cannot write {}", path.display()))?;
-    println!("wrote {}", path.display());
-    Ok(())
+    Ok(path)
 }

@@ -94,7 +94,8 @@ struct Context {
 pub async fn run(config: SdkConfig, options: ScanOptions) -> Result<ScanOutcome, ScanError> {
     let started = Instant::now();
     let now = SystemTime::now();
-    let scan_time = DateTime::from(now)
+    // Whole seconds: the scan time names report folders and is read by people.
+    let scan_time = DateTime::from_secs(DateTime::from(now).secs())
         .fmt(Format::DateTime)
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into());
     let scan_id = scan_id(&scan_time);

@@ -90,8 +90,9 @@ fn filter_chain(trail: &TrailFacts, filter: &MetricFilterFacts, walk: &mut Walk)
         Coverage::Both { broader } => broader,
         Coverage::Misses(missed) => {
             walk.gaps.push(format!(
-                "metric filter {} does not match {}",
+                "metric filter {} on the log group of trail {} does not match {}",
                 filter.name,
+                trail.name,
                 missed.join(" or ")
             ));
             return None;

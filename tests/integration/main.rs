@@ -4,5 +4,12 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod checks_alerting;
+mod checks_config;
+mod checks_keys;
+mod checks_trails;
+mod cli;
+mod event_pattern_vs_moto;
+mod failures;
 mod iam_templates;
 mod sample_org_cli;

@@ -128,3 +128,43 @@ impl Emulator {
         }
     }
 }
+
+/// Scan options for tests: the given regions, defaults elsewhere.
+pub fn options(regions: &[&str]) -> cmkscan::scan::ScanOptions {
+    cmkscan::scan::ScanOptions {
+        regions: cmkscan::scan::RegionSelection::Listed(
+            regions
+                .iter()
+                .map(|r| r.parse().expect("region name"))
+                .collect(),
+        ),
+        include_accounts: Default::default(),
+        exclude_accounts: Default::default(),
+        role_name: "CmkScanReadOnly".into(),
+        external_id: Some("test-external-id".into()),
+        concurrency: std::num::NonZeroUsize::new(4).expect("non-zero"),
+        lookback_days: 7,
+    }
+}
+
+impl Emulator {
+    /// Runs the library scan against the emulator, as the runner.
+    pub async fn scan(&self, options: cmkscan::scan::ScanOptions) -> cmkscan::scan::ScanOutcome {
+        cmkscan::scan::run(self.runner_config().await, options)
+            .await
+            .expect("scan")
+    }
+}
+
+/// The findings of one account, region and check.
+pub fn findings_for<'a>(
+    findings: &'a [cmkscan::checks::Finding],
+    account: &str,
+    region: &str,
+    check: &str,
+) -> Vec<&'a cmkscan::checks::Finding> {
+    findings
+        .iter()
+        .filter(|f| f.account_id == account && f.region == region && f.check.as_str() == check)
+        .collect()
+}
