@@ -297,12 +297,12 @@ enum Listed {
 }
 
 async fn scan_listed(ctx: &Context, account: OrgAccount) -> Result<Listed, CallError> {
+    // Filters compare ids as text, so an id AWS spells oddly is still
+    // scanned when no filter names it, never silently dropped.
+    let named = |set: &BTreeSet<AccountId>, id: &str| set.iter().any(|a| a.as_str() == id);
     let selected = |id: &str| {
-        let Ok(id) = id.parse::<AccountId>() else {
-            return false;
-        };
-        (ctx.options.include_accounts.is_empty() || ctx.options.include_accounts.contains(&id))
-            && !ctx.options.exclude_accounts.contains(&id)
+        (ctx.options.include_accounts.is_empty() || named(&ctx.options.include_accounts, id))
+            && !named(&ctx.options.exclude_accounts, id)
     };
     if !selected(&account.id) {
         return Ok(Listed::Filtered);

@@ -78,11 +78,11 @@ pub async fn assume_role(
         ),
         external_id: request.external_id.clone(),
         session_name: request.session_name.clone(),
-        primed: Mutex::new(None),
+        current: Mutex::new(None),
     };
     let first = provider.assume().await?;
     *provider
-        .primed
+        .current
         .lock()
         .unwrap_or_else(PoisonError::into_inner) = Some(first);
 
@@ -114,10 +114,14 @@ struct AssumedRole {
     role_arn: String,
     external_id: Option<String>,
     session_name: String,
-    /// The credentials of the up-front AssumeRole, handed to the cache on its
-    /// first request so the role is not assumed twice.
-    primed: Mutex<Option<Credentials>>,
+    /// The latest credentials, reused until they near expiry: region
+    /// discovery asks the provider directly and the SDK's identity cache asks
+    /// it again, and neither should cost another AssumeRole.
+    current: Mutex<Option<Credentials>>,
 }
+
+/// Credentials this close to expiry are renewed rather than handed out.
+const RENEW_BEFORE: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl AssumedRole {
     async fn assume(&self) -> Result<Credentials, CallError> {
@@ -156,18 +160,25 @@ impl ProvideCredentials for AssumedRole {
         Self: 'a,
     {
         provider::future::ProvideCredentials::new(async move {
-            let primed = self
-                .primed
+            let fresh = self
+                .current
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .take();
-            match primed {
-                Some(creds) => Ok(creds),
-                None => self
-                    .assume()
-                    .await
-                    .map_err(|err| CredentialsError::provider_error(err.to_string())),
+                .clone()
+                .filter(|creds| {
+                    creds
+                        .expiry()
+                        .is_none_or(|expiry| expiry > SystemTime::now() + RENEW_BEFORE)
+                });
+            if let Some(creds) = fresh {
+                return Ok(creds);
             }
+            let creds = self
+                .assume()
+                .await
+                .map_err(|err| CredentialsError::provider_error(err.to_string()))?;
+            *self.current.lock().unwrap_or_else(PoisonError::into_inner) = Some(creds.clone());
+            Ok(creds)
         })
     }
 }
