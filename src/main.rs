@@ -6,8 +6,10 @@ use std::io::IsTerminal;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context as _;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -159,7 +161,7 @@ async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
         concurrency: args.concurrency,
         lookback_days: args.lookback_days,
     };
-    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let config = load_aws_config().await;
     let runner_region = config.region().map(|r| r.to_string());
     let outcome = scan::run(config.clone(), options).await?;
     let report = Report::new(
@@ -192,13 +194,28 @@ async fn run_evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     let summary = Summary::new(&facts, &findings, 0.0, &[]);
     let report = Report::new(&facts.scan_id, &facts.scan_time, &findings, summary);
     let config = if args.output.s3_uri.is_some() {
-        let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        let config = load_aws_config().await;
         let region = config.region().map(|r| r.to_string());
         Some((config, region))
     } else {
         None
     };
     deliver(&report, None, &args.output, config).await
+}
+
+/// The SDK's standard sources (environment, profile, container or instance
+/// role), with timeouts: a stalled connection must end in an ERROR row, not
+/// hang the weekly run.
+async fn load_aws_config() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(60))
+                .build(),
+        )
+        .load()
+        .await
 }
 
 fn parse_regions(value: &str) -> anyhow::Result<RegionSelection> {
