@@ -258,12 +258,7 @@ async fn deliver(
         .map(|r| r.as_str().to_string())
         .or(runner_region)
         .context("no region for the report bucket: set AWS_REGION or --s3-region")?;
-    let session = cmkscan::collect::session::AccountSession {
-        account_id: "runner".into(),
-        custom_endpoint: config.endpoint_url().is_some(),
-        config,
-        throttle: Default::default(),
-    };
+    let session = cmkscan::collect::session::AccountSession::runner(config, Default::default());
     let target = S3Target {
         uri: uri.clone(),
         kms_key_id: output.s3_kms_key_id.clone(),

@@ -104,13 +104,7 @@ pub async fn run(config: SdkConfig, options: ScanOptions) -> Result<ScanOutcome,
         .map(|r| r.to_string())
         .ok_or(ScanError::NoRegion)?;
     let throttle = Arc::new(Throttle::default());
-    let custom_endpoint = config.endpoint_url().is_some();
-    let runner = AccountSession {
-        account_id: "runner".into(),
-        config,
-        throttle: Arc::clone(&throttle),
-        custom_endpoint,
-    };
+    let runner = AccountSession::runner(config, Arc::clone(&throttle));
     let caller = access::caller_identity(&runner, &home_region)
         .await
         .map_err(ScanError::Identity)?;

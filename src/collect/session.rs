@@ -39,6 +39,18 @@ pub struct AccountSession {
 }
 
 impl AccountSession {
+    /// The runner's own session, before its account id is known.
+    pub fn runner(config: SdkConfig, throttle: Arc<Throttle>) -> Self {
+        let custom_endpoint =
+            config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        AccountSession {
+            account_id: "runner".into(),
+            config,
+            throttle,
+            custom_endpoint,
+        }
+    }
+
     pub fn scope(&self, region: &str) -> QuotaScope {
         QuotaScope::new(&self.account_id, region)
     }
