@@ -119,6 +119,8 @@ async fn seed(emulator: &support::Emulator, accounts: usize) {
 fn run(emulator: &support::Emulator, concurrency: usize) -> Run {
     let out = tempfile::tempdir().expect("temp dir");
     let started = Instant::now();
+    // Reaped by wait4 below, which std's Child cannot see.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(env!("CARGO_BIN_EXE_cmkscan"))
         .args(["scan", "--regions", REGIONS, "--concurrency"])
         .arg(concurrency.to_string())
