@@ -28,7 +28,6 @@ done
 endpoint=$(head -n1 "$endpoint_file")
 [ -n "$endpoint" ] || { echo "demo: the emulator did not report its endpoint" >&2; exit 1; }
 
-# The report bucket for the upload part of the demo.
 AWS_ENDPOINT_URL="$endpoint" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_REGION=us-east-1 \
   target/debug/cmkscan scan \
     --regions us-east-1,eu-west-1,ap-east-1 \

@@ -16,7 +16,6 @@ pub enum Api {
     StsGetCallerIdentity,
     StsAssumeRole,
     Ec2DescribeRegions,
-    CloudTrailListTrails,
     CloudTrailDescribeTrails,
     CloudTrailGetTrailStatus,
     CloudTrailGetEventSelectors,
@@ -36,13 +35,12 @@ pub enum Api {
 }
 
 impl Api {
-    pub const ALL: [Api; 22] = [
+    pub const ALL: [Api; 21] = [
         Api::OrganizationsDescribeOrganization,
         Api::OrganizationsListAccounts,
         Api::StsGetCallerIdentity,
         Api::StsAssumeRole,
         Api::Ec2DescribeRegions,
-        Api::CloudTrailListTrails,
         Api::CloudTrailDescribeTrails,
         Api::CloudTrailGetTrailStatus,
         Api::CloudTrailGetEventSelectors,
@@ -70,7 +68,6 @@ impl Api {
             Api::StsGetCallerIdentity => ("sts", "GetCallerIdentity"),
             Api::StsAssumeRole => ("sts", "AssumeRole"),
             Api::Ec2DescribeRegions => ("ec2", "DescribeRegions"),
-            Api::CloudTrailListTrails => ("cloudtrail", "ListTrails"),
             Api::CloudTrailDescribeTrails => ("cloudtrail", "DescribeTrails"),
             Api::CloudTrailGetTrailStatus => ("cloudtrail", "GetTrailStatus"),
             Api::CloudTrailGetEventSelectors => ("cloudtrail", "GetEventSelectors"),
@@ -128,7 +125,6 @@ impl Api {
             Api::OrganizationsDescribeOrganization | Api::OrganizationsListAccounts => 2,
             Api::LogsDescribeMetricFilters
             | Api::CloudWatchDescribeAlarmsForMetric
-            | Api::CloudTrailListTrails
             | Api::CloudTrailDescribeTrails
             | Api::CloudTrailGetTrailStatus
             | Api::CloudTrailGetEventSelectors

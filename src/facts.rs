@@ -9,8 +9,12 @@ use crate::throttle::CallError;
 /// A fact AWS gave us, or the failed request that should have given it.
 pub type Fetched<T> = Result<T, CallError>;
 
+/// Version of the facts file layout; `cmkscan evaluate` refuses others.
+pub const FACTS_SCHEMA_VERSION: u32 = 1;
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScanFacts {
+    pub schema_version: u32,
     pub scan_id: String,
     /// RFC 3339, UTC.
     pub scan_time: String,
@@ -103,9 +107,8 @@ pub struct MetricFilterFacts {
     pub name: String,
     pub pattern: String,
     pub metrics: Vec<MetricRef>,
-    /// Alarms on the filter's metrics. Fetched only for filters whose pattern
-    /// may catch the KMS events, to spare calls; `None` otherwise.
-    pub alarms: Option<Fetched<Vec<AlarmFacts>>>,
+    /// Alarms on the filter's metrics.
+    pub alarms: Fetched<Vec<AlarmFacts>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -171,7 +174,7 @@ pub struct RuleFacts {
     pub state: String,
     pub event_pattern: Option<String>,
     /// Target count. Fetched only for rules whose pattern may catch the KMS
-    /// events; `None` otherwise.
+    /// events of this account and region; `None` otherwise.
     pub targets: Option<Fetched<u32>>,
 }
 
@@ -181,6 +184,16 @@ pub struct KmsFacts {
     /// Keys behind an `alias/aws/...` alias are AWS managed: counted, not
     /// described, since they are outside this control.
     pub aws_managed_keys: u32,
+    /// Keys whose DescribeKey failed (a key policy that does not delegate to
+    /// IAM denies it): their state is unknown.
+    pub undescribed_keys: Vec<UndescribedKey>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct UndescribedKey {
+    pub key_id: String,
+    pub aliases: Vec<String>,
+    pub error: CallError,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -14,7 +14,7 @@ use aws_config::BehaviorVersion;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use cmkscan::checks;
-use cmkscan::facts::ScanFacts;
+use cmkscan::facts::{ScanFacts, FACTS_SCHEMA_VERSION};
 use cmkscan::ids::{AccountId, RegionName, S3Uri};
 use cmkscan::report::{Report, Summary};
 use cmkscan::scan::{self, RegionSelection, ScanOptions};
@@ -47,7 +47,7 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Scan the organization and write findings.csv / findings.json.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Re-evaluate a saved facts.json (from `scan --save-facts`) into a report.
     Evaluate(EvaluateArgs),
 }
@@ -77,6 +77,8 @@ struct ScanArgs {
     lookback_days: u32,
     #[command(flatten)]
     output: OutputArgs,
+    #[command(flatten)]
+    upload: UploadArgs,
     /// Also write the raw evidence (facts.json) next to the report.
     #[arg(long)]
     save_facts: bool,
@@ -96,6 +98,12 @@ struct OutputArgs {
     /// Directory receiving findings.csv and findings.json (written before any upload).
     #[arg(long, default_value = "./reports")]
     output_dir: PathBuf,
+}
+
+/// Re-evaluation has no upload: its report would land in, and overwrite,
+/// the original scan's S3 folder.
+#[derive(clap::Args)]
+struct UploadArgs {
     /// Also upload both files to s3://bucket/prefix/YYYY/MM/DD/<scan_id>/.
     #[arg(long)]
     s3_uri: Option<S3Uri>,
@@ -146,7 +154,7 @@ fn init_logging(format: LogFormat) {
 
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Scan(args) => run_scan(args).await,
+        Command::Scan(args) => run_scan(*args).await,
         Command::Evaluate(args) => run_evaluate(args).await,
     }
 }
@@ -175,13 +183,41 @@ async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    deliver(
-        &report,
-        evidence,
-        &args.output,
-        Some((config, runner_region)),
+    let written = write_local(&report, evidence, &args.output.output_dir).await?;
+    let Some(uri) = &args.upload.s3_uri else {
+        return Ok(());
+    };
+    let region = args
+        .upload
+        .s3_region
+        .as_ref()
+        .map(|r| r.as_str().to_string())
+        .or(runner_region)
+        .context("no region for the report bucket: set AWS_REGION or --s3-region")?;
+    let target = S3Target {
+        uri: uri.clone(),
+        kms_key_id: args.upload.s3_kms_key_id.clone(),
+        region,
+    };
+    let session = cmkscan::collect::session::AccountSession::runner(config, Default::default());
+    let uploaded = sink::upload(
+        &session,
+        &target,
+        &report.scan_id,
+        &report.scan_time,
+        &written,
     )
     .await
+    .with_context(|| {
+        format!(
+            "the local report is kept in {}",
+            args.output.output_dir.display()
+        )
+    })?;
+    for uri in uploaded {
+        println!("uploaded {uri}");
+    }
+    Ok(())
 }
 
 async fn run_evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
@@ -190,17 +226,17 @@ async fn run_evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read {}", args.facts.display()))?;
     let facts: ScanFacts = serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is not a cmkscan facts file", args.facts.display()))?;
+    anyhow::ensure!(
+        facts.schema_version == FACTS_SCHEMA_VERSION,
+        "{} has facts schema version {}; this cmkscan reads version {FACTS_SCHEMA_VERSION}",
+        args.facts.display(),
+        facts.schema_version
+    );
     let findings = checks::evaluate(&facts);
     let summary = Summary::new(&facts, &findings, 0.0, &[]);
     let report = Report::new(&facts.scan_id, &facts.scan_time, &findings, summary);
-    let config = if args.output.s3_uri.is_some() {
-        let config = load_aws_config().await;
-        let region = config.region().map(|r| r.to_string());
-        Some((config, region))
-    } else {
-        None
-    };
-    deliver(&report, None, &args.output, config).await
+    write_local(&report, None, &args.output.output_dir).await?;
+    Ok(())
 }
 
 /// The SDK's standard sources (environment, profile, container or instance
@@ -230,64 +266,24 @@ fn parse_regions(value: &str) -> anyhow::Result<RegionSelection> {
     Ok(RegionSelection::Listed(unique.into_iter().collect()))
 }
 
-/// Local files first, then the upload; the summary is printed either way.
-async fn deliver(
+/// Writes the report (and the evidence, if any) locally and prints the
+/// summary: this happens before any upload, so a failed upload loses nothing.
+async fn write_local(
     report: &Report,
     evidence: Option<Vec<u8>>,
-    output: &OutputArgs,
-    aws: Option<(aws_config::SdkConfig, Option<String>)>,
-) -> anyhow::Result<()> {
+    output_dir: &Path,
+) -> anyhow::Result<ReportFiles> {
     let files = ReportFiles {
         csv: report.to_csv().context("cannot render the CSV report")?,
         json: report.to_json().context("cannot render the JSON report")?,
     };
-    let mut written = sink::write_local(&output.output_dir, &files).await?;
+    let mut written = sink::write_local(output_dir, &files).await?;
     if let Some(evidence) = evidence {
-        written.push(write_evidence(&output.output_dir, &evidence).await?);
+        written.push(sink::write_file(output_dir, "facts.json", &evidence).await?);
     }
     print!("{}", report.summary.render());
     for path in &written {
         println!("wrote {}", path.display());
     }
-    let (Some(uri), Some((config, runner_region))) = (&output.s3_uri, aws) else {
-        return Ok(());
-    };
-    let region = output
-        .s3_region
-        .as_ref()
-        .map(|r| r.as_str().to_string())
-        .or(runner_region)
-        .context("no region for the report bucket: set AWS_REGION or --s3-region")?;
-    let session = cmkscan::collect::session::AccountSession::runner(config, Default::default());
-    let target = S3Target {
-        uri: uri.clone(),
-        kms_key_id: output.s3_kms_key_id.clone(),
-        region,
-    };
-    let uploaded = sink::upload(
-        &session,
-        &target,
-        &report.scan_id,
-        &report.scan_time,
-        &files,
-    )
-    .await
-    .with_context(|| {
-        format!(
-            "the local report is kept in {}",
-            output.output_dir.display()
-        )
-    })?;
-    for uri in uploaded {
-        println!("uploaded {uri}");
-    }
-    Ok(())
-}
-
-async fn write_evidence(dir: &Path, evidence: &[u8]) -> anyhow::Result<PathBuf> {
-    let path = dir.join("facts.json");
-    tokio::fs::write(&path, evidence)
-        .await
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(path)
+    Ok(files)
 }

@@ -18,7 +18,9 @@ use crate::collect::access::{self, CallerIdentity, RoleRequest};
 use crate::collect::regions::{self, RegionInfo};
 use crate::collect::session::AccountSession;
 use crate::collect::{self as collectors};
-use crate::facts::{AccountFacts, Fetched, OrgAccount, ScanFacts, TrailFacts};
+use crate::facts::{
+    AccountFacts, Fetched, OrgAccount, ScanFacts, TrailFacts, FACTS_SCHEMA_VERSION,
+};
 use crate::ids::{AccountId, RegionName};
 use crate::report::Summary;
 use crate::throttle::{CallError, Throttle};
@@ -165,6 +167,7 @@ pub async fn run(config: SdkConfig, options: ScanOptions) -> Result<ScanOutcome,
     let organization_trails = organization_trails(&ctx, &accounts).await;
 
     let facts = ScanFacts {
+        schema_version: FACTS_SCHEMA_VERSION,
         scan_id,
         scan_time,
         partition: ctx.caller.partition.clone(),
@@ -318,7 +321,10 @@ async fn scan_listed(ctx: &Context, account: OrgAccount) -> Result<Listed, CallE
         accounts_done = done,
         "account scanned"
     );
-    ctx.runner.throttle.forget_account(&facts.id);
+    // The runner's own limiters (AssumeRole, ListAccounts) outlive its scan.
+    if facts.id != ctx.caller.account_id {
+        ctx.runner.throttle.forget_account(&facts.id);
+    }
     Ok(Listed::Scanned(Box::new(facts)))
 }
 
@@ -393,6 +399,16 @@ async fn regions_to_scan(
 /// it was filtered out but members were scanned.
 async fn organization_trails(ctx: &Context, accounts: &[AccountFacts]) -> Fetched<Vec<TrailFacts>> {
     if let Some(management) = accounts.iter().find(|a| a.id == ctx.management_account_id) {
+        // A region whose trails could not be listed may hide an organisation
+        // trail homed there: members must not read "no trail" from that.
+        if let Some(Err(err)) = management
+            .regions
+            .iter()
+            .map(|r| &r.visible_trails)
+            .find(|r| r.is_err())
+        {
+            return Err(err.clone());
+        }
         if management.access.is_ok() {
             return Ok(management
                 .trails

@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -152,9 +153,11 @@ impl Throttle {
         limiters
             .entry((scope.clone(), api))
             .or_insert_with(|| {
-                Arc::new(RateLimiter::direct(Quota::per_second(
-                    api.requests_per_second(),
-                )))
+                // No burst: governor's default burst equals the rate, which
+                // would let e.g. three LookupEvents land within one second.
+                let quota =
+                    Quota::per_second(api.requests_per_second()).allow_burst(NonZeroU32::MIN);
+                Arc::new(RateLimiter::direct(quota))
             })
             .clone()
     }

@@ -4,7 +4,7 @@
 //! enabled EventBridge rule with a target.
 
 use super::catalog::{CheckId, Status};
-use super::kms_events::{self, Coverage};
+use super::kms_events::{self, Coverage, Subject};
 use super::trails::{self, TrailGap};
 use super::{Finding, RegionContext};
 use crate::facts::{AlarmFacts, MetricFilterFacts, RuleFacts, TrailFacts};
@@ -25,9 +25,22 @@ type Chain = (String, String);
 
 pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
     let mut walk = Walk::default();
-    let chain = trails::covering(ctx)
-        .find_map(|trail| trail_chain(trail, &mut walk))
-        .or_else(|| rule_chain(ctx, &mut walk));
+    let subject = Subject {
+        account: &ctx.account.id,
+        region: &ctx.region.region,
+    };
+    let mut covered = false;
+    let trail_chain = trails::covering(ctx).find_map(|trail| {
+        covered = true;
+        trail_chain(trail, subject, &mut walk)
+    });
+    if !covered {
+        walk.gaps.push("no trail covers this region".into());
+    }
+    walk.unknown.extend(trails::lookup_errors(ctx));
+    let chain = trail_chain.or_else(|| rule_chain(ctx, subject, &mut walk));
+    // A proven chain wins over failed calls elsewhere; otherwise a failed
+    // call (ERROR) outranks a pattern that cannot be judged (WARN).
     let (status, resource, detail) = match chain {
         Some((resource, detail)) => (Status::Pass, resource, detail),
         None if !walk.unknown.is_empty() => (Status::Error, String::new(), walk.unknown.join("; ")),
@@ -36,17 +49,12 @@ pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
             String::new(),
             format!("cannot decide: {}", walk.undecidable.join("; ")),
         ),
-        None if walk.gaps.is_empty() => (
-            Status::Fail,
-            String::new(),
-            "no trail covers this region and no EventBridge rule exists".to_string(),
-        ),
         None => (Status::Fail, String::new(), walk.gaps.join("; ")),
     };
     out.push(ctx.finding(CheckId::KmsDisableDeleteAlerting, status, &resource, detail));
 }
 
-fn trail_chain(trail: &TrailFacts, walk: &mut Walk) -> Option<Chain> {
+fn trail_chain(trail: &TrailFacts, subject: Subject<'_>, walk: &mut Walk) -> Option<Chain> {
     match trails::qualifies(trail) {
         Ok(()) => {}
         Err(TrailGap::Missing(why)) => {
@@ -55,6 +63,10 @@ fn trail_chain(trail: &TrailFacts, walk: &mut Walk) -> Option<Chain> {
         }
         Err(TrailGap::Unknown(why)) => {
             walk.unknown.push(format!("trail {}: {why}", trail.name));
+            return None;
+        }
+        Err(TrailGap::Undecidable(why)) => {
+            walk.undecidable.push(format!("trail {} {why}", trail.name));
             return None;
         }
     }
@@ -82,11 +94,16 @@ fn trail_chain(trail: &TrailFacts, walk: &mut Walk) -> Option<Chain> {
     }
     filters
         .iter()
-        .find_map(|filter| filter_chain(trail, filter, walk))
+        .find_map(|filter| filter_chain(trail, filter, subject, walk))
 }
 
-fn filter_chain(trail: &TrailFacts, filter: &MetricFilterFacts, walk: &mut Walk) -> Option<Chain> {
-    let broader = match kms_events::filter_coverage(&filter.pattern) {
+fn filter_chain(
+    trail: &TrailFacts,
+    filter: &MetricFilterFacts,
+    subject: Subject<'_>,
+    walk: &mut Walk,
+) -> Option<Chain> {
+    let broader = match kms_events::filter_coverage(&filter.pattern, subject) {
         Coverage::Both { broader } => broader,
         Coverage::Misses(missed) => {
             walk.gaps.push(format!(
@@ -104,17 +121,10 @@ fn filter_chain(trail: &TrailFacts, filter: &MetricFilterFacts, walk: &mut Walk)
         }
     };
     let alarms = match &filter.alarms {
-        Some(Ok(alarms)) => alarms,
-        Some(Err(err)) => {
+        Ok(alarms) => alarms,
+        Err(err) => {
             walk.unknown
                 .push(format!("alarms of metric filter {}: {err}", filter.name));
-            return None;
-        }
-        None => {
-            walk.unknown.push(format!(
-                "alarms of metric filter {} were not collected",
-                filter.name
-            ));
             return None;
         }
     };
@@ -172,7 +182,7 @@ fn alarm_notifies(alarm: &AlarmFacts, walk: &mut Walk) -> bool {
     false
 }
 
-fn rule_chain(ctx: &RegionContext<'_>, walk: &mut Walk) -> Option<Chain> {
+fn rule_chain(ctx: &RegionContext<'_>, subject: Subject<'_>, walk: &mut Walk) -> Option<Chain> {
     let rules = match &ctx.region.rules {
         Ok(rules) => rules,
         Err(err) => {
@@ -185,7 +195,7 @@ fn rule_chain(ctx: &RegionContext<'_>, walk: &mut Walk) -> Option<Chain> {
         let Some(pattern) = rule.event_pattern.as_deref() else {
             continue;
         };
-        match kms_events::rule_coverage(pattern) {
+        match kms_events::rule_coverage(pattern, subject) {
             Coverage::Misses(_) => continue,
             Coverage::Undecidable(why) => {
                 walk.undecidable

@@ -11,7 +11,19 @@ pub fn key_state(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
         }
         Ok(kms) => kms,
     };
-    if kms.customer_keys.is_empty() {
+    for key in &kms.undescribed_keys {
+        out.push(ctx.finding(
+            CheckId::KeyState,
+            Status::Error,
+            &key.key_id,
+            format!(
+                "state unknown: {}; aliases: {}",
+                key.error,
+                alias_list(&key.aliases)
+            ),
+        ));
+    }
+    if kms.customer_keys.is_empty() && kms.undescribed_keys.is_empty() {
         // A row that proves the region was looked at, not skipped.
         out.push(ctx.finding(
             CheckId::KeyState,
@@ -25,11 +37,7 @@ pub fn key_state(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
         return;
     }
     for key in &kms.customer_keys {
-        let aliases = if key.aliases.is_empty() {
-            "no alias".to_string()
-        } else {
-            key.aliases.join(", ")
-        };
+        let aliases = alias_list(&key.aliases);
         let (status, what) = match key.state.as_str() {
             "Enabled" => (Status::Pass, "enabled".to_string()),
             "Disabled" => (Status::Warn, "disabled".to_string()),
@@ -49,6 +57,14 @@ pub fn key_state(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
             &key.arn,
             format!("key {what}; aliases: {aliases}"),
         ));
+    }
+}
+
+fn alias_list(aliases: &[String]) -> String {
+    if aliases.is_empty() {
+        "no alias".to_string()
+    } else {
+        aliases.join(", ")
     }
 }
 

@@ -2,8 +2,6 @@
 //! them to CloudWatch Logs and as EventBridge delivers them. Patterns are
 //! judged by evaluating them against these records, never by comparing text.
 
-use std::sync::OnceLock;
-
 use serde_json::{json, Value};
 
 use super::pattern::Undecidable;
@@ -12,10 +10,18 @@ use super::{event_pattern, filter_pattern};
 /// The two calls that make a key unusable: what the control must catch.
 pub const WATCHED: [&str; 2] = ["DisableKey", "ScheduleKeyDeletion"];
 
-fn cloudtrail_record(event_name: &str, event_source: &str) -> Value {
-    let mut request = json!({
-        "keyId": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-    });
+/// Whose events a pattern is judged on: a pattern may name the account or
+/// the region, so the samples carry the ones being checked.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+}
+
+fn cloudtrail_record(subject: Subject<'_>, event_name: &str) -> Value {
+    let Subject { account, region } = subject;
+    let key = format!("arn:aws:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+    let mut request = json!({ "keyId": key });
     if event_name == "ScheduleKeyDeletion" {
         request["pendingWindowInDays"] = json!(7);
     }
@@ -24,13 +30,13 @@ fn cloudtrail_record(event_name: &str, event_source: &str) -> Value {
         "userIdentity": {
             "type": "AssumedRole",
             "principalId": "AROAEXAMPLE:alice",
-            "arn": "arn:aws:sts::111122223333:assumed-role/Admin/alice",
-            "accountId": "111122223333"
+            "arn": format!("arn:aws:sts::{account}:assumed-role/Admin/alice"),
+            "accountId": account
         },
         "eventTime": "2026-11-20T10:00:00Z",
-        "eventSource": event_source,
+        "eventSource": "kms.amazonaws.com",
         "eventName": event_name,
-        "awsRegion": "us-east-1",
+        "awsRegion": region,
         "sourceIPAddress": "203.0.113.5",
         "userAgent": "aws-cli/2.15.0",
         "requestParameters": request,
@@ -38,59 +44,25 @@ fn cloudtrail_record(event_name: &str, event_source: &str) -> Value {
         "requestID": "c0ffee00-0000-4000-8000-000000000000",
         "eventID": "deadbeef-0000-4000-8000-000000000000",
         "readOnly": false,
-        "resources": [{
-            "accountId": "111122223333",
-            "type": "AWS::KMS::Key",
-            "ARN": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-        }],
+        "resources": [{ "accountId": account, "type": "AWS::KMS::Key", "ARN": key }],
         "eventType": "AwsApiCall",
         "managementEvent": true,
-        "recipientAccountId": "111122223333",
+        "recipientAccountId": account,
         "eventCategory": "Management"
     })
 }
 
-fn eventbridge_envelope(record: &Value, source: &str) -> Value {
+fn eventbridge_envelope(subject: Subject<'_>, record: Value) -> Value {
     json!({
         "version": "0",
         "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
         "detail-type": "AWS API Call via CloudTrail",
-        "source": source,
-        "account": "111122223333",
+        "source": "aws.kms",
+        "account": subject.account,
         "time": "2026-11-20T10:00:00Z",
-        "region": "us-east-1",
+        "region": subject.region,
         "resources": [],
         "detail": record
-    })
-}
-
-struct Samples {
-    watched_records: Vec<Value>,
-    watched_envelopes: Vec<Value>,
-    /// A routine KMS call: a pattern that also catches it is broader than CIS.
-    other_kms_record: Value,
-    other_kms_envelope: Value,
-}
-
-fn samples() -> &'static Samples {
-    static SAMPLES: OnceLock<Samples> = OnceLock::new();
-    SAMPLES.get_or_init(|| {
-        let watched_records: Vec<Value> = WATCHED
-            .iter()
-            .map(|name| cloudtrail_record(name, "kms.amazonaws.com"))
-            .collect();
-        let watched_envelopes = watched_records
-            .iter()
-            .map(|r| eventbridge_envelope(r, "aws.kms"))
-            .collect();
-        let other_kms_record = cloudtrail_record("Decrypt", "kms.amazonaws.com");
-        let other_kms_envelope = eventbridge_envelope(&other_kms_record, "aws.kms");
-        Samples {
-            watched_records,
-            watched_envelopes,
-            other_kms_record,
-            other_kms_envelope,
-        }
     })
 }
 
@@ -101,77 +73,89 @@ pub enum Coverage {
     Both {
         broader: bool,
     },
-    /// Misses at least one; lists the ones it misses.
+    /// Certainly misses these events, so it cannot alert on both.
     Misses(Vec<&'static str>),
     Undecidable(Undecidable),
 }
 
+/// `samples` yields the watched events then a routine KMS call (Decrypt).
 fn coverage(
     matches: impl Fn(&Value) -> Result<bool, Undecidable>,
-    watched: &[Value],
-    other: &Value,
+    samples: [Value; 3],
 ) -> Coverage {
+    let [disable, schedule, routine] = samples;
     let mut missed = Vec::new();
-    for (name, event) in WATCHED.iter().zip(watched) {
-        match matches(event) {
+    let mut undecidable = None;
+    for (name, event) in WATCHED.iter().zip([disable, schedule]) {
+        match matches(&event) {
             Ok(true) => {}
             Ok(false) => missed.push(*name),
-            Err(undecidable) => return Coverage::Undecidable(undecidable),
+            Err(why) => undecidable = undecidable.or(Some(why)),
         }
     }
+    // A certain miss decides, even when the other event is undecidable.
     if !missed.is_empty() {
         return Coverage::Misses(missed);
     }
+    if let Some(why) = undecidable {
+        return Coverage::Undecidable(why);
+    }
     Coverage::Both {
         // Undecidable on the routine call does not matter for the verdict.
-        broader: matches(other).unwrap_or(false),
+        broader: matches(&routine).unwrap_or(false),
     }
 }
 
-/// Coverage of a CloudWatch Logs metric filter pattern.
-pub fn filter_coverage(pattern: &str) -> Coverage {
-    let s = samples();
-    coverage(
-        |e| filter_pattern::matches(pattern, e),
-        &s.watched_records,
-        &s.other_kms_record,
-    )
+fn records(subject: Subject<'_>) -> [Value; 3] {
+    [
+        cloudtrail_record(subject, WATCHED[0]),
+        cloudtrail_record(subject, WATCHED[1]),
+        cloudtrail_record(subject, "Decrypt"),
+    ]
 }
 
-/// Coverage of an EventBridge rule's event pattern.
-pub fn rule_coverage(pattern: &str) -> Coverage {
-    let s = samples();
+/// Coverage of a CloudWatch Logs metric filter pattern, for the CloudTrail
+/// records of `subject`'s calls.
+pub fn filter_coverage(pattern: &str, subject: Subject<'_>) -> Coverage {
+    coverage(|e| filter_pattern::matches(pattern, e), records(subject))
+}
+
+/// Coverage of an EventBridge rule's event pattern, for the events
+/// `subject`'s calls put on its region's default bus.
+pub fn rule_coverage(pattern: &str, subject: Subject<'_>) -> Coverage {
     coverage(
         |e| event_pattern::matches(pattern, e),
-        &s.watched_envelopes,
-        &s.other_kms_envelope,
+        records(subject).map(|record| eventbridge_envelope(subject, record)),
     )
-}
-
-/// Worth fetching the alarms of this filter: it may catch the events.
-pub fn filter_may_catch(pattern: &str) -> bool {
-    !matches!(filter_coverage(pattern), Coverage::Misses(_))
 }
 
 /// Worth fetching the targets of this rule: it may catch the events.
-pub fn rule_may_catch(pattern: &str) -> bool {
-    !matches!(rule_coverage(pattern), Coverage::Misses(_))
+pub fn rule_may_catch(pattern: &str, subject: Subject<'_>) -> bool {
+    !matches!(rule_coverage(pattern, subject), Coverage::Misses(_))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const HERE: Subject<'static> = Subject {
+        account: "111122223333",
+        region: "us-east-1",
+    };
+
     #[test]
     fn cis_filter_covers_both_and_is_not_broader() {
         let cis = "{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)) }";
-        assert_eq!(filter_coverage(cis), Coverage::Both { broader: false });
+        assert_eq!(
+            filter_coverage(cis, HERE),
+            Coverage::Both { broader: false }
+        );
     }
 
     #[test]
     fn every_kms_event_filter_is_broader() {
         assert_eq!(
-            filter_coverage("{ $.eventSource = kms.amazonaws.com }"),
+            filter_coverage("{ $.eventSource = kms.amazonaws.com }", HERE),
             Coverage::Both { broader: true }
         );
     }
@@ -179,35 +163,77 @@ mod tests {
     #[test]
     fn filter_missing_one_event_names_it() {
         assert_eq!(
-            filter_coverage("{ $.eventName = DisableKey }"),
+            filter_coverage("{ $.eventName = DisableKey }", HERE),
             Coverage::Misses(vec!["ScheduleKeyDeletion"])
         );
-        assert!(!filter_may_catch("{ $.eventSource = ec2.amazonaws.com }"));
+        assert_eq!(
+            filter_coverage("{ $.eventSource = ec2.amazonaws.com }", HERE),
+            Coverage::Misses(vec!["DisableKey", "ScheduleKeyDeletion"])
+        );
     }
 
     #[test]
-    fn unsupported_filter_is_undecidable_and_still_fetched() {
+    fn unsupported_filter_is_undecidable() {
         assert!(matches!(
-            filter_coverage("[ip, user]"),
+            filter_coverage("[ip, user]", HERE),
             Coverage::Undecidable(_)
         ));
-        assert!(filter_may_catch("[ip, user]"));
+    }
+
+    #[test]
+    fn a_certain_miss_beats_undecidable() {
+        // Undecidable on DisableKey, a certain miss on ScheduleKeyDeletion.
+        let verdict = coverage(
+            |event| match event["eventName"].as_str() {
+                Some("DisableKey") => Err(Undecidable::new("unsupported")),
+                _ => Ok(false),
+            },
+            records(HERE),
+        );
+        assert_eq!(verdict, Coverage::Misses(vec!["ScheduleKeyDeletion"]));
+    }
+
+    #[test]
+    fn patterns_are_judged_for_the_account_and_region_checked() {
+        let eu = Subject {
+            account: "444455556666",
+            region: "eu-west-1",
+        };
+        let pinned = "{ ($.eventSource = kms.amazonaws.com) && ($.awsRegion = us-east-1) }";
+        assert_eq!(
+            filter_coverage(pinned, HERE),
+            Coverage::Both { broader: true }
+        );
+        assert_eq!(
+            filter_coverage(pinned, eu),
+            Coverage::Misses(vec!["DisableKey", "ScheduleKeyDeletion"])
+        );
+        let account_rule = r#"{"source":["aws.kms"],"account":["444455556666"]}"#;
+        assert_eq!(
+            rule_coverage(account_rule, eu),
+            Coverage::Both { broader: true }
+        );
+        assert!(!rule_may_catch(account_rule, HERE));
     }
 
     #[test]
     fn rule_coverage_follows_event_pattern() {
         let canonical = r#"{"source":["aws.kms"],"detail-type":["AWS API Call via CloudTrail"],"detail":{"eventSource":["kms.amazonaws.com"],"eventName":["DisableKey","ScheduleKeyDeletion"]}}"#;
-        assert_eq!(rule_coverage(canonical), Coverage::Both { broader: false });
         assert_eq!(
-            rule_coverage(r#"{"source":["aws.kms"]}"#),
+            rule_coverage(canonical, HERE),
+            Coverage::Both { broader: false }
+        );
+        assert_eq!(
+            rule_coverage(r#"{"source":["aws.kms"]}"#, HERE),
             Coverage::Both { broader: true }
         );
         assert_eq!(
             rule_coverage(
-                r#"{"source":["aws.kms"],"detail":{"eventName":["ScheduleKeyDeletion"]}}"#
+                r#"{"source":["aws.kms"],"detail":{"eventName":["ScheduleKeyDeletion"]}}"#,
+                HERE
             ),
             Coverage::Misses(vec!["DisableKey"])
         );
-        assert!(!rule_may_catch(r#"{"source":["aws.ec2"]}"#));
+        assert!(!rule_may_catch(r#"{"source":["aws.ec2"]}"#, HERE));
     }
 }

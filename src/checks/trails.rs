@@ -17,7 +17,7 @@ pub fn qualifies(trail: &TrailFacts) -> Result<(), TrailGap> {
     }
     match &trail.selectors {
         Err(err) => Err(TrailGap::Unknown(err.to_string())),
-        Ok(selectors) => captures_kms_writes(selectors).map_err(TrailGap::Missing),
+        Ok(selectors) => captures_kms_writes(selectors),
     }
 }
 
@@ -27,6 +27,8 @@ pub enum TrailGap {
     Missing(String),
     /// A call needed to judge the trail failed.
     Unknown(String),
+    /// The selectors use a construct cmkscan does not evaluate.
+    Undecidable(String),
 }
 
 /// Trails covering `region`: the account's own (homed there or multi-region)
@@ -41,6 +43,7 @@ pub fn covering<'a>(ctx: &'a RegionContext<'a>) -> impl Iterator<Item = &'a Trai
 pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
     let mut gaps = Vec::new();
     let mut unknown = Vec::new();
+    let mut undecidable: Vec<String> = Vec::new();
     for trail in covering(ctx) {
         match qualifies(trail) {
             Ok(()) => {
@@ -64,18 +67,19 @@ pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
             }
             Err(TrailGap::Missing(why)) => gaps.push(format!("trail {} {why}", trail.name)),
             Err(TrailGap::Unknown(why)) => unknown.push(format!("trail {}: {why}", trail.name)),
+            Err(TrailGap::Undecidable(why)) => {
+                undecidable.push(format!("trail {} {why}", trail.name))
+            }
         }
     }
-    if let Err(err) = &ctx.region.visible_trails {
-        unknown.push(format!("listing trails: {err}"));
-    }
-    if let Some(Err(err)) = ctx.organization_trails_error() {
-        unknown.push(format!(
-            "organisation trails of the management account: {err}"
-        ));
-    }
+    unknown.extend(lookup_errors(ctx));
     let (status, detail) = if !unknown.is_empty() {
         (Status::Error, unknown.join("; "))
+    } else if !undecidable.is_empty() {
+        (
+            Status::Warn,
+            format!("cannot decide: {}", undecidable.join("; ")),
+        )
     } else if gaps.is_empty() {
         (Status::Fail, "no trail covers this region".to_string())
     } else {
@@ -87,14 +91,29 @@ pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
     out.push(ctx.finding(CheckId::KmsEventsLogged, status, "", detail));
 }
 
+/// Failed lookups that may hide a trail covering the region: DescribeTrails
+/// here, or the management account's organisation trails for a member.
+pub fn lookup_errors(ctx: &RegionContext<'_>) -> Vec<String> {
+    let mut errors = Vec::new();
+    if let Err(err) = &ctx.region.visible_trails {
+        errors.push(format!("listing trails: {err}"));
+    }
+    if let Some(Err(err)) = ctx.organization_trails_error() {
+        errors.push(format!(
+            "organisation trails of the management account: {err}"
+        ));
+    }
+    errors
+}
+
 /// Does this selector configuration record DisableKey and ScheduleKeyDeletion
 /// (write management events from kms.amazonaws.com)? `Err` says why not.
-pub fn captures_kms_writes(selectors: &EventSelectors) -> Result<(), String> {
+pub fn captures_kms_writes(selectors: &EventSelectors) -> Result<(), TrailGap> {
     match selectors {
         EventSelectors::Default => Ok(()),
         EventSelectors::Classic(list) => {
             if list.is_empty() {
-                return Err("has no event selectors".into());
+                return Err(TrailGap::Missing("has no event selectors".into()));
             }
             let mut reasons = Vec::new();
             for s in list {
@@ -112,29 +131,29 @@ pub fn captures_kms_writes(selectors: &EventSelectors) -> Result<(), String> {
                     return Ok(());
                 }
             }
-            Err(dedup_join(reasons))
+            Err(TrailGap::Missing(dedup_join(reasons)))
         }
         EventSelectors::Advanced(list) => {
-            let mut reasons = Vec::new();
+            let mut undecidable = Vec::new();
             let mut captured = [false; 2];
             for selector in list {
                 for (i, event_name) in super::kms_events::WATCHED.iter().enumerate() {
                     match advanced_selects(selector, event_name) {
                         Ok(true) => captured[i] = true,
                         Ok(false) => {}
-                        Err(why) => reasons.push(why),
+                        Err(why) => undecidable.push(why),
                     }
                 }
             }
             if captured.iter().all(|c| *c) {
-                return Ok(());
-            }
-            if reasons.is_empty() {
-                reasons.push(
+                Ok(())
+            } else if !undecidable.is_empty() {
+                Err(TrailGap::Undecidable(dedup_join(undecidable)))
+            } else {
+                Err(TrailGap::Missing(
                     "has advanced selectors that do not keep KMS write management events".into(),
-                );
+                ))
             }
-            Err(dedup_join(reasons))
         }
     }
 }
@@ -146,10 +165,12 @@ fn dedup_join(mut reasons: Vec<String>) -> String {
 }
 
 /// Does one advanced selector keep the management event `event_name` from
-/// kms.amazonaws.com? Field selectors are ANDed; `Err` for a field that can
-/// narrow management events in ways not evaluated here.
+/// kms.amazonaws.com? Field selectors are ANDed, so one field that certainly
+/// rejects the event decides; `Err` when the answer hangs on a field (such as
+/// userIdentity.arn) whose value depends on who made the call.
 fn advanced_selects(selector: &AdvancedSelector, event_name: &str) -> Result<bool, String> {
     let mut keeps_management = false;
+    let mut unevaluated = Vec::new();
     for field in &selector.fields {
         let value = match field.field.as_str() {
             "eventCategory" => "Management",
@@ -158,9 +179,8 @@ fn advanced_selects(selector: &AdvancedSelector, event_name: &str) -> Result<boo
             "eventName" => event_name,
             "eventType" => "AwsApiCall",
             other => {
-                return Err(format!(
-                    "has an advanced selector on field {other}, which cmkscan does not evaluate"
-                ))
+                unevaluated.push(other);
+                continue;
             }
         };
         if !field_matches(field, value) {
@@ -169,6 +189,12 @@ fn advanced_selects(selector: &AdvancedSelector, event_name: &str) -> Result<boo
         if field.field == "eventCategory" {
             keeps_management = true;
         }
+    }
+    if !unevaluated.is_empty() {
+        return Err(format!(
+            "has an advanced selector on {}, which cmkscan does not evaluate",
+            unevaluated.join(", ")
+        ));
     }
     // Advanced selectors without an eventCategory condition select data
     // events only when they name resources; AWS requires eventCategory.
@@ -301,6 +327,29 @@ mod tests {
             field("eventCategory", &["Management"], &[]),
             field("readOnly", &["true"], &[]),
         ]));
-        assert!(verdict.unwrap_err().contains("do not keep KMS write"));
+        assert!(
+            matches!(&verdict, Err(TrailGap::Missing(why)) if why.contains("do not keep KMS write")),
+            "{verdict:?}"
+        );
+    }
+
+    #[test]
+    fn unevaluated_field_is_undecidable_unless_another_field_rejects() {
+        let by_user = captures_kms_writes(&advanced(vec![
+            field("eventCategory", &["Management"], &[]),
+            field("userIdentity.arn", &[], &["arn:aws:iam::1:role/x"]),
+        ]));
+        assert!(
+            matches!(&by_user, Err(TrailGap::Undecidable(why)) if why.contains("userIdentity.arn")),
+            "{by_user:?}"
+        );
+        let data_only = captures_kms_writes(&advanced(vec![
+            field("eventCategory", &["Data"], &[]),
+            field("resources.type", &["AWS::S3::Object"], &[]),
+        ]));
+        assert!(
+            matches!(data_only, Err(TrailGap::Missing(_))),
+            "{data_only:?}"
+        );
     }
 }

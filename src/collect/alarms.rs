@@ -1,17 +1,20 @@
 //! The alerting chain behind a trail's log group: metric filters, the alarms
 //! on their metrics, and whether the alarms' SNS topics have subscribers.
 
-use futures::future::join_all;
+use std::collections::HashMap;
 
 use super::cloudtrail::arn_region;
 use super::session::AccountSession;
 use crate::api::Api;
-use crate::checks::kms_events;
 use crate::facts::{AlarmActionFacts, AlarmFacts, Fetched, MetricFilterFacts, MetricRef};
 use crate::throttle::CallError;
 
-/// Metric filters on the log group, with alarms for those that may catch the
-/// KMS events. `log_group_arn` is `arn:…:logs:<region>:<account>:log-group:<name>:*`.
+/// Metric filters on the log group, each with the alarms on its metrics.
+/// `log_group_arn` is `arn:…:logs:<region>:<account>:log-group:<name>:*`.
+///
+/// Alarms are fetched for every filter, not only those that look relevant:
+/// a multi-region or organisation trail's filter is judged later for each
+/// account and region it covers, and a pattern may name either.
 pub async fn log_group_chain(
     session: &AccountSession,
     log_group_arn: &str,
@@ -23,14 +26,13 @@ pub async fn log_group_chain(
             format!("cannot read a region and log group name from {log_group_arn}"),
         )
     })?;
-    let filters = metric_filters(session, region, name).await?;
-    Ok(join_all(filters.into_iter().map(|mut filter| async move {
-        if kms_events::filter_may_catch(&filter.pattern) {
-            filter.alarms = Some(alarms_for(session, region, &filter.metrics).await);
-        }
-        filter
-    }))
-    .await)
+    let mut filters = metric_filters(session, region, name).await?;
+    // Alarms of one log group usually share a topic: ask about it once.
+    let mut topics = HashMap::new();
+    for filter in &mut filters {
+        filter.alarms = alarms_for(session, region, &filter.metrics, &mut topics).await;
+    }
+    Ok(filters)
 }
 
 fn parse_log_group_arn(arn: &str) -> Option<(&str, &str)> {
@@ -75,7 +77,8 @@ async fn metric_filters(
                         namespace: m.metric_namespace().to_string(),
                     })
                     .collect(),
-                alarms: None,
+                // Filled in by log_group_chain once the filters are known.
+                alarms: Ok(Vec::new()),
             }
         }));
         token = page.next_token().map(str::to_string);
@@ -89,6 +92,7 @@ async fn alarms_for(
     session: &AccountSession,
     region: &str,
     metrics: &[MetricRef],
+    topics: &mut HashMap<String, Fetched<u32>>,
 ) -> Fetched<Vec<AlarmFacts>> {
     let client = session.cloudwatch(region);
     let mut alarms = Vec::new();
@@ -108,17 +112,23 @@ async fn alarms_for(
             )
             .await?;
         for alarm in out.metric_alarms() {
-            let actions = join_all(alarm.alarm_actions().iter().map(|arn| async move {
-                AlarmActionFacts {
+            let mut actions = Vec::new();
+            for arn in alarm.alarm_actions() {
+                let is_topic = arn.starts_with("arn:") && arn.split(':').nth(2) == Some("sns");
+                let confirmed_subscriptions = if is_topic {
+                    if !topics.contains_key(arn) {
+                        let count = confirmed_subscriptions(session, arn).await;
+                        topics.insert(arn.clone(), count);
+                    }
+                    topics.get(arn).cloned()
+                } else {
+                    None
+                };
+                actions.push(AlarmActionFacts {
                     arn: arn.clone(),
-                    confirmed_subscriptions: if arn.starts_with("arn:") && arn.contains(":sns:") {
-                        Some(confirmed_subscriptions(session, arn).await)
-                    } else {
-                        None
-                    },
-                }
-            }))
-            .await;
+                    confirmed_subscriptions,
+                });
+            }
             alarms.push(AlarmFacts {
                 name: alarm.alarm_name().unwrap_or_default().to_string(),
                 actions_enabled: alarm.actions_enabled().unwrap_or(false),

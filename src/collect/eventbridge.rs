@@ -5,7 +5,7 @@ use futures::future::join_all;
 
 use super::session::AccountSession;
 use crate::api::Api;
-use crate::checks::kms_events;
+use crate::checks::kms_events::{self, Subject};
 use crate::facts::{Fetched, RuleFacts};
 
 pub async fn rules(session: &AccountSession, region: &str) -> Fetched<Vec<RuleFacts>> {
@@ -41,10 +41,14 @@ pub async fn rules(session: &AccountSession, region: &str) -> Fetched<Vec<RuleFa
         let client = &client;
         let scope = &scope;
         async move {
+            let subject = Subject {
+                account: &session.account_id,
+                region,
+            };
             let candidate = rule
                 .event_pattern
                 .as_deref()
-                .is_some_and(kms_events::rule_may_catch);
+                .is_some_and(|p| kms_events::rule_may_catch(p, subject));
             if candidate {
                 rule.targets = Some(
                     session

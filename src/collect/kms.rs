@@ -2,11 +2,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use futures::stream::{self, StreamExt, TryStreamExt};
+use futures::stream::{self, StreamExt};
 
 use super::session::AccountSession;
 use crate::api::Api;
-use crate::facts::{Fetched, KeyFacts, KmsFacts};
+use crate::facts::{Fetched, KeyFacts, KmsFacts, UndescribedKey};
 
 /// DescribeKey calls in flight per region; the rate limiter sets the pace,
 /// this only bounds memory for regions with thousands of keys.
@@ -41,25 +41,40 @@ pub async fn kms_facts(session: &AccountSession, region: &str) -> Fetched<KmsFac
         .collect();
     let mut skipped = key_ids.len() - to_describe.len();
 
-    let described: Vec<Option<KeyFacts>> = stream::iter(to_describe)
+    let described: Vec<Described> = stream::iter(to_describe)
         .map(|key_id| {
             let client = &client;
             let scope = &scope;
-            let names_by_key = &names_by_key;
+            let aliases = names_by_key
+                .get(key_id.as_str())
+                .cloned()
+                .unwrap_or_default();
             async move {
                 let out = session
                     .throttle
                     .call(Api::KmsDescribeKey, scope, || {
                         client.describe_key().key_id(key_id).send()
                     })
-                    .await?;
+                    .await;
+                // One key whose policy denies DescribeKey must not hide the
+                // state of every other key in the region.
+                let out = match out {
+                    Ok(out) => out,
+                    Err(error) => {
+                        return Described::Failed(UndescribedKey {
+                            key_id: key_id.clone(),
+                            aliases,
+                            error,
+                        })
+                    }
+                };
                 let Some(meta) = out.key_metadata() else {
-                    return Ok(None);
+                    return Described::AwsManaged;
                 };
                 if meta.key_manager().map(|m| m.as_str()) != Some("CUSTOMER") {
-                    return Ok(None);
+                    return Described::AwsManaged;
                 }
-                Ok(Some(KeyFacts {
+                Described::Customer(KeyFacts {
                     arn: meta.arn().unwrap_or(key_id).to_string(),
                     state: meta
                         .key_state()
@@ -68,21 +83,29 @@ pub async fn kms_facts(session: &AccountSession, region: &str) -> Fetched<KmsFac
                     deletion_date: meta
                         .deletion_date()
                         .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok()),
-                    aliases: names_by_key
-                        .get(key_id.as_str())
-                        .cloned()
-                        .unwrap_or_default(),
-                }))
+                    aliases,
+                })
             }
         })
         .buffered(DESCRIBE_CONCURRENCY)
-        .try_collect()
-        .await?;
-    skipped += described.iter().filter(|k| k.is_none()).count();
-    Ok(KmsFacts {
-        customer_keys: described.into_iter().flatten().collect(),
-        aws_managed_keys: u32::try_from(skipped).unwrap_or(u32::MAX),
-    })
+        .collect()
+        .await;
+    let mut facts = KmsFacts::default();
+    for key in described {
+        match key {
+            Described::Customer(key) => facts.customer_keys.push(key),
+            Described::AwsManaged => skipped += 1,
+            Described::Failed(key) => facts.undescribed_keys.push(key),
+        }
+    }
+    facts.aws_managed_keys = u32::try_from(skipped).unwrap_or(u32::MAX);
+    Ok(facts)
+}
+
+enum Described {
+    Customer(KeyFacts),
+    AwsManaged,
+    Failed(UndescribedKey),
 }
 
 async fn list_keys(

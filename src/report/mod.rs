@@ -114,10 +114,11 @@ impl Report {
 }
 
 /// Account names, resource names and details come from AWS users; a cell
-/// starting with `=`, `+`, `-` or `@` would run as a formula when an auditor
-/// opens the CSV in a spreadsheet, so it gets a leading apostrophe.
+/// starting with `=`, `+`, `-`, `@`, tab or carriage return may run as a
+/// formula when an auditor opens the CSV in a spreadsheet, so it gets a
+/// leading apostrophe.
 fn defuse(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@']) {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{cell}")
     } else {
         cell.to_string()
@@ -132,6 +133,7 @@ mod tests {
     fn formula_cells_are_defused_and_others_kept() {
         assert_eq!(defuse("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(defuse("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(defuse("\t=1+1"), "'\t=1+1");
         assert_eq!(defuse("prod-account"), "prod-account");
         assert_eq!(defuse(""), "");
     }

@@ -10,25 +10,30 @@ pub struct LocalError {
     pub source: std::io::Error,
 }
 
-/// Writes both files into `dir` (created if missing). Each file is written
-/// to a temporary name and renamed, so a reader never sees half a report.
+/// Writes both report files into `dir` (created if missing).
 pub async fn write_local(dir: &Path, files: &ReportFiles) -> Result<Vec<PathBuf>, LocalError> {
+    let mut written = Vec::new();
+    for (name, bytes, _) in files.entries() {
+        written.push(write_file(dir, name, bytes).await?);
+    }
+    Ok(written)
+}
+
+/// Writes `dir/name` through a temporary name and a rename, so a reader
+/// never sees half a file.
+pub async fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, LocalError> {
     let err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| LocalError { path, source }
     };
     tokio::fs::create_dir_all(dir).await.map_err(err(dir))?;
-    let mut written = Vec::new();
-    for (name, bytes, _) in files.entries() {
-        let path = dir.join(name);
-        let partial = dir.join(format!(".{name}.partial"));
-        tokio::fs::write(&partial, bytes)
-            .await
-            .map_err(err(&partial))?;
-        tokio::fs::rename(&partial, &path)
-            .await
-            .map_err(err(&path))?;
-        written.push(path);
-    }
-    Ok(written)
+    let path = dir.join(name);
+    let partial = dir.join(format!(".{name}.partial"));
+    tokio::fs::write(&partial, bytes)
+        .await
+        .map_err(err(&partial))?;
+    tokio::fs::rename(&partial, &path)
+        .await
+        .map_err(err(&path))?;
+    Ok(path)
 }

@@ -1,1 +1,529 @@
-//! (being written)
+//! `alerting.kms_disable_delete` against the emulator: every link of the
+//! CloudWatch Logs chain (trail → log group → metric filter → alarm → SNS
+//! topic with a subscriber) and of the EventBridge path (enabled rule whose
+//! pattern matches both events, with a target), one scenario per emulator.
+
+use cmkscan::checks::catalog::Status;
+use cmkscan::checks::Finding;
+
+use crate::support::seed::{Account, TrailSpec, CIS_FILTER, CIS_RULE};
+use crate::support::{findings_for, options, Emulator, MANAGEMENT_ACCOUNT};
+
+const CHECK: &str = "alerting.kms_disable_delete";
+const EAST: &str = "us-east-1";
+const WEST: &str = "eu-west-1";
+
+/// An emulator with an organisation, and a seeder for its management account.
+async fn org() -> (Emulator, Account) {
+    let emulator = Emulator::start().await;
+    emulator.create_organization().await;
+    let management = emulator.management().await;
+    (emulator, management)
+}
+
+/// A logging trail delivering to the CloudWatch Logs group `log_group`.
+async fn trail_with_logs(
+    account: &Account,
+    name: &'static str,
+    home_region: &'static str,
+    multi_region: bool,
+    log_group: &'static str,
+) {
+    let mut spec = TrailSpec::multi_region(name, home_region);
+    spec.multi_region = multi_region;
+    spec.log_group = Some(log_group);
+    account.trail(spec).await;
+}
+
+/// Metric filter `kms-filter` with `pattern` on metric `KmsMetric`, and an
+/// alarm `kms-alarm` on that metric notifying a subscribed topic.
+async fn filter_chain(account: &Account, region: &str, log_group: &str, pattern: &str) {
+    account
+        .metric_filter(region, log_group, "kms-filter", pattern, "KmsMetric")
+        .await;
+    let topic = account.topic(region, "kms-alerts", true).await;
+    account
+        .alarm(region, "kms-alarm", "KmsMetric", &[&topic], true)
+        .await;
+}
+
+/// The single alerting finding of (account, region) after scanning `regions`.
+async fn verdict(emulator: &Emulator, regions: &[&str], account: &str, region: &str) -> Finding {
+    let outcome = emulator.scan(options(regions)).await;
+    single(&outcome.findings, account, region)
+}
+
+fn single(findings: &[Finding], account: &str, region: &str) -> Finding {
+    let rows = findings_for(findings, account, region, CHECK);
+    assert_eq!(
+        rows.len(),
+        1,
+        "expected one {CHECK} row for {account}/{region}: {rows:#?}"
+    );
+    rows[0].clone()
+}
+
+fn assert_verdict(finding: &Finding, status: Status, phrases: &[&str]) {
+    assert_eq!(finding.status, status, "{finding:#?}");
+    for phrase in phrases {
+        assert!(
+            finding.detail.contains(phrase),
+            "detail lacks {phrase:?}: {finding:#?}"
+        );
+    }
+}
+
+// ---- CloudWatch Logs chain -------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn full_cis_chain_passes() {
+    let (emulator, m) = org().await;
+    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
+    m.cis_alarm_chain(EAST, "trail-logs").await;
+
+    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
+    assert_verdict(
+        &f,
+        Status::Pass,
+        &["trail main → metric filter kms-disable-delete → alarm kms-disable-delete → SNS topic with a confirmed subscriber"],
+    );
+    assert_eq!(f.resource_id, "kms-disable-delete");
+    assert!(!f.detail.contains("broader"), "{f:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn broader_filter_passes_and_says_so() {
+    let (emulator, m) = org().await;
+    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
+    filter_chain(
+        &m,
+        EAST,
+        "trail-logs",
+        "{ $.eventSource = kms.amazonaws.com }",
+    )
+    .await;
+
+    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
+    assert_verdict(
+        &f,
+        Status::Pass,
+        &["metric filter kms-filter → alarm kms-alarm", "broader"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn cis_filter_with_odd_spacing_quotes_and_order_passes() {
+    let (emulator, m) = org().await;
+    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
+    // Same meaning as the CIS pattern: quoted values, clauses swapped,
+    // newlines and uneven whitespace.
+    let pattern = "{\n  ( ( $.eventName = \"ScheduleKeyDeletion\" )||($.eventName=  \"DisableKey\") )\n&&\t($.eventSource=\"kms.amazonaws.com\")   }";
+    filter_chain(&m, EAST, "trail-logs", pattern).await;
+
+    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
+    assert_verdict(
+        &f,
+        Status::Pass,
+        &["metric filter kms-filter → alarm kms-alarm"],
+    );
+    assert!(!f.detail.contains("broader"), "{f:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn filter_matching_only_disable_key_fails_naming_schedule_key_deletion() {
+    let (emulator, m) = org().await;
+    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
+    filter_chain(
+        &m,
+        EAST,
+        "trail-logs",
+        "{ ($.eventSource = kms.amazonaws.com) && ($.eventName = DisableKey) }",
+    )
+    .await;
+
+    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
+    assert_verdict(
+        &f,
+        Status::Fail,
+        &["metric filter kms-filter on the log group of trail main does not match ScheduleKeyDeletion"],
+    );
+    assert!(!f.detail.contains("DisableKey or"), "{f:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn filter_for_another_service_fails() {
+    let (emulator, m) = org().await;
+    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
+    filter_chain(
+        &m,
+        EAST,
+        "trail-logs",
+        "{ ($.eventSource = ec2.amazonaws.com) && (($.eventName = DisableKey) || ($.eventName = ScheduleKeyDeletion)) }",
+    )
+    .await;
+
+    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
+    assert_verdict(
+        &f,
+        Status::Fail,
+        &[
+            "metric filter kms-filter",
+            "does not match DisableKey or ScheduleKeyDeletion",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alarm_with_actions_disabled_fails() {
+    let (emulator, m) = org().await;
+    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
+    m.metric_filter(EAST, "trail-logs", "kms-filter", CIS_FILTER, "KmsMetric")
+        .await;
+    let topic = m.topic(EAST, "kms-alerts", true).await;
+    m.alarm(EAST, "kms-alarm", "KmsMetric", &[&topic], false)
+        .await;
+
+    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
+    assert_verdict(
+        &f,
+        Status::Fail,
+        &["alarm kms-alarm has its actions disabled"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn topic_without_subscription_fails() {
+    let (emulator, m) = org().await;
+    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
+    m.metric_filter(EAST, "trail-logs", "kms-filter", CIS_FILTER, "KmsMetric")
+        .await;
+    let topic = m.topic(EAST, "kms-alerts", false).await;
+    m.alarm(EAST, "kms-alarm", "KmsMetric", &[&topic], true)
+        .await;
+
+    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
+    assert_verdict(
+        &f,
+        Status::Fail,
+        &["SNS topics of alarm kms-alarm have no confirmed subscriber"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alarm_on_another_metric_fails() {
+    let (emulator, m) = org().await;
+    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
+    m.metric_filter(EAST, "trail-logs", "kms-filter", CIS_FILTER, "KmsMetric")
+        .await;
+    let topic = m.topic(EAST, "kms-alerts", true).await;
+    m.alarm(EAST, "other-alarm", "RootLogins", &[&topic], true)
+        .await;
+
+    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
+    assert_verdict(
+        &f,
+        Status::Fail,
+        &["no alarm on the metric of filter kms-filter"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trail_without_cloudwatch_logs_and_no_rule_fails() {
+    let (emulator, m) = org().await;
+    m.trail(TrailSpec::multi_region("main", EAST)).await;
+
+    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
+    assert_verdict(
+        &f,
+        Status::Fail,
+        &[
+            "trail main does not deliver to CloudWatch Logs",
+            "no EventBridge rule matches DisableKey and ScheduleKeyDeletion",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn multi_region_trail_chain_covers_other_regions() {
+    let (emulator, m) = org().await;
+    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
+    m.cis_alarm_chain(EAST, "trail-logs").await;
+
+    let outcome = emulator.scan(options(&[EAST, WEST])).await;
+    for region in [EAST, WEST] {
+        let f = single(&outcome.findings, MANAGEMENT_ACCOUNT, region);
+        assert_verdict(
+            &f,
+            Status::Pass,
+            &["trail main → metric filter kms-disable-delete → alarm kms-disable-delete"],
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn single_region_trail_chain_does_not_cover_other_regions() {
+    let (emulator, m) = org().await;
+    trail_with_logs(&m, "main", EAST, false, "trail-logs").await;
+    m.cis_alarm_chain(EAST, "trail-logs").await;
+
+    let outcome = emulator.scan(options(&[EAST, WEST])).await;
+    let east = single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST);
+    assert_verdict(&east, Status::Pass, &["trail main → metric filter"]);
+    // No trail covers eu-west-1 and it has no rule: the detail must say the
+    // trail side is missing too, not only the EventBridge side.
+    let west = single(&outcome.findings, MANAGEMENT_ACCOUNT, WEST);
+    assert_verdict(&west, Status::Fail, &["no trail covers this region"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn organisation_trail_chain_covers_a_bare_member() {
+    let (emulator, m) = org().await;
+    let member = emulator.create_account("bare").await;
+    let mut spec = TrailSpec::multi_region("org-trail", EAST);
+    spec.organization = true;
+    spec.log_group = Some("org-trail-logs");
+    m.trail(spec).await;
+    m.cis_alarm_chain(EAST, "org-trail-logs").await;
+
+    // The management account scanned too: its facts carry the org trail.
+    let outcome = emulator.scan(options(&[EAST])).await;
+    let f = single(&outcome.findings, &member.id, EAST);
+    assert_verdict(
+        &f,
+        Status::Pass,
+        &["organisation trail org-trail → metric filter kms-disable-delete → alarm kms-disable-delete"],
+    );
+
+    // The member alone: the org trail is fetched from the management account.
+    let mut only_member = options(&[EAST]);
+    only_member.include_accounts = [member.id.parse().expect("account id")].into();
+    let outcome = emulator.scan(only_member).await;
+    assert!(
+        findings_for(&outcome.findings, MANAGEMENT_ACCOUNT, EAST, CHECK).is_empty(),
+        "the management account was not to be scanned"
+    );
+    let f = single(&outcome.findings, &member.id, EAST);
+    assert_verdict(&f, Status::Pass, &["organisation trail org-trail"]);
+}
+
+// ---- EventBridge ------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn canonical_rule_with_target_passes() {
+    let (emulator, m) = org().await;
+    let topic = m.topic(EAST, "kms-alerts", true).await;
+    m.rule(EAST, "kms-disable-delete", CIS_RULE, true, Some(&topic))
+        .await;
+
+    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
+    assert_verdict(
+        &f,
+        Status::Pass,
+        &["EventBridge rule kms-disable-delete matches both events and has 1 target(s)"],
+    );
+    assert_eq!(f.resource_id, "kms-disable-delete");
+    assert!(!f.detail.contains("broader"), "{f:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn source_only_rule_passes_as_broader() {
+    let (emulator, m) = org().await;
+    let topic = m.topic(EAST, "kms-alerts", true).await;
+    m.rule(
+        EAST,
+        "all-kms",
+        r#"{"source":["aws.kms"]}"#,
+        true,
+        Some(&topic),
+    )
+    .await;
+
+    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
+    assert_verdict(
+        &f,
+        Status::Pass,
+        &["EventBridge rule all-kms matches both events", "broader"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prefix_and_anything_but_rules_that_match_both_pass() {
+    let (emulator, m) = org().await;
+    let east_topic = m.topic(EAST, "kms-alerts", true).await;
+    m.rule(
+        EAST,
+        "kms-prefix",
+        r#"{"source":["aws.kms"],"detail-type":["AWS API Call via CloudTrail"],"detail":{"eventName":[{"prefix":"Disable"},{"prefix":"ScheduleKey"}]}}"#,
+        true,
+        Some(&east_topic),
+    )
+    .await;
+    let west_topic = m.topic(WEST, "kms-alerts", true).await;
+    m.rule(
+        WEST,
+        "kms-anything-but",
+        r#"{"source":["aws.kms"],"detail":{"eventSource":["kms.amazonaws.com"],"eventName":[{"anything-but":["Decrypt","Encrypt","GenerateDataKey"]}]}}"#,
+        true,
+        Some(&west_topic),
+    )
+    .await;
+
+    let outcome = emulator.scan(options(&[EAST, WEST])).await;
+    let east = single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST);
+    assert_verdict(
+        &east,
+        Status::Pass,
+        &["EventBridge rule kms-prefix matches both events"],
+    );
+    let west = single(&outcome.findings, MANAGEMENT_ACCOUNT, WEST);
+    assert_verdict(
+        &west,
+        Status::Pass,
+        &["EventBridge rule kms-anything-but matches both events"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disabled_rule_fails() {
+    let (emulator, m) = org().await;
+    let topic = m.topic(EAST, "kms-alerts", true).await;
+    m.rule(EAST, "kms-disable-delete", CIS_RULE, false, Some(&topic))
+        .await;
+
+    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
+    assert_verdict(
+        &f,
+        Status::Fail,
+        &["EventBridge rule kms-disable-delete is disabled"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rule_without_target_fails() {
+    let (emulator, m) = org().await;
+    m.rule(EAST, "kms-disable-delete", CIS_RULE, true, None)
+        .await;
+
+    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
+    assert_verdict(
+        &f,
+        Status::Fail,
+        &["EventBridge rule kms-disable-delete has no target"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rule_matching_only_schedule_key_deletion_fails() {
+    let (emulator, m) = org().await;
+    let topic = m.topic(EAST, "kms-alerts", true).await;
+    m.rule(
+        EAST,
+        "kms-delete-only",
+        r#"{"source":["aws.kms"],"detail-type":["AWS API Call via CloudTrail"],"detail":{"eventSource":["kms.amazonaws.com"],"eventName":["ScheduleKeyDeletion"]}}"#,
+        true,
+        Some(&topic),
+    )
+    .await;
+
+    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
+    assert_verdict(
+        &f,
+        Status::Fail,
+        &["no EventBridge rule matches DisableKey and ScheduleKeyDeletion"],
+    );
+}
+
+// ---- Undecidable patterns and failed calls ---------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unsupported_filter_patterns_warn_cannot_decide() {
+    let (emulator, m) = org().await;
+    // One single-region trail per region, each with a pattern the evaluator
+    // does not implement and an otherwise complete chain.
+    trail_with_logs(&m, "east", EAST, false, "east-logs").await;
+    filter_chain(
+        &m,
+        EAST,
+        "east-logs",
+        "[version, account, eventName=DisableKey]",
+    )
+    .await;
+    trail_with_logs(&m, "west", WEST, false, "west-logs").await;
+    filter_chain(
+        &m,
+        WEST,
+        "west-logs",
+        "{ $.eventName = %DisableKey|ScheduleKeyDeletion% }",
+    )
+    .await;
+
+    let outcome = emulator.scan(options(&[EAST, WEST])).await;
+    let east = single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST);
+    assert_verdict(
+        &east,
+        Status::Warn,
+        &[
+            "cannot decide",
+            "metric filter kms-filter",
+            "space-delimited",
+        ],
+    );
+    let west = single(&outcome.findings, MANAGEMENT_ACCOUNT, WEST);
+    assert_verdict(
+        &west,
+        Status::Warn,
+        &[
+            "cannot decide",
+            "metric filter kms-filter",
+            "regular expressions",
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn denied_list_rules_without_trail_chain_is_an_error() {
+    let (emulator, m) = org().await;
+    // The trail does not deliver to CloudWatch Logs; the rule that would
+    // pass cannot be seen.
+    m.trail(TrailSpec::multi_region("main", EAST)).await;
+    let topic = m.topic(EAST, "kms-alerts", true).await;
+    m.rule(EAST, "kms-disable-delete", CIS_RULE, true, Some(&topic))
+        .await;
+    emulator.front.deny(MANAGEMENT_ACCOUNT, "ListRules");
+
+    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
+    assert_verdict(
+        &f,
+        Status::Error,
+        &["EventBridge rules", "events:ListRules", "AccessDenied"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn proven_rule_wins_over_denied_metric_filters() {
+    let (emulator, m) = org().await;
+    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
+    m.cis_alarm_chain(EAST, "trail-logs").await;
+    // A passing rule in us-east-1 only.
+    let topic = m.topic(EAST, "kms-alerts", true).await;
+    m.rule(EAST, "kms-disable-delete", CIS_RULE, true, Some(&topic))
+        .await;
+    emulator
+        .front
+        .deny(MANAGEMENT_ACCOUNT, "DescribeMetricFilters");
+
+    let outcome = emulator.scan(options(&[EAST, WEST])).await;
+    let east = single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST);
+    assert_verdict(
+        &east,
+        Status::Pass,
+        &["EventBridge rule kms-disable-delete matches both events"],
+    );
+    // Without the rule, the unknown metric filters leave the answer open.
+    let west = single(&outcome.findings, MANAGEMENT_ACCOUNT, WEST);
+    assert_verdict(
+        &west,
+        Status::Error,
+        &["metric filters of trail main", "logs:DescribeMetricFilters"],
+    );
+}

@@ -1,1 +1,308 @@
-//! (being written)
+//! `kms.key_state` and `kms.recent_disable_delete_events` against the
+//! emulator. LookupEvents comes from the front, which serves seeded events
+//! one per page and records when each request arrived.
+
+use std::time::{Duration, SystemTime};
+
+use aws_smithy_types::date_time::{DateTime, Format};
+use cmkscan::checks::catalog::Status;
+use cmkscan::checks::Finding;
+
+use crate::support::front::RecordedEvent;
+use crate::support::sample_org::key_event;
+use crate::support::seed::{Account, KeyState};
+use crate::support::{findings_for, options, Emulator, MANAGEMENT_ACCOUNT};
+
+const KEY_STATE: &str = "kms.key_state";
+const EVENTS: &str = "kms.recent_disable_delete_events";
+const EAST: &str = "us-east-1";
+const WEST: &str = "eu-west-1";
+const DAY: Duration = Duration::from_secs(86_400);
+const ACTOR: &str = "arn:aws:sts::123456789012:assumed-role/Admin/alice";
+const SOURCE_IP: &str = "203.0.113.5";
+
+async fn org() -> (Emulator, Account) {
+    let emulator = Emulator::start().await;
+    emulator.create_organization().await;
+    let management = emulator.management().await;
+    (emulator, management)
+}
+
+fn rows_of(findings: &[Finding], region: &str, check: &str) -> Vec<Finding> {
+    findings_for(findings, MANAGEMENT_ACCOUNT, region, check)
+        .into_iter()
+        .cloned()
+        .collect()
+}
+
+fn by_resource<'a>(rows: &'a [Finding], resource: &str) -> &'a Finding {
+    let found: Vec<&Finding> = rows.iter().filter(|f| f.resource_id == resource).collect();
+    assert_eq!(found.len(), 1, "one row for {resource}: {rows:#?}");
+    found[0]
+}
+
+fn day_of(time: SystemTime) -> String {
+    DateTime::from(time).fmt(Format::DateTime).unwrap()[..10].to_string()
+}
+
+/// A key ARN for events only: LookupEvents does not check it exists.
+fn key_arn(region: &str, n: u32) -> String {
+    format!("arn:aws:kms:{region}:{MANAGEMENT_ACCOUNT}:key/00000000-0000-4000-8000-00000000000{n}")
+}
+
+/// The event as seeded, and the whole-second part of its time as the
+/// report prints it (`YYYY-MM-DDTHH:MM:SS`).
+fn seed_event(
+    emulator: &Emulator,
+    region: &str,
+    name: &str,
+    key: &str,
+    age: Duration,
+) -> (RecordedEvent, String) {
+    let event = key_event(MANAGEMENT_ACCOUNT, region, name, key, age);
+    let time = event.record["eventTime"].as_str().unwrap()[..19].to_string();
+    emulator.front.add_event(event.clone());
+    (event, time)
+}
+
+// ---- kms.key_state ------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn key_states_map_to_pass_warn_fail() {
+    let (emulator, m) = org().await;
+    let enabled = m.key(EAST, Some("alias/payments"), KeyState::Enabled).await;
+    let bare = m.key(EAST, None, KeyState::Enabled).await;
+    let disabled = m.key(EAST, Some("alias/orders"), KeyState::Disabled).await;
+    let before = SystemTime::now() + 7 * DAY;
+    let pending = m
+        .key(EAST, Some("alias/legacy-db"), KeyState::PendingDeletion)
+        .await;
+
+    let outcome = emulator.scan(options(&[EAST])).await;
+    let after = SystemTime::now() + 7 * DAY;
+    let rows = rows_of(&outcome.findings, EAST, KEY_STATE);
+    assert_eq!(rows.len(), 4, "one row per customer-managed key: {rows:#?}");
+
+    let f = by_resource(&rows, &enabled);
+    assert_eq!(f.status, Status::Pass, "{f:#?}");
+    assert!(
+        f.detail.contains("key enabled") && f.detail.contains("alias/payments"),
+        "{f:#?}"
+    );
+
+    let f = by_resource(&rows, &bare);
+    assert_eq!(f.status, Status::Pass, "{f:#?}");
+    assert!(f.detail.contains("no alias"), "{f:#?}");
+
+    let f = by_resource(&rows, &disabled);
+    assert_eq!(f.status, Status::Warn, "{f:#?}");
+    assert!(
+        f.detail.contains("key disabled") && f.detail.contains("alias/orders"),
+        "{f:#?}"
+    );
+
+    let f = by_resource(&rows, &pending);
+    assert_eq!(f.status, Status::Fail, "{f:#?}");
+    assert!(
+        f.detail.contains("PendingDeletion (deletion date ")
+            && f.detail.contains("alias/legacy-db"),
+        "{f:#?}"
+    );
+    // Scheduled with a 7-day window: the reported date is a week out.
+    assert!(
+        f.detail
+            .contains(&format!("deletion date {}", day_of(before)))
+            || f.detail
+                .contains(&format!("deletion date {}", day_of(after))),
+        "{f:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_customer_managed_keys_gives_one_pass_row() {
+    let (emulator, m) = org().await;
+    // eu-west-1 holds an AWS managed key only. moto creates one when a
+    // reserved `alias/aws/...` alias is first used, as AWS does when a
+    // service first needs it.
+    let kms = aws_sdk_kms::Client::new(
+        &m.config
+            .to_builder()
+            .region(aws_types::region::Region::new(WEST))
+            .build(),
+    );
+    kms.describe_key()
+        .key_id("alias/aws/ebs")
+        .send()
+        .await
+        .expect("describe the AWS managed key for EBS");
+
+    let outcome = emulator.scan(options(&[EAST, WEST])).await;
+    for (region, managed) in [(EAST, 0), (WEST, 1)] {
+        let rows = rows_of(&outcome.findings, region, KEY_STATE);
+        assert_eq!(rows.len(), 1, "{region}: {rows:#?}");
+        assert_eq!(rows[0].status, Status::Pass, "{rows:#?}");
+        assert!(
+            rows[0].detail.contains(&format!(
+                "no customer-managed keys ({managed} AWS managed keys left out)"
+            )),
+            "{rows:#?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn denied_list_keys_is_an_error() {
+    let (emulator, m) = org().await;
+    m.key(EAST, Some("alias/payments"), KeyState::Enabled).await;
+    emulator.front.deny(MANAGEMENT_ACCOUNT, "ListKeys");
+
+    let outcome = emulator.scan(options(&[EAST])).await;
+    let rows = rows_of(&outcome.findings, EAST, KEY_STATE);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0].status, Status::Error, "{rows:#?}");
+    assert!(
+        rows[0].detail.contains("kms:ListKeys") && rows[0].detail.contains("AccessDenied"),
+        "{rows:#?}"
+    );
+}
+
+// ---- kms.recent_disable_delete_events -----------------------------------------
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recent_events_warn_once_each_and_respect_the_lookback() {
+    let (emulator, _m) = org().await;
+    let (orders, old) = (key_arn(EAST, 1), key_arn(EAST, 2));
+    let (_, disable_time) = seed_event(&emulator, EAST, "DisableKey", &orders, 2 * DAY);
+    let (_, schedule_time) = seed_event(
+        &emulator,
+        EAST,
+        "ScheduleKeyDeletion",
+        &old,
+        Duration::from_secs(12 * 3600),
+    );
+    // Outside the default 7-day lookback, just and well.
+    seed_event(&emulator, EAST, "DisableKey", &orders, 8 * DAY);
+    seed_event(&emulator, EAST, "ScheduleKeyDeletion", &old, 30 * DAY);
+
+    let outcome = emulator.scan(options(&[EAST])).await;
+    let rows = rows_of(&outcome.findings, EAST, EVENTS);
+    assert_eq!(
+        rows.len(),
+        2,
+        "one row per event in the lookback: {rows:#?}"
+    );
+    assert!(rows.iter().all(|f| f.status == Status::Warn), "{rows:#?}");
+    for (key, name, time) in [
+        (&orders, "DisableKey", &disable_time),
+        (&old, "ScheduleKeyDeletion", &schedule_time),
+    ] {
+        let f = by_resource(&rows, key);
+        for phrase in [name, time.as_str(), ACTOR, SOURCE_IP] {
+            assert!(f.detail.contains(phrase), "lacks {phrase:?}: {f:#?}");
+        }
+    }
+
+    // A 1-day lookback keeps only the 12-hour-old event.
+    let mut short = options(&[EAST]);
+    short.lookback_days = 1;
+    let outcome = emulator.scan(short).await;
+    let rows = rows_of(&outcome.findings, EAST, EVENTS);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0].resource_id, old, "{rows:#?}");
+    assert!(
+        rows[0].detail.starts_with("ScheduleKeyDeletion at "),
+        "{rows:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_events_pass_and_events_stay_in_their_region() {
+    let (emulator, _m) = org().await;
+    let key = key_arn(WEST, 3);
+    let (_, time) = seed_event(&emulator, WEST, "DisableKey", &key, DAY);
+
+    let outcome = emulator.scan(options(&[EAST, WEST])).await;
+    let east = rows_of(&outcome.findings, EAST, EVENTS);
+    assert_eq!(east.len(), 1, "{east:#?}");
+    assert_eq!(east[0].status, Status::Pass, "{east:#?}");
+    assert!(
+        east[0]
+            .detail
+            .contains("no DisableKey or ScheduleKeyDeletion in the last 7 days"),
+        "{east:#?}"
+    );
+    let west = rows_of(&outcome.findings, WEST, EVENTS);
+    assert_eq!(west.len(), 1, "{west:#?}");
+    assert_eq!(west[0].status, Status::Warn, "{west:#?}");
+    assert_eq!(west[0].resource_id, key, "{west:#?}");
+    assert!(west[0].detail.contains(&time), "{west:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_page_of_events_is_read() {
+    let (emulator, _m) = org().await;
+    let mut ids = Vec::new();
+    for n in 1..=3 {
+        let (event, _) = seed_event(&emulator, EAST, "DisableKey", &key_arn(EAST, n), n * DAY);
+        ids.push(event.record["eventID"].as_str().unwrap().to_string());
+    }
+
+    let outcome = emulator.scan(options(&[EAST])).await;
+    let rows = rows_of(&outcome.findings, EAST, EVENTS);
+    assert_eq!(rows.len(), 3, "three events, one per page: {rows:#?}");
+    for (n, id) in (1..=3).zip(&ids) {
+        let f = by_resource(&rows, &key_arn(EAST, n));
+        assert_eq!(f.status, Status::Warn, "{f:#?}");
+        assert!(f.detail.contains(id.as_str()), "lacks {id}: {f:#?}");
+    }
+    // Three DisableKey pages, one (empty) ScheduleKeyDeletion page.
+    assert_eq!(
+        emulator.front.lookup_times(MANAGEMENT_ACCOUNT, EAST).len(),
+        4
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lookup_events_stays_within_two_requests_per_second() {
+    let (emulator, _m) = org().await;
+    for n in 1..=4 {
+        seed_event(&emulator, EAST, "DisableKey", &key_arn(EAST, n), n * DAY);
+    }
+
+    emulator.scan(options(&[EAST])).await;
+    let mut times = emulator.front.lookup_times(MANAGEMENT_ACCOUNT, EAST);
+    times.sort();
+    assert_eq!(
+        times.len(),
+        5,
+        "four DisableKey pages and one ScheduleKeyDeletion page"
+    );
+    // No three requests inside one second: the third after any request
+    // comes at least a second later (less a tolerance for timer jitter).
+    // A lower bound only, so a slow machine cannot make it fail.
+    for window in times.windows(3) {
+        let gap = window[2] - window[0];
+        assert!(
+            gap >= Duration::from_millis(900),
+            "3 LookupEvents requests within {gap:?}: {:?}",
+            times.iter().map(|t| *t - times[0]).collect::<Vec<_>>()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn denied_lookup_events_is_an_error() {
+    let (emulator, _m) = org().await;
+    seed_event(&emulator, EAST, "DisableKey", &key_arn(EAST, 1), DAY);
+    emulator.front.deny(MANAGEMENT_ACCOUNT, "LookupEvents");
+
+    let outcome = emulator.scan(options(&[EAST])).await;
+    let rows = rows_of(&outcome.findings, EAST, EVENTS);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0].status, Status::Error, "{rows:#?}");
+    assert!(
+        rows[0].detail.contains("cloudtrail:LookupEvents")
+            && rows[0].detail.contains("AccessDenied"),
+        "{rows:#?}"
+    );
+}

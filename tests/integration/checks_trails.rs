@@ -1,1 +1,410 @@
-//! (being written)
+//! `cloudtrail.kms_events_logged` against the emulator: one scenario per
+//! test, each on its own emulator, asserting the status and the detail.
+
+use aws_sdk_cloudtrail::types::ReadWriteType;
+use cmkscan::checks::catalog::Status;
+use cmkscan::checks::Finding;
+use cmkscan::scan::ScanOutcome;
+
+use crate::support::seed::{Selectors, TrailSpec};
+use crate::support::{findings_for, options, Emulator, MANAGEMENT_ACCOUNT};
+
+const CHECK: &str = "cloudtrail.kms_events_logged";
+const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+
+/// The single row of `check` for (account, region).
+fn row<'a>(outcome: &'a ScanOutcome, account: &str, region: &str, check: &str) -> &'a Finding {
+    let rows = findings_for(&outcome.findings, account, region, check);
+    assert_eq!(
+        rows.len(),
+        1,
+        "expected one {check} row for {account} {region}, got {rows:#?}"
+    );
+    rows[0]
+}
+
+fn assert_row(finding: &Finding, status: Status, phrase: &str) {
+    assert_eq!(finding.status, status, "{finding:#?}");
+    assert!(
+        finding.detail.contains(phrase),
+        "detail {:?} lacks {phrase:?}",
+        finding.detail
+    );
+}
+
+/// An organisation of the management account alone, with `spec` as its only
+/// trail, scanned in us-east-1 and eu-west-1.
+async fn scan_one_trail(spec: TrailSpec) -> ScanOutcome {
+    let emulator = Emulator::start().await;
+    emulator.create_organization().await;
+    emulator.management().await.trail(spec).await;
+    emulator.scan(options(&REGIONS)).await
+}
+
+/// A logging single-region trail in us-east-1 with `selectors`.
+fn trail_with(selectors: Selectors) -> TrailSpec {
+    TrailSpec {
+        multi_region: false,
+        selectors,
+        ..TrailSpec::multi_region("main", "us-east-1")
+    }
+}
+
+async fn us_east_1_row_for(selectors: Selectors) -> Finding {
+    let outcome = scan_one_trail(trail_with(selectors)).await;
+    row(&outcome, MANAGEMENT_ACCOUNT, "us-east-1", CHECK).clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn default_selectors_pass() {
+    // The emulator returns no selectors for a trail where none were put.
+    let finding = us_east_1_row_for(Selectors::Untouched).await;
+    assert_row(
+        &finding,
+        Status::Pass,
+        "trail main is logging to S3 and captures KMS write management events",
+    );
+    assert!(finding.resource_id.ends_with(":trail/main"), "{finding:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn classic_selector_excluding_kms_source_fails() {
+    let finding = us_east_1_row_for(Selectors::Classic(
+        true,
+        ReadWriteType::All,
+        vec!["kms.amazonaws.com"],
+    ))
+    .await;
+    assert_row(
+        &finding,
+        Status::Fail,
+        "trail main excludes kms.amazonaws.com management events",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn classic_read_only_selector_fails() {
+    let finding =
+        us_east_1_row_for(Selectors::Classic(true, ReadWriteType::ReadOnly, vec![])).await;
+    assert_row(
+        &finding,
+        Status::Fail,
+        "trail main records read-only management events only",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn classic_write_only_selector_passes() {
+    let finding =
+        us_east_1_row_for(Selectors::Classic(true, ReadWriteType::WriteOnly, vec![])).await;
+    assert_row(
+        &finding,
+        Status::Pass,
+        "captures KMS write management events",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn classic_selector_without_management_events_fails() {
+    let finding = us_east_1_row_for(Selectors::Classic(false, ReadWriteType::All, vec![])).await;
+    assert_row(
+        &finding,
+        Status::Fail,
+        "trail main excludes management events",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn advanced_read_only_management_selector_fails() {
+    let finding = us_east_1_row_for(Selectors::Advanced(vec![
+        ("eventCategory", vec!["Management"]),
+        ("readOnly", vec!["true"]),
+    ]))
+    .await;
+    assert_row(
+        &finding,
+        Status::Fail,
+        "trail main has advanced selectors that do not keep KMS write management events",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn advanced_management_selector_passes() {
+    let finding = us_east_1_row_for(Selectors::Advanced(vec![(
+        "eventCategory",
+        vec!["Management"],
+    )]))
+    .await;
+    assert_row(
+        &finding,
+        Status::Pass,
+        "captures KMS write management events",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trail_not_logging_fails() {
+    let mut spec = trail_with(Selectors::Untouched);
+    spec.logging = false;
+    let outcome = scan_one_trail(spec).await;
+    assert_row(
+        row(&outcome, MANAGEMENT_ACCOUNT, "us-east-1", CHECK),
+        Status::Fail,
+        "trail main is not logging",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn multi_region_trail_covers_other_regions() {
+    let outcome = scan_one_trail(TrailSpec::multi_region("main", "us-east-1")).await;
+    for region in REGIONS {
+        let finding = row(&outcome, MANAGEMENT_ACCOUNT, region, CHECK);
+        assert_row(
+            finding,
+            Status::Pass,
+            "multi-region trail main is logging to S3",
+        );
+        assert!(
+            finding.resource_id.contains(":us-east-1:") && finding.resource_id.ends_with("/main"),
+            "{finding:#?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn single_region_trail_does_not_cover_other_regions() {
+    let outcome = scan_one_trail(trail_with(Selectors::Untouched)).await;
+    assert_row(
+        row(&outcome, MANAGEMENT_ACCOUNT, "us-east-1", CHECK),
+        Status::Pass,
+        "trail main is logging",
+    );
+    let eu = row(&outcome, MANAGEMENT_ACCOUNT, "eu-west-1", CHECK);
+    assert_row(eu, Status::Fail, "no trail covers this region");
+    assert_eq!(eu.resource_id, "", "{eu:#?}");
+}
+
+/// The management account's organisation trail, and a member without trails.
+async fn org_with_organization_trail(emulator: &Emulator) -> String {
+    emulator.create_organization().await;
+    let member = emulator.create_account("member").await;
+    let mut spec = TrailSpec::multi_region("org-trail", "us-east-1");
+    spec.organization = true;
+    emulator.management().await.trail(spec).await;
+    member.id
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn organization_trail_covers_members() {
+    let emulator = Emulator::start().await;
+    let member = org_with_organization_trail(&emulator).await;
+    let outcome = emulator.scan(options(&REGIONS)).await;
+    for region in REGIONS {
+        let finding = row(&outcome, &member, region, CHECK);
+        assert_row(
+            finding,
+            Status::Pass,
+            "organisation trail org-trail is logging to S3",
+        );
+        assert!(
+            finding
+                .resource_id
+                .contains(&format!(":{MANAGEMENT_ACCOUNT}:trail/org-trail")),
+            "{finding:#?}"
+        );
+        assert_row(
+            row(&outcome, MANAGEMENT_ACCOUNT, region, CHECK),
+            Status::Pass,
+            "organisation trail org-trail",
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn organization_trail_covers_members_when_management_is_excluded() {
+    let emulator = Emulator::start().await;
+    let member = org_with_organization_trail(&emulator).await;
+    let mut opts = options(&REGIONS);
+    opts.exclude_accounts
+        .insert(MANAGEMENT_ACCOUNT.parse().expect("account id"));
+    let outcome = emulator.scan(opts).await;
+    assert!(
+        outcome
+            .findings
+            .iter()
+            .all(|f| f.account_id != MANAGEMENT_ACCOUNT),
+        "the excluded management account has rows: {:#?}",
+        outcome.findings
+    );
+    for region in REGIONS {
+        assert_row(
+            row(&outcome, &member, region, CHECK),
+            Status::Pass,
+            "organisation trail org-trail is logging to S3",
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn access_denied_on_describe_trails_is_an_error() {
+    let emulator = Emulator::start().await;
+    emulator.create_organization().await;
+    let member = emulator.create_account("member").await;
+    // A trail that would pass, were it visible.
+    member
+        .trail(TrailSpec::multi_region("member-trail", "us-east-1"))
+        .await;
+    emulator.front.deny(&member.id, "DescribeTrails");
+    let outcome = emulator.scan(options(&REGIONS)).await;
+    for region in REGIONS {
+        let finding = row(&outcome, &member.id, region, CHECK);
+        assert_row(finding, Status::Error, "cloudtrail:DescribeTrails");
+        assert!(finding.detail.contains("AccessDenied"), "{finding:#?}");
+        // The account's other checks still ran.
+        assert_row(
+            row(&outcome, &member.id, region, "config.kms_key_recording"),
+            Status::Fail,
+            "no configuration recorder",
+        );
+        assert!(
+            !findings_for(&outcome.findings, &member.id, region, "kms.key_state").is_empty(),
+            "no kms.key_state rows for {region}: {:#?}",
+            outcome.findings
+        );
+    }
+    // The denial is the member's alone.
+    assert_row(
+        row(&outcome, MANAGEMENT_ACCOUNT, "us-east-1", CHECK),
+        Status::Fail,
+        "no trail covers this region",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn access_denied_on_get_trail_status_is_an_error() {
+    let emulator = Emulator::start().await;
+    emulator.create_organization().await;
+    emulator
+        .management()
+        .await
+        .trail(TrailSpec::multi_region("main", "us-east-1"))
+        .await;
+    emulator.front.deny(MANAGEMENT_ACCOUNT, "GetTrailStatus");
+    let outcome = emulator.scan(options(&REGIONS)).await;
+    for region in REGIONS {
+        let finding = row(&outcome, MANAGEMENT_ACCOUNT, region, CHECK);
+        assert_row(
+            finding,
+            Status::Error,
+            "trail main: cloudtrail:GetTrailStatus",
+        );
+        assert!(finding.detail.contains("AccessDenied"), "{finding:#?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn access_denied_on_get_event_selectors_is_an_error() {
+    let emulator = Emulator::start().await;
+    emulator.create_organization().await;
+    emulator
+        .management()
+        .await
+        .trail(TrailSpec::multi_region("main", "us-east-1"))
+        .await;
+    emulator.front.deny(MANAGEMENT_ACCOUNT, "GetEventSelectors");
+    let outcome = emulator.scan(options(&REGIONS)).await;
+    for region in REGIONS {
+        let finding = row(&outcome, MANAGEMENT_ACCOUNT, region, CHECK);
+        assert_row(
+            finding,
+            Status::Error,
+            "trail main: cloudtrail:GetEventSelectors",
+        );
+        assert!(finding.detail.contains("AccessDenied"), "{finding:#?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn trail_details_are_fetched_once_per_trail_not_per_region() {
+    let emulator = Emulator::start().await;
+    emulator.create_organization().await;
+    emulator
+        .management()
+        .await
+        .trail(TrailSpec::multi_region("main", "us-east-1"))
+        .await;
+    let regions = ["us-east-1", "eu-west-1", "us-west-2"];
+    let mut opts = options(&regions);
+    opts.include_accounts
+        .insert(MANAGEMENT_ACCOUNT.parse().expect("account id"));
+    let outcome = emulator.scan(opts).await;
+    for region in regions {
+        assert_row(
+            row(&outcome, MANAGEMENT_ACCOUNT, region, CHECK),
+            Status::Pass,
+            "multi-region trail main",
+        );
+    }
+    let calls = |api: &str| outcome.summary.api_calls.get(api).copied().unwrap_or(0);
+    // Listed in every region (the trail and its shadows)…
+    assert_eq!(
+        calls("cloudtrail:DescribeTrails"),
+        3,
+        "{:#?}",
+        outcome.summary.api_calls
+    );
+    // …but described once, in its home region.
+    assert_eq!(
+        calls("cloudtrail:GetTrailStatus"),
+        1,
+        "{:#?}",
+        outcome.summary.api_calls
+    );
+    assert_eq!(
+        calls("cloudtrail:GetEventSelectors"),
+        1,
+        "{:#?}",
+        outcome.summary.api_calls
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn member_is_error_when_management_trails_cannot_be_listed() {
+    let emulator = Emulator::start().await;
+    let member = org_with_organization_trail(&emulator).await;
+    // The management account is scanned, but its trails cannot be listed:
+    // whether the organisation trail covers the member is unknown.
+    emulator.front.deny(MANAGEMENT_ACCOUNT, "DescribeTrails");
+    let outcome = emulator.scan(options(&REGIONS)).await;
+    for region in REGIONS {
+        let management = row(&outcome, MANAGEMENT_ACCOUNT, region, CHECK);
+        assert_row(management, Status::Error, "cloudtrail:DescribeTrails");
+        let finding = row(&outcome, &member, region, CHECK);
+        assert_row(finding, Status::Error, "cloudtrail:DescribeTrails");
+        assert!(finding.detail.contains("AccessDenied"), "{finding:#?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn member_is_error_when_excluded_management_trails_cannot_be_listed() {
+    let emulator = Emulator::start().await;
+    let member = org_with_organization_trail(&emulator).await;
+    emulator.front.deny(MANAGEMENT_ACCOUNT, "DescribeTrails");
+    let mut opts = options(&REGIONS);
+    opts.exclude_accounts
+        .insert(MANAGEMENT_ACCOUNT.parse().expect("account id"));
+    let outcome = emulator.scan(opts).await;
+    for region in REGIONS {
+        let finding = row(&outcome, &member, region, CHECK);
+        assert_row(
+            finding,
+            Status::Error,
+            "organisation trails of the management account",
+        );
+        assert!(
+            finding.detail.contains("cloudtrail:DescribeTrails")
+                && finding.detail.contains("AccessDenied"),
+            "{finding:#?}"
+        );
+    }
+}
