@@ -1,7 +1,6 @@
 //! The `cmkscan` command line: parse and validate, run, report, and map
 //! every failure to one line on stderr and a documented exit code.
 
-use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -56,7 +55,7 @@ enum Command {
 struct ScanArgs {
     /// `all` (every region each account has enabled) or a comma-separated list.
     #[arg(long, default_value = "all")]
-    regions: String,
+    regions: RegionSelection,
     /// Scan only these account ids (comma-separated, 12 digits each).
     #[arg(long, value_delimiter = ',')]
     accounts: Vec<AccountId>,
@@ -134,7 +133,16 @@ fn main() -> ExitCode {
             let usage = err
                 .downcast_ref::<scan::ScanError>()
                 .is_some_and(scan::ScanError::is_usage);
-            eprintln!("cmkscan: {err:#}");
+            // One line, whatever the SDK's messages contain.
+            let reason = format!("{err:#}")
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ");
+            match cli.log_format {
+                // ECS ships stderr to CloudWatch Logs: keep every line JSON.
+                LogFormat::Json => tracing::error!(reason, "cmkscan failed"),
+                LogFormat::Text => eprintln!("cmkscan: {reason}"),
+            }
             ExitCode::from(if usage { EXIT_USAGE } else { EXIT_FAILURE })
         }
     }
@@ -161,7 +169,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
     let options = ScanOptions {
-        regions: parse_regions(&args.regions)?,
+        regions: args.regions,
         include_accounts: args.accounts.into_iter().collect(),
         exclude_accounts: args.exclude_accounts.into_iter().collect(),
         role_name: args.role_name,
@@ -169,6 +177,7 @@ async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
         concurrency: args.concurrency,
         lookback_days: args.lookback_days,
     };
+    sink::check_writable(&args.output.output_dir).await?;
     let config = load_aws_config().await;
     let runner_region = config.region().map(|r| r.to_string());
     let outcome = scan::run(config.clone(), options).await?;
@@ -208,9 +217,10 @@ async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
         &written,
     )
     .await
-    .with_context(|| {
-        format!(
-            "the local report is kept in {}",
+    .map_err(|err| {
+        anyhow::anyhow!(
+            "{:#}; the local report is kept in {}",
+            anyhow::Error::new(err),
             args.output.output_dir.display()
         )
     })?;
@@ -252,18 +262,6 @@ async fn load_aws_config() -> aws_config::SdkConfig {
         )
         .load()
         .await
-}
-
-fn parse_regions(value: &str) -> anyhow::Result<RegionSelection> {
-    if value.trim() == "all" {
-        return Ok(RegionSelection::All);
-    }
-    let regions: Vec<RegionName> = value.split(',').map(str::parse).collect::<Result<_, _>>()?;
-    let unique: BTreeSet<RegionName> = regions.into_iter().collect();
-    if unique.is_empty() {
-        anyhow::bail!("--regions needs `all` or at least one region name");
-    }
-    Ok(RegionSelection::Listed(unique.into_iter().collect()))
 }
 
 /// Writes the report (and the evidence, if any) locally and prints the

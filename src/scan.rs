@@ -21,7 +21,7 @@ use crate::collect::{self as collectors};
 use crate::facts::{
     AccountFacts, Fetched, OrgAccount, ScanFacts, TrailFacts, FACTS_SCHEMA_VERSION,
 };
-use crate::ids::{AccountId, RegionName};
+use crate::ids::{AccountId, InputError, RegionName};
 use crate::report::Summary;
 use crate::throttle::{CallError, Throttle};
 
@@ -31,6 +31,19 @@ pub enum RegionSelection {
     All,
     /// Exactly these (those an account has not enabled are skipped).
     Listed(Vec<RegionName>),
+}
+
+impl std::str::FromStr for RegionSelection {
+    type Err = InputError;
+
+    /// `all`, or comma-separated region names (duplicates collapse).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim() == "all" {
+            return Ok(RegionSelection::All);
+        }
+        let names: BTreeSet<RegionName> = s.split(',').map(str::parse).collect::<Result<_, _>>()?;
+        Ok(RegionSelection::Listed(names.into_iter().collect()))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -50,13 +63,13 @@ pub struct ScanOptions {
 pub enum ScanError {
     #[error("no AWS region configured: set AWS_REGION (or a profile region)")]
     NoRegion,
-    #[error("cannot identify the caller (are AWS credentials configured?): {0}")]
+    #[error("cannot identify the caller (are AWS credentials configured?)")]
     Identity(#[source] CallError),
-    #[error("cannot read the organization (is this the management account?): {0}")]
+    #[error("cannot read the organization (is this the management account?)")]
     Organization(#[source] CallError),
-    #[error("cannot list the organization's accounts: {0}")]
+    #[error("cannot list the organization's accounts")]
     ListAccounts(#[source] CallError),
-    #[error("cannot list the partition's regions: {0}")]
+    #[error("cannot list the partition's regions")]
     PartitionRegions(#[source] CallError),
     #[error("unknown region(s) {}: the {partition} partition has {}", unknown.join(", "), known.join(", "))]
     UnknownRegions {

@@ -3,11 +3,23 @@ use std::path::{Path, PathBuf};
 use super::ReportFiles;
 
 #[derive(Debug, thiserror::Error)]
-#[error("cannot write the report to {path}: {source}")]
+#[error("cannot write the report to {path}")]
 pub struct LocalError {
     pub path: PathBuf,
     #[source]
     pub source: std::io::Error,
+}
+
+/// Fails early, before a scan that may take an hour, when `dir` cannot
+/// receive the report.
+pub async fn check_writable(dir: &Path) -> Result<(), LocalError> {
+    let probe = write_file(dir, ".cmkscan-write-check", b"").await?;
+    tokio::fs::remove_file(&probe)
+        .await
+        .map_err(|source| LocalError {
+            path: probe,
+            source,
+        })
 }
 
 /// Writes both report files into `dir` (created if missing).

@@ -4,7 +4,7 @@
 mod local;
 mod s3;
 
-pub use local::{write_file, write_local, LocalError};
+pub use local::{check_writable, write_file, write_local, LocalError};
 pub use s3::{upload, S3Error, S3Target};
 
 /// The report files, by name.

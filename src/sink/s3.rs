@@ -16,7 +16,7 @@ pub struct S3Target {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("upload to s3://{bucket}/{key} failed: {source}")]
+#[error("upload to s3://{bucket}/{key} failed")]
 pub struct S3Error {
     pub bucket: String,
     pub key: String,

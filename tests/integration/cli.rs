@@ -1,1 +1,761 @@
-//! (being written)
+//! The binary's contract: exit codes (0 report written, 1 runtime failure
+//! with a one-line reason, 2 usage error), where reports go (local files,
+//! then S3 with server-side encryption), `evaluate` reproducing a scan from
+//! its facts, JSON logs, and secrets never reaching any output.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::types::ServerSideEncryption;
+
+use crate::support::seed::KeyState;
+use crate::support::{Emulator, MANAGEMENT_ACCOUNT, REGION};
+
+/// Generous: a scan of one region of a small organisation takes seconds.
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// `cmkscan` with an environment that only holds what the test gives it:
+/// no ambient profile, config file, metadata service or cmkscan variables.
+fn cmkscan(endpoint: &str) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cmkscan"));
+    for var in [
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SESSION_TOKEN",
+        "AWS_DEFAULT_REGION",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_ENDPOINT_URL_EC2",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_STS",
+        "AWS_ENDPOINT_URL_ORGANIZATIONS",
+        "CMKSCAN_ROLE_NAME",
+        "CMKSCAN_EXTERNAL_ID",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        // Empty files: no profile, and no warning about a missing file.
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    cmd
+}
+
+/// Runs the command to completion on a blocking thread, killing it (and
+/// failing the test) if it outlives `timeout`.
+async fn run_within(mut cmd: Command, timeout: Duration) -> Output {
+    tokio::task::spawn_blocking(move || {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start cmkscan");
+        let mut stdout = child.stdout.take().expect("stdout pipe");
+        let mut stderr = child.stderr.take().expect("stderr pipe");
+        let out_reader = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut stdout, &mut buf).ok();
+            buf
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            std::io::Read::read_to_end(&mut stderr, &mut buf).ok();
+            buf
+        });
+        let deadline = Instant::now() + timeout;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("wait for cmkscan") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                let stderr = err_reader.join().unwrap_or_default();
+                panic!(
+                    "cmkscan did not finish within {timeout:?}; stderr:\n{}",
+                    String::from_utf8_lossy(&stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Output {
+            status,
+            stdout: out_reader.join().expect("stdout reader"),
+            stderr: err_reader.join().expect("stderr reader"),
+        }
+    })
+    .await
+    .expect("cmkscan runner task")
+}
+
+async fn run(cmd: Command) -> Output {
+    run_within(cmd, TIMEOUT).await
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn describe(output: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        output.status.code(),
+        text(&output.stdout),
+        text(&output.stderr)
+    )
+}
+
+fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(output.status.code(), Some(code), "{}", describe(output));
+    assert!(
+        !text(&output.stderr).contains("panicked"),
+        "{}",
+        describe(output)
+    );
+}
+
+/// A failure is reported as exactly one `cmkscan: …` line, the last one on
+/// stderr, and it contains `needle`.
+fn assert_one_line_reason(output: &Output, needle: &str) -> String {
+    let stderr = text(&output.stderr);
+    let reasons: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("cmkscan: "))
+        .collect();
+    assert_eq!(reasons.len(), 1, "{}", describe(output));
+    assert_eq!(
+        stderr.lines().last(),
+        Some(reasons[0]),
+        "the reason must be a single line, the last one: {}",
+        describe(output)
+    );
+    assert!(reasons[0].contains(needle), "{}", describe(output));
+    reasons[0].to_string()
+}
+
+/// Each failed request is told once, not again as the error's source.
+fn assert_not_repeated(reason: &str) {
+    let pieces: Vec<&str> = reason.split(" failed: ").collect();
+    let failed: Vec<&str> = pieces[..pieces.len() - 1]
+        .iter()
+        .filter_map(|p| p.rsplit(' ').next())
+        .collect();
+    let distinct: std::collections::BTreeSet<&str> = failed.iter().copied().collect();
+    assert!(!failed.is_empty(), "no failed request named: {reason}");
+    assert_eq!(
+        failed.len(),
+        distinct.len(),
+        "the reason repeats itself: {reason}"
+    );
+}
+
+/// A loopback port nobody listens on (bound, then released).
+fn closed_port_endpoint() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+    let port = listener.local_addr().expect("local address").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+fn scan_args(cmd: &mut Command, out_dir: &Path) {
+    cmd.args(["scan", "--regions", REGION, "--output-dir"])
+        .arg(out_dir);
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
+}
+
+// ---------------------------------------------------------------- usage
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_arguments_are_usage_errors_naming_the_problem() {
+    // Nothing listens: a usage error must be found before any request.
+    let endpoint = closed_port_endpoint();
+    let cases: [(&[&str], &[&str]); 8] = [
+        (&["--accounts", "12345"], &["12345", "account id"]),
+        (&["--exclude-accounts", "abc"], &["abc", "account id"]),
+        (
+            &["--accounts", "123456789012,12345678901x"],
+            &["12345678901x"],
+        ),
+        (&["--concurrency", "0"], &["--concurrency", "0"]),
+        (&["--s3-uri", "not-a-uri"], &["not-a-uri", "S3 URI"]),
+        (
+            &["--s3-uri", "s3://Bad_Bucket"],
+            &["Bad_Bucket", "bucket name"],
+        ),
+        (&["--lookback-days", "0"], &["--lookback-days", "0"]),
+        (&["--lookback-days", "91"], &["--lookback-days", "91"]),
+    ];
+    for (args, needles) in cases {
+        let out_dir = tempfile::tempdir().unwrap();
+        let mut cmd = cmkscan(&endpoint);
+        cmd.arg("scan")
+            .args(args)
+            .arg("--output-dir")
+            .arg(out_dir.path());
+        let output = run_within(cmd, Duration::from_secs(30)).await;
+        assert_exit(&output, 2);
+        let stderr = text(&output.stderr);
+        for needle in needles {
+            assert!(stderr.contains(needle), "{args:?}: {}", describe(&output));
+        }
+        assert!(
+            !out_dir.path().join("findings.csv").exists(),
+            "{args:?} wrote a report"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn s3_options_without_an_s3_uri_are_usage_errors() {
+    let endpoint = closed_port_endpoint();
+    for args in [
+        ["--s3-kms-key-id", "alias/reports"],
+        ["--s3-region", "eu-west-1"],
+    ] {
+        let mut cmd = cmkscan(&endpoint);
+        cmd.arg("scan").args(args);
+        let output = run_within(cmd, Duration::from_secs(30)).await;
+        assert_exit(&output, 2);
+        assert!(
+            text(&output.stderr).contains("--s3-uri"),
+            "{args:?}: {}",
+            describe(&output)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_region_names_are_usage_errors() {
+    let endpoint = closed_port_endpoint();
+    for (regions, needle) in [
+        ("EU_WEST", "EU_WEST"),
+        ("us-east-1,eu_west_1", "eu_west_1"),
+        ("", "region"),
+    ] {
+        let out_dir = tempfile::tempdir().unwrap();
+        let mut cmd = cmkscan(&endpoint);
+        cmd.args(["scan", "--regions", regions, "--output-dir"])
+            .arg(out_dir.path());
+        let output = run_within(cmd, Duration::from_secs(60)).await;
+        assert_exit(&output, 2);
+        assert!(
+            text(&output.stderr).contains(needle),
+            "--regions {regions:?}: {}",
+            describe(&output)
+        );
+        // Checked before any AWS request: nothing about the caller.
+        assert!(
+            !text(&output.stderr).contains("cannot identify the caller"),
+            "--regions {regions:?} was only rejected after contacting AWS: {}",
+            describe(&output)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn regions_unknown_to_the_partition_are_usage_errors_listing_them() {
+    let emulator = Emulator::start().await;
+    emulator.create_organization().await;
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut cmd = cmkscan(emulator.endpoint());
+    cmd.args([
+        "scan",
+        "--regions",
+        "us-east-1,mars-north-1,cn-north-1",
+        "--output-dir",
+    ])
+    .arg(out_dir.path());
+    let output = run(cmd).await;
+    assert_exit(&output, 2);
+    // cn-north-1 exists, but not in the runner's partition (aws).
+    let reason = assert_one_line_reason(&output, "unknown region(s) cn-north-1, mars-north-1");
+    assert!(
+        reason.contains("us-east-1"),
+        "known regions listed: {reason}"
+    );
+    assert!(!out_dir.path().join("findings.csv").exists());
+
+    // The same regions that exist are accepted.
+    let mut cmd = cmkscan(emulator.endpoint());
+    cmd.args(["scan", "--regions", "us-east-1,sa-east-1", "--output-dir"])
+        .arg(out_dir.path());
+    assert_exit(&run(cmd).await, 0);
+}
+
+// ------------------------------------------------------- runtime failures
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unreachable_endpoint_fails_fast_naming_the_caller_identity() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut cmd = cmkscan(&closed_port_endpoint());
+    scan_args(&mut cmd, out_dir.path());
+    let started = Instant::now();
+    let output = run_within(cmd, Duration::from_secs(60)).await;
+    let elapsed = started.elapsed();
+    assert_exit(&output, 1);
+    let reason = assert_one_line_reason(&output, "cannot identify the caller");
+    assert!(reason.contains("sts:GetCallerIdentity"), "{reason}");
+    assert_not_repeated(&reason);
+    assert!(elapsed < Duration::from_secs(30), "took {elapsed:?}");
+    assert!(!out_dir.path().join("findings.csv").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_credentials_fail_naming_the_caller_identity() {
+    let emulator = Emulator::start().await;
+    emulator.create_organization().await;
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut cmd = cmkscan(emulator.endpoint());
+    cmd.env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY");
+    scan_args(&mut cmd, out_dir.path());
+    let output = run_within(cmd, Duration::from_secs(60)).await;
+    assert_exit(&output, 1);
+    assert_one_line_reason(&output, "cannot identify the caller");
+    assert!(!out_dir.path().join("findings.csv").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn organization_failures_are_runtime_errors() {
+    let emulator = Emulator::start().await;
+    let out_dir = tempfile::tempdir().unwrap();
+
+    // No organisation at all (AWSOrganizationsNotInUseException).
+    let mut cmd = cmkscan(emulator.endpoint());
+    scan_args(&mut cmd, out_dir.path());
+    let output = run(cmd).await;
+    assert_exit(&output, 1);
+    assert_one_line_reason(&output, "cannot read the organization");
+
+    emulator.create_organization().await;
+    emulator
+        .front
+        .deny(MANAGEMENT_ACCOUNT, "DescribeOrganization");
+    let mut cmd = cmkscan(emulator.endpoint());
+    scan_args(&mut cmd, out_dir.path());
+    let output = run(cmd).await;
+    assert_exit(&output, 1);
+    let reason = assert_one_line_reason(&output, "cannot read the organization");
+    assert!(reason.contains("AccessDenied"), "{reason}");
+    assert!(!out_dir.path().join("findings.csv").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn list_accounts_denied_is_a_runtime_error() {
+    let emulator = Emulator::start().await;
+    emulator.create_organization().await;
+    emulator.create_account("member").await;
+    emulator.front.deny(MANAGEMENT_ACCOUNT, "ListAccounts");
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut cmd = cmkscan(emulator.endpoint());
+    scan_args(&mut cmd, out_dir.path());
+    let output = run(cmd).await;
+    assert_exit(&output, 1);
+    let reason = assert_one_line_reason(&output, "cannot list the organization's accounts");
+    assert!(reason.contains("AccessDenied"), "{reason}");
+    assert!(!out_dir.path().join("findings.csv").exists());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn partition_regions_denied_is_a_runtime_error() {
+    let emulator = Emulator::start().await;
+    emulator.create_organization().await;
+    emulator.front.deny(MANAGEMENT_ACCOUNT, "DescribeRegions");
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut cmd = cmkscan(emulator.endpoint());
+    scan_args(&mut cmd, out_dir.path());
+    let output = run(cmd).await;
+    assert_exit(&output, 1);
+    assert_one_line_reason(&output, "cannot list the partition's regions");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unwritable_output_dir_is_a_runtime_error() {
+    let emulator = Emulator::start().await;
+    emulator.create_organization().await;
+    let scratch = tempfile::tempdir().unwrap();
+    let file = scratch.path().join("a-file");
+    std::fs::write(&file, b"not a directory").unwrap();
+    let mut cmd = cmkscan(emulator.endpoint());
+    scan_args(&mut cmd, &file.join("reports"));
+    let output = run(cmd).await;
+    assert_exit(&output, 1);
+    assert_one_line_reason(&output, "cannot write the report");
+    assert!(
+        !text(&output.stdout).contains("wrote "),
+        "{}",
+        describe(&output)
+    );
+}
+
+// ------------------------------------------------------------------ S3
+
+fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// `prefix/YYYY/MM/DD/<scan_id>` of the report in `out_dir`.
+fn report_folder(prefix: &str, out_dir: &Path) -> String {
+    let json = read_json(&out_dir.join("findings.json"));
+    let scan_id = json["scan_id"].as_str().expect("scan_id").to_string();
+    let scan_time = json["scan_time"].as_str().expect("scan_time");
+    assert!(!scan_id.is_empty());
+    let date = scan_time[..10].replace('-', "/");
+    format!("{prefix}/{date}/{scan_id}")
+}
+
+/// Uploads with the given extra arguments and returns, per uploaded file,
+/// its HeadObject answer after checking the bytes match the local file.
+async fn scan_and_read_back(
+    emulator: &Emulator,
+    extra: &[&str],
+) -> Vec<aws_sdk_s3::operation::head_object::HeadObjectOutput> {
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut cmd = cmkscan(emulator.endpoint());
+    scan_args(&mut cmd, out_dir.path());
+    cmd.args(["--s3-uri", "s3://reports-bucket/cmkscan/weekly/"])
+        .args(extra);
+    let output = run(cmd).await;
+    assert_exit(&output, 0);
+
+    let folder = report_folder("cmkscan/weekly", out_dir.path());
+    let s3 = s3_client(&emulator.runner_config().await);
+    let mut heads = Vec::new();
+    for name in ["findings.csv", "findings.json"] {
+        let key = format!("{folder}/{name}");
+        assert!(
+            text(&output.stdout).contains(&format!("uploaded s3://reports-bucket/{key}")),
+            "{}",
+            describe(&output)
+        );
+        let object = s3
+            .get_object()
+            .bucket("reports-bucket")
+            .key(&key)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("get {key}: {e:?}"));
+        let body = object.body.collect().await.unwrap().into_bytes();
+        let local = std::fs::read(out_dir.path().join(name)).unwrap();
+        assert!(!local.is_empty());
+        assert_eq!(
+            body.as_ref(),
+            local.as_slice(),
+            "{key} differs from the local file"
+        );
+        heads.push(
+            s3.head_object()
+                .bucket("reports-bucket")
+                .key(&key)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("head {key}: {e:?}")),
+        );
+    }
+    // Nothing else is uploaded into the report folder.
+    let listed = s3
+        .list_objects_v2()
+        .bucket("reports-bucket")
+        .prefix(format!("{folder}/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.contents().len(), 2, "{:?}", listed.contents());
+    heads
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reports_upload_to_s3_with_sse_s3() {
+    let emulator = Emulator::start().await;
+    emulator.create_organization().await;
+    emulator
+        .management()
+        .await
+        .bucket("us-east-1", "reports-bucket")
+        .await;
+    let heads = scan_and_read_back(&emulator, &[]).await;
+    for head in &heads {
+        assert_eq!(
+            head.server_side_encryption(),
+            Some(&ServerSideEncryption::Aes256),
+            "{head:?}"
+        );
+        assert_eq!(head.ssekms_key_id(), None);
+    }
+    assert_eq!(heads[0].content_type(), Some("text/csv; charset=utf-8"));
+    assert_eq!(heads[1].content_type(), Some("application/json"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reports_upload_to_s3_with_sse_kms() {
+    let emulator = Emulator::start().await;
+    emulator.create_organization().await;
+    let management = emulator.management().await;
+    management.bucket("us-east-1", "reports-bucket").await;
+    let key_arn = management
+        .key("us-east-1", Some("alias/reports"), KeyState::Enabled)
+        .await;
+    let heads = scan_and_read_back(&emulator, &["--s3-kms-key-id", &key_arn]).await;
+    for head in &heads {
+        assert_eq!(
+            head.server_side_encryption(),
+            Some(&ServerSideEncryption::AwsKms),
+            "{head:?}"
+        );
+        assert_eq!(head.ssekms_key_id(), Some(key_arn.as_str()), "{head:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_upload_keeps_the_local_report() {
+    let emulator = Emulator::start().await;
+    emulator.create_organization().await;
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut cmd = cmkscan(emulator.endpoint());
+    scan_args(&mut cmd, out_dir.path());
+    cmd.args(["--s3-uri", "s3://missing-bucket/x"]);
+    let output = run(cmd).await;
+    assert_exit(&output, 1);
+    let reason = assert_one_line_reason(&output, "upload to s3://missing-bucket/x/");
+    assert!(reason.contains("failed"), "{reason}");
+    assert!(reason.contains("NoSuchBucket"), "{reason}");
+    assert_not_repeated(&reason);
+    assert!(
+        reason.contains(&format!(
+            "the local report is kept in {}",
+            out_dir.path().display()
+        )),
+        "{reason}"
+    );
+    let csv = std::fs::read_to_string(out_dir.path().join("findings.csv")).unwrap();
+    assert!(csv.starts_with("scan_id,"), "{csv}");
+    let json = read_json(&out_dir.path().join("findings.json"));
+    assert!(json["findings"].as_array().is_some_and(|f| !f.is_empty()));
+    // The summary still reached stdout.
+    assert!(
+        text(&output.stdout).contains("total"),
+        "{}",
+        describe(&output)
+    );
+}
+
+// --------------------------------------------------- facts and evaluate
+
+#[tokio::test(flavor = "multi_thread")]
+async fn evaluate_reproduces_the_scan_from_saved_facts() {
+    let emulator = Emulator::start().await;
+    emulator.create_organization().await;
+    let member = emulator.create_account("member").await;
+    member
+        .key("us-east-1", Some("alias/data"), KeyState::Disabled)
+        .await;
+    emulator
+        .management()
+        .await
+        .key("us-east-1", None, KeyState::Enabled)
+        .await;
+    let denied = emulator.create_account("denied").await;
+    emulator.front.deny(&denied.id, "AssumeRole");
+
+    let scan_dir = tempfile::tempdir().unwrap();
+    let mut cmd = cmkscan(emulator.endpoint());
+    scan_args(&mut cmd, scan_dir.path());
+    cmd.arg("--save-facts");
+    let output = run(cmd).await;
+    assert_exit(&output, 0);
+    let facts = scan_dir.path().join("facts.json");
+    assert!(
+        text(&output.stdout).contains(&format!("wrote {}", facts.display())),
+        "{}",
+        describe(&output)
+    );
+
+    // Re-evaluated without AWS: nothing listens on the endpoint.
+    let eval_dir = tempfile::tempdir().unwrap();
+    let mut cmd = cmkscan(&closed_port_endpoint());
+    cmd.args(["evaluate", "--facts"])
+        .arg(&facts)
+        .arg("--output-dir")
+        .arg(eval_dir.path());
+    let output = run(cmd).await;
+    assert_exit(&output, 0);
+    assert!(
+        text(&output.stdout).contains("total"),
+        "{}",
+        describe(&output)
+    );
+
+    let scanned = std::fs::read_to_string(scan_dir.path().join("findings.csv")).unwrap();
+    let evaluated = std::fs::read_to_string(eval_dir.path().join("findings.csv")).unwrap();
+    let rows = scanned.lines().count() - 1;
+    assert!(rows >= 3, "too few rows to compare:\n{scanned}");
+    for needle in [member.id.as_str(), denied.id.as_str(), MANAGEMENT_ACCOUNT] {
+        assert!(scanned.contains(needle), "{needle} missing:\n{scanned}");
+    }
+    assert_eq!(evaluated, scanned);
+
+    let scanned = read_json(&scan_dir.path().join("findings.json"));
+    let evaluated = read_json(&eval_dir.path().join("findings.json"));
+    for field in ["scan_id", "scan_time", "findings"] {
+        assert_eq!(evaluated[field], scanned[field], "{field}");
+    }
+    for field in [
+        "accounts_scanned",
+        "accounts_errored",
+        "accounts_skipped",
+        "regions_skipped",
+        "by_status",
+        "by_check",
+    ] {
+        assert_eq!(
+            evaluated["summary"][field], scanned["summary"][field],
+            "summary.{field}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn evaluate_rejects_missing_and_foreign_facts_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = closed_port_endpoint();
+
+    let missing = dir.path().join("missing.json");
+    let mut cmd = cmkscan(&endpoint);
+    cmd.args(["evaluate", "--facts"])
+        .arg(&missing)
+        .arg("--output-dir")
+        .arg(dir.path().join("out"));
+    let output = run_within(cmd, Duration::from_secs(30)).await;
+    assert_exit(&output, 1);
+    assert_one_line_reason(&output, "cannot read");
+
+    let foreign = dir.path().join("foreign.json");
+    std::fs::write(&foreign, br#"{"hello": "world"}"#).unwrap();
+    let mut cmd = cmkscan(&endpoint);
+    cmd.args(["evaluate", "--facts"])
+        .arg(&foreign)
+        .arg("--output-dir")
+        .arg(dir.path().join("out"));
+    let output = run_within(cmd, Duration::from_secs(30)).await;
+    assert_exit(&output, 1);
+    assert_one_line_reason(&output, "is not a cmkscan facts file");
+    assert!(!dir.path().join("out").join("findings.csv").exists());
+}
+
+// ------------------------------------------------------------- logging
+
+#[tokio::test(flavor = "multi_thread")]
+async fn json_logs_are_one_object_per_line() {
+    let emulator = Emulator::start().await;
+    emulator.create_organization().await;
+    emulator.create_account("member").await;
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut cmd = cmkscan(emulator.endpoint());
+    cmd.args(["--log-format", "json"]);
+    scan_args(&mut cmd, out_dir.path());
+    let output = run(cmd).await;
+    assert_exit(&output, 0);
+    let stderr = text(&output.stderr);
+    let mut messages = Vec::new();
+    for line in stderr.lines() {
+        let value: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {line:?}\n{}", describe(&output)));
+        assert!(value.is_object(), "{line}");
+        messages.push(
+            value["fields"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        );
+    }
+    assert!(messages.iter().any(|m| m == "scan started"), "{messages:?}");
+    assert!(
+        messages.iter().filter(|m| *m == "account scanned").count() >= 2,
+        "{messages:?}"
+    );
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("check"), "{stdout}");
+    assert!(stdout.lines().any(|l| l.starts_with("total")), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_never_reach_any_output() {
+    const SECRET_KEY: &str = "SECRETSECRET123";
+    const EXTERNAL_ID: &str = "EXTERNALSECRET42";
+    let emulator = Emulator::start().await;
+    emulator.create_organization().await;
+    emulator.create_account("member").await;
+    let denied = emulator.create_account("denied").await;
+    // An error path too: its message ends up in a report row.
+    emulator.front.deny(&denied.id, "AssumeRole");
+
+    for (rust_log, external_id_from_env) in [(None, false), (Some("cmkscan=debug"), true)] {
+        let out_dir = tempfile::tempdir().unwrap();
+        let mut cmd = cmkscan(emulator.endpoint());
+        cmd.env("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+        if let Some(filter) = rust_log {
+            cmd.env("RUST_LOG", filter);
+        }
+        scan_args(&mut cmd, out_dir.path());
+        cmd.arg("--save-facts");
+        if external_id_from_env {
+            cmd.env("CMKSCAN_EXTERNAL_ID", EXTERNAL_ID);
+        } else {
+            cmd.args(["--external-id", EXTERNAL_ID]);
+        }
+        let output = run(cmd).await;
+        assert_exit(&output, 0);
+
+        let mut outputs = vec![
+            ("stdout".to_string(), text(&output.stdout)),
+            ("stderr".to_string(), text(&output.stderr)),
+        ];
+        for name in ["findings.csv", "findings.json", "facts.json"] {
+            let path = out_dir.path().join(name);
+            let content = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+            outputs.push((name.to_string(), content));
+        }
+        // The scan did get into the member with the external id, and the
+        // denied account's error is in the report.
+        assert!(outputs[3].1.contains(&denied.id), "{}", outputs[3].1);
+        for (name, content) in &outputs {
+            for secret in [SECRET_KEY, EXTERNAL_ID] {
+                assert!(
+                    !content.contains(secret),
+                    "{secret} leaked into {name} (RUST_LOG={rust_log:?}):\n{content}"
+                );
+            }
+        }
+    }
+
+    // The help text never shows the external id from the environment.
+    let mut cmd = cmkscan(emulator.endpoint());
+    cmd.env("CMKSCAN_EXTERNAL_ID", EXTERNAL_ID)
+        .args(["scan", "--help"]);
+    let output = run_within(cmd, Duration::from_secs(30)).await;
+    assert_exit(&output, 0);
+    assert!(
+        !text(&output.stdout).contains(EXTERNAL_ID),
+        "{}",
+        describe(&output)
+    );
+}

@@ -316,6 +316,12 @@ fn access_denied(json_protocol: bool, operation: &str, account: &str) -> Vec<u8>
     if json_protocol {
         let body = json!({"__type": "AccessDeniedException", "message": message}).to_string();
         http_response("400 Bad Request", "application/x-amz-json-1.1", &body)
+    } else if operation == "DescribeRegions" {
+        // EC2's Query dialect has its own error envelope.
+        let body = format!(
+            "<Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>{message}</Message></Error></Errors><RequestID>front-0001</RequestID></Response>"
+        );
+        http_response("403 Forbidden", "text/xml", &body)
     } else {
         let body = format!(
             "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>{message}</Message></Error><RequestId>front-0001</RequestId></ErrorResponse>"
