@@ -99,7 +99,11 @@ async fn describe_regions_failure_in_a_member_is_an_access_error_for_it_only() {
     emulator.front.deny(&broken.id, "DescribeRegions");
 
     let outcome = emulator.scan(options(&["us-east-1"])).await;
-    assert_access_error(&outcome, &broken.id, &["ec2:DescribeRegions"]);
+    assert_access_error(
+        &outcome,
+        &broken.id,
+        &["ec2:DescribeRegions", "UnauthorizedOperation"],
+    );
     assert_scanned(&outcome, &open.id, &["us-east-1"]);
     assert_scanned(&outcome, MANAGEMENT_ACCOUNT, &["us-east-1"]);
     assert_eq!(outcome.summary.accounts_errored, 1);
