@@ -14,6 +14,8 @@ pub const FACTS_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScanFacts {
+    /// 0 when absent, so older files get the version message, not a parse error.
+    #[serde(default)]
     pub schema_version: u32,
     pub scan_id: String,
     /// RFC 3339, UTC.

@@ -75,6 +75,23 @@ impl FromStr for RegionName {
     }
 }
 
+/// The partition a region belongs to, from its name.
+pub fn partition_of(region: &str) -> &'static str {
+    const PREFIXES: [(&str, &str); 6] = [
+        ("cn-", "aws-cn"),
+        ("us-gov-", "aws-us-gov"),
+        ("us-isob-", "aws-iso-b"),
+        ("us-isof-", "aws-iso-f"),
+        ("eu-isoe-", "aws-iso-e"),
+        ("us-iso-", "aws-iso"),
+    ];
+    PREFIXES
+        .iter()
+        .find(|(prefix, _)| region.starts_with(prefix))
+        .map(|(_, partition)| *partition)
+        .unwrap_or("aws")
+}
+
 /// `s3://bucket[/prefix]`, with the prefix normalised to no leading or
 /// trailing slash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -204,5 +221,14 @@ mod tests {
         for bad in ["", "EU-WEST-1", "eu_west_1", "-eu", "eu-west-1 ; rm"] {
             assert!(bad.parse::<RegionName>().is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn partition_follows_region_prefix() {
+        assert_eq!(partition_of("eu-west-1"), "aws");
+        assert_eq!(partition_of("cn-north-1"), "aws-cn");
+        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
+        assert_eq!(partition_of("us-iso-east-1"), "aws-iso");
+        assert_eq!(partition_of("us-isob-east-1"), "aws-iso-b");
     }
 }

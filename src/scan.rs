@@ -440,9 +440,12 @@ async fn organization_trails(ctx: &Context, accounts: &[AccountFacts]) -> Fetche
     let session = open_session(ctx, &ctx.management_account_id).await?;
     let (regions, _) = regions_to_scan(ctx, &session).await?;
     let trails = collectors::organization_trails(&session, &regions).await;
-    ctx.runner
-        .throttle
-        .forget_account(&ctx.management_account_id);
+    // The runner's own limiters (AssumeRole, ListAccounts) stay.
+    if ctx.management_account_id != ctx.caller.account_id {
+        ctx.runner
+            .throttle
+            .forget_account(&ctx.management_account_id);
+    }
     trails
 }
 

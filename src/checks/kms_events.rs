@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::pattern::Undecidable;
 use super::{event_pattern, filter_pattern};
+use crate::ids::partition_of;
 
 /// The two calls that make a key unusable: what the control must catch.
 pub const WATCHED: [&str; 2] = ["DisableKey", "ScheduleKeyDeletion"];
@@ -20,7 +21,9 @@ pub struct Subject<'a> {
 
 fn cloudtrail_record(subject: Subject<'_>, event_name: &str) -> Value {
     let Subject { account, region } = subject;
-    let key = format!("arn:aws:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+    let partition = partition_of(region);
+    let key =
+        format!("arn:{partition}:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab");
     let mut request = json!({ "keyId": key });
     if event_name == "ScheduleKeyDeletion" {
         request["pendingWindowInDays"] = json!(7);
@@ -30,7 +33,7 @@ fn cloudtrail_record(subject: Subject<'_>, event_name: &str) -> Value {
         "userIdentity": {
             "type": "AssumedRole",
             "principalId": "AROAEXAMPLE:alice",
-            "arn": format!("arn:aws:sts::{account}:assumed-role/Admin/alice"),
+            "arn": format!("arn:{partition}:sts::{account}:assumed-role/Admin/alice"),
             "accountId": account
         },
         "eventTime": "2026-11-20T10:00:00Z",

@@ -134,21 +134,28 @@ pub fn captures_kms_writes(selectors: &EventSelectors) -> Result<(), TrailGap> {
             Err(TrailGap::Missing(dedup_join(reasons)))
         }
         EventSelectors::Advanced(list) => {
-            let mut undecidable = Vec::new();
+            let mut reasons = Vec::new();
+            // Per watched event: kept by some selector, or maybe kept by one
+            // that cannot be evaluated.
             let mut captured = [false; 2];
+            let mut maybe = [false; 2];
             for selector in list {
                 for (i, event_name) in super::kms_events::WATCHED.iter().enumerate() {
                     match advanced_selects(selector, event_name) {
                         Ok(true) => captured[i] = true,
                         Ok(false) => {}
-                        Err(why) => undecidable.push(why),
+                        Err(why) => {
+                            maybe[i] = true;
+                            reasons.push(why);
+                        }
                     }
                 }
             }
+            let certainly_missed = (0..2).any(|i| !captured[i] && !maybe[i]);
             if captured.iter().all(|c| *c) {
                 Ok(())
-            } else if !undecidable.is_empty() {
-                Err(TrailGap::Undecidable(dedup_join(undecidable)))
+            } else if !certainly_missed {
+                Err(TrailGap::Undecidable(dedup_join(reasons)))
             } else {
                 Err(TrailGap::Missing(
                     "has advanced selectors that do not keep KMS write management events".into(),
@@ -190,15 +197,18 @@ fn advanced_selects(selector: &AdvancedSelector, event_name: &str) -> Result<boo
             keeps_management = true;
         }
     }
+    // Advanced selectors without an eventCategory condition select data
+    // events only when they name resources; AWS requires eventCategory.
+    if !keeps_management {
+        return Ok(false);
+    }
     if !unevaluated.is_empty() {
         return Err(format!(
             "has an advanced selector on {}, which cmkscan does not evaluate",
             unevaluated.join(", ")
         ));
     }
-    // Advanced selectors without an eventCategory condition select data
-    // events only when they name resources; AWS requires eventCategory.
-    Ok(keeps_management)
+    Ok(true)
 }
 
 fn field_matches(f: &AdvancedFieldSelector, value: &str) -> bool {

@@ -27,6 +27,7 @@ use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder, XmlDecodeError};
 
 use super::session::AccountSession;
 use crate::api::Api;
+use crate::ids::partition_of;
 use crate::throttle::CallError;
 
 const QUERY: &str = "Action=DescribeRegions&Version=2016-11-15&AllRegions=true";
@@ -108,23 +109,6 @@ pub async fn describe_regions(
         .into_iter()
         .filter(|r| partition_of(&r.name) == partition)
         .collect())
-}
-
-/// The partition a region belongs to, from its name.
-pub fn partition_of(region: &str) -> &'static str {
-    const PREFIXES: [(&str, &str); 6] = [
-        ("cn-", "aws-cn"),
-        ("us-gov-", "aws-us-gov"),
-        ("us-isob-", "aws-iso-b"),
-        ("us-isof-", "aws-iso-f"),
-        ("eu-isoe-", "aws-iso-e"),
-        ("us-iso-", "aws-iso"),
-    ];
-    PREFIXES
-        .iter()
-        .find(|(prefix, _)| region.starts_with(prefix))
-        .map(|(_, partition)| *partition)
-        .unwrap_or("aws")
 }
 
 fn ec2_endpoint(
@@ -303,14 +287,5 @@ mod tests {
         let meta = parse_error(xml).unwrap();
         assert_eq!(meta.code(), Some("UnauthorizedOperation"));
         assert_eq!(meta.message(), Some("You are not authorized & so on"));
-    }
-
-    #[test]
-    fn partition_follows_region_prefix() {
-        assert_eq!(partition_of("eu-west-1"), "aws");
-        assert_eq!(partition_of("cn-north-1"), "aws-cn");
-        assert_eq!(partition_of("us-gov-west-1"), "aws-us-gov");
-        assert_eq!(partition_of("us-iso-east-1"), "aws-iso");
-        assert_eq!(partition_of("us-isob-east-1"), "aws-iso-b");
     }
 }
