@@ -85,10 +85,19 @@ impl Summary {
                 format!(" ({})", skipped.join(", "))
             }
         );
+        // Most accounts share the same opt-in choices: one line per choice.
+        let mut by_regions: BTreeMap<&[String], Vec<&str>> = BTreeMap::new();
         for (account, regions) in &self.regions_skipped {
+            by_regions.entry(regions).or_default().push(account);
+        }
+        for (regions, accounts) in by_regions {
+            let whose = match accounts.as_slice() {
+                [one] => (*one).to_string(),
+                many => format!("{} accounts", many.len()),
+            };
             let _ = writeln!(
                 out,
-                "regions not enabled in {account} (skipped): {}",
+                "regions not enabled in {whose} (skipped): {}",
                 regions.join(", ")
             );
         }
@@ -120,5 +129,46 @@ impl Summary {
             self.duration_seconds
         );
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skipped_regions_are_grouped_by_identical_lists() {
+        let list = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let summary = Summary {
+            accounts_scanned: 3,
+            accounts_errored: 0,
+            accounts_skipped: Vec::new(),
+            regions_skipped: [
+                (
+                    "111111111111".to_string(),
+                    list(&["ap-east-1", "me-south-1"]),
+                ),
+                (
+                    "222222222222".to_string(),
+                    list(&["ap-east-1", "me-south-1"]),
+                ),
+                ("333333333333".to_string(), list(&["ap-east-1"])),
+            ]
+            .into_iter()
+            .collect(),
+            by_status: BTreeMap::new(),
+            by_check: BTreeMap::new(),
+            duration_seconds: 1.0,
+            api_calls: BTreeMap::new(),
+        };
+        let rendered = summary.render();
+        assert!(
+            rendered.contains("regions not enabled in 2 accounts (skipped): ap-east-1, me-south-1"),
+            "{rendered}"
+        );
+        assert!(
+            rendered.contains("regions not enabled in 333333333333 (skipped): ap-east-1\n"),
+            "{rendered}"
+        );
     }
 }
