@@ -10,7 +10,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use support::sample_org::key_event;
@@ -121,15 +121,11 @@ fn run(emulator: &support::Emulator, concurrency: usize) -> Run {
     let started = Instant::now();
     // Reaped by wait4 below, which std's Child cannot see.
     #[allow(clippy::zombie_processes)]
-    let child = Command::new(env!("CARGO_BIN_EXE_cmkscan"))
+    let child = support::cmkscan_command(emulator.endpoint())
         .args(["scan", "--regions", REGIONS, "--concurrency"])
         .arg(concurrency.to_string())
         .arg("--output-dir")
         .arg(out.path())
-        .env("AWS_ENDPOINT_URL", emulator.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()

@@ -7,19 +7,13 @@ use cmkscan::checks::catalog::Status;
 use cmkscan::checks::Finding;
 
 use crate::support::seed::{Account, TrailSpec, CIS_FILTER, CIS_RULE};
-use crate::support::{findings_for, options, Emulator, MANAGEMENT_ACCOUNT};
+use crate::support::{
+    assert_finding, findings_for, options, org, single, Emulator, MANAGEMENT_ACCOUNT,
+};
 
 const CHECK: &str = "alerting.kms_disable_delete";
 const EAST: &str = "us-east-1";
 const WEST: &str = "eu-west-1";
-
-/// An emulator with an organisation, and a seeder for its management account.
-async fn org() -> (Emulator, Account) {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
-    let management = emulator.management().await;
-    (emulator, management)
-}
 
 /// A logging trail delivering to the CloudWatch Logs group `log_group`.
 async fn trail_with_logs(
@@ -47,42 +41,56 @@ async fn filter_chain(account: &Account, region: &str, log_group: &str, pattern:
         .await;
 }
 
-/// The single alerting finding of (account, region) after scanning `regions`.
-async fn verdict(emulator: &Emulator, regions: &[&str], account: &str, region: &str) -> Finding {
-    let outcome = emulator.scan(options(regions)).await;
-    single(&outcome.findings, account, region)
+/// An organisation whose management account has the multi-region trail
+/// `main` delivering to the log group `trail-logs`.
+async fn org_with_logged_trail() -> (Emulator, Account) {
+    let (emulator, m) = org().await;
+    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
+    (emulator, m)
 }
 
-fn single(findings: &[Finding], account: &str, region: &str) -> Finding {
-    let rows = findings_for(findings, account, region, CHECK);
-    assert_eq!(
-        rows.len(),
-        1,
-        "expected one {CHECK} row for {account}/{region}: {rows:#?}"
-    );
-    rows[0].clone()
+/// On `trail-logs`, the CIS metric filter `kms-filter` on metric
+/// `KmsMetric`; returns the topic `kms-alerts` for an alarm to notify.
+async fn cis_filter_and_topic(account: &Account, subscribed: bool) -> String {
+    account
+        .metric_filter(EAST, "trail-logs", "kms-filter", CIS_FILTER, "KmsMetric")
+        .await;
+    account.topic(EAST, "kms-alerts", subscribed).await
 }
 
-fn assert_verdict(finding: &Finding, status: Status, phrases: &[&str]) {
-    assert_eq!(finding.status, status, "{finding:#?}");
-    for phrase in phrases {
-        assert!(
-            finding.detail.contains(phrase),
-            "detail lacks {phrase:?}: {finding:#?}"
-        );
-    }
+/// EventBridge rule `name` with `pattern`, enabled or not, targeting a
+/// subscribed topic `kms-alerts`.
+async fn rule_to_topic(account: &Account, region: &str, name: &str, pattern: &str, enabled: bool) {
+    let topic = account.topic(region, "kms-alerts", true).await;
+    account
+        .rule(region, name, pattern, enabled, Some(&topic))
+        .await;
+}
+
+/// The management account's single alerting finding after scanning
+/// us-east-1 alone.
+async fn east_verdict(emulator: &Emulator) -> Finding {
+    let outcome = emulator.scan(options(&[EAST])).await;
+    single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST, CHECK).clone()
+}
+
+/// [`east_verdict`] with the trail `main` and a [`filter_chain`] with
+/// `pattern` on its log group.
+async fn east_verdict_for_filter(pattern: &str) -> Finding {
+    let (emulator, m) = org_with_logged_trail().await;
+    filter_chain(&m, EAST, "trail-logs", pattern).await;
+    east_verdict(&emulator).await
 }
 
 // ---- CloudWatch Logs chain -------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
 async fn full_cis_chain_passes() {
-    let (emulator, m) = org().await;
-    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
+    let (emulator, m) = org_with_logged_trail().await;
     m.cis_alarm_chain(EAST, "trail-logs").await;
 
-    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
-    assert_verdict(
+    let f = east_verdict(&emulator).await;
+    assert_finding(
         &f,
         Status::Pass,
         &["trail main → metric filter kms-disable-delete → alarm kms-disable-delete → SNS topic with a confirmed subscriber"],
@@ -93,18 +101,8 @@ async fn full_cis_chain_passes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn broader_filter_passes_and_says_so() {
-    let (emulator, m) = org().await;
-    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
-    filter_chain(
-        &m,
-        EAST,
-        "trail-logs",
-        "{ $.eventSource = kms.amazonaws.com }",
-    )
-    .await;
-
-    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
-    assert_verdict(
+    let f = east_verdict_for_filter("{ $.eventSource = kms.amazonaws.com }").await;
+    assert_finding(
         &f,
         Status::Pass,
         &["metric filter kms-filter → alarm kms-alarm", "broader"],
@@ -113,15 +111,11 @@ async fn broader_filter_passes_and_says_so() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cis_filter_with_odd_spacing_quotes_and_order_passes() {
-    let (emulator, m) = org().await;
-    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
     // Same meaning as the CIS pattern: quoted values, clauses swapped,
     // newlines and uneven whitespace.
     let pattern = "{\n  ( ( $.eventName = \"ScheduleKeyDeletion\" )||($.eventName=  \"DisableKey\") )\n&&\t($.eventSource=\"kms.amazonaws.com\")   }";
-    filter_chain(&m, EAST, "trail-logs", pattern).await;
-
-    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
-    assert_verdict(
+    let f = east_verdict_for_filter(pattern).await;
+    assert_finding(
         &f,
         Status::Pass,
         &["metric filter kms-filter → alarm kms-alarm"],
@@ -131,18 +125,11 @@ async fn cis_filter_with_odd_spacing_quotes_and_order_passes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn filter_matching_only_disable_key_fails_naming_schedule_key_deletion() {
-    let (emulator, m) = org().await;
-    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
-    filter_chain(
-        &m,
-        EAST,
-        "trail-logs",
+    let f = east_verdict_for_filter(
         "{ ($.eventSource = kms.amazonaws.com) && ($.eventName = DisableKey) }",
     )
     .await;
-
-    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
-    assert_verdict(
+    assert_finding(
         &f,
         Status::Fail,
         &["metric filter kms-filter on the log group of trail main does not match ScheduleKeyDeletion"],
@@ -152,18 +139,11 @@ async fn filter_matching_only_disable_key_fails_naming_schedule_key_deletion() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn filter_for_another_service_fails() {
-    let (emulator, m) = org().await;
-    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
-    filter_chain(
-        &m,
-        EAST,
-        "trail-logs",
+    let f = east_verdict_for_filter(
         "{ ($.eventSource = ec2.amazonaws.com) && (($.eventName = DisableKey) || ($.eventName = ScheduleKeyDeletion)) }",
     )
     .await;
-
-    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
-    assert_verdict(
+    assert_finding(
         &f,
         Status::Fail,
         &[
@@ -175,16 +155,13 @@ async fn filter_for_another_service_fails() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn alarm_with_actions_disabled_fails() {
-    let (emulator, m) = org().await;
-    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
-    m.metric_filter(EAST, "trail-logs", "kms-filter", CIS_FILTER, "KmsMetric")
-        .await;
-    let topic = m.topic(EAST, "kms-alerts", true).await;
+    let (emulator, m) = org_with_logged_trail().await;
+    let topic = cis_filter_and_topic(&m, true).await;
     m.alarm(EAST, "kms-alarm", "KmsMetric", &[&topic], false)
         .await;
 
-    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
-    assert_verdict(
+    let f = east_verdict(&emulator).await;
+    assert_finding(
         &f,
         Status::Fail,
         &["alarm kms-alarm has its actions disabled"],
@@ -193,16 +170,13 @@ async fn alarm_with_actions_disabled_fails() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn topic_without_subscription_fails() {
-    let (emulator, m) = org().await;
-    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
-    m.metric_filter(EAST, "trail-logs", "kms-filter", CIS_FILTER, "KmsMetric")
-        .await;
-    let topic = m.topic(EAST, "kms-alerts", false).await;
+    let (emulator, m) = org_with_logged_trail().await;
+    let topic = cis_filter_and_topic(&m, false).await;
     m.alarm(EAST, "kms-alarm", "KmsMetric", &[&topic], true)
         .await;
 
-    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
-    assert_verdict(
+    let f = east_verdict(&emulator).await;
+    assert_finding(
         &f,
         Status::Fail,
         &["SNS topics of alarm kms-alarm have no confirmed subscriber"],
@@ -211,16 +185,13 @@ async fn topic_without_subscription_fails() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn alarm_on_another_metric_fails() {
-    let (emulator, m) = org().await;
-    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
-    m.metric_filter(EAST, "trail-logs", "kms-filter", CIS_FILTER, "KmsMetric")
-        .await;
-    let topic = m.topic(EAST, "kms-alerts", true).await;
+    let (emulator, m) = org_with_logged_trail().await;
+    let topic = cis_filter_and_topic(&m, true).await;
     m.alarm(EAST, "other-alarm", "RootLogins", &[&topic], true)
         .await;
 
-    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
-    assert_verdict(
+    let f = east_verdict(&emulator).await;
+    assert_finding(
         &f,
         Status::Fail,
         &["no alarm on the metric of filter kms-filter"],
@@ -232,8 +203,8 @@ async fn trail_without_cloudwatch_logs_and_no_rule_fails() {
     let (emulator, m) = org().await;
     m.trail(TrailSpec::multi_region("main", EAST)).await;
 
-    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
-    assert_verdict(
+    let f = east_verdict(&emulator).await;
+    assert_finding(
         &f,
         Status::Fail,
         &[
@@ -245,15 +216,14 @@ async fn trail_without_cloudwatch_logs_and_no_rule_fails() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn multi_region_trail_chain_covers_other_regions() {
-    let (emulator, m) = org().await;
-    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
+    let (emulator, m) = org_with_logged_trail().await;
     m.cis_alarm_chain(EAST, "trail-logs").await;
 
     let outcome = emulator.scan(options(&[EAST, WEST])).await;
     for region in [EAST, WEST] {
-        let f = single(&outcome.findings, MANAGEMENT_ACCOUNT, region);
-        assert_verdict(
-            &f,
+        let f = single(&outcome.findings, MANAGEMENT_ACCOUNT, region, CHECK);
+        assert_finding(
+            f,
             Status::Pass,
             &["trail main → metric filter kms-disable-delete → alarm kms-disable-delete"],
         );
@@ -267,12 +237,12 @@ async fn single_region_trail_chain_does_not_cover_other_regions() {
     m.cis_alarm_chain(EAST, "trail-logs").await;
 
     let outcome = emulator.scan(options(&[EAST, WEST])).await;
-    let east = single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST);
-    assert_verdict(&east, Status::Pass, &["trail main → metric filter"]);
+    let east = single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST, CHECK);
+    assert_finding(east, Status::Pass, &["trail main → metric filter"]);
     // No trail covers eu-west-1 and it has no rule: the detail must say the
     // trail side is missing too, not only the EventBridge side.
-    let west = single(&outcome.findings, MANAGEMENT_ACCOUNT, WEST);
-    assert_verdict(&west, Status::Fail, &["no trail covers this region"]);
+    let west = single(&outcome.findings, MANAGEMENT_ACCOUNT, WEST, CHECK);
+    assert_finding(west, Status::Fail, &["no trail covers this region"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -287,9 +257,9 @@ async fn organisation_trail_chain_covers_a_bare_member() {
 
     // The management account scanned too: its facts carry the org trail.
     let outcome = emulator.scan(options(&[EAST])).await;
-    let f = single(&outcome.findings, &member.id, EAST);
-    assert_verdict(
-        &f,
+    let f = single(&outcome.findings, &member.id, EAST, CHECK);
+    assert_finding(
+        f,
         Status::Pass,
         &["organisation trail org-trail → metric filter kms-disable-delete → alarm kms-disable-delete"],
     );
@@ -302,8 +272,8 @@ async fn organisation_trail_chain_covers_a_bare_member() {
         findings_for(&outcome.findings, MANAGEMENT_ACCOUNT, EAST, CHECK).is_empty(),
         "the management account was not to be scanned"
     );
-    let f = single(&outcome.findings, &member.id, EAST);
-    assert_verdict(&f, Status::Pass, &["organisation trail org-trail"]);
+    let f = single(&outcome.findings, &member.id, EAST, CHECK);
+    assert_finding(f, Status::Pass, &["organisation trail org-trail"]);
 }
 
 // ---- EventBridge ------------------------------------------------------------
@@ -311,12 +281,10 @@ async fn organisation_trail_chain_covers_a_bare_member() {
 #[tokio::test(flavor = "multi_thread")]
 async fn canonical_rule_with_target_passes() {
     let (emulator, m) = org().await;
-    let topic = m.topic(EAST, "kms-alerts", true).await;
-    m.rule(EAST, "kms-disable-delete", CIS_RULE, true, Some(&topic))
-        .await;
+    rule_to_topic(&m, EAST, "kms-disable-delete", CIS_RULE, true).await;
 
-    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
-    assert_verdict(
+    let f = east_verdict(&emulator).await;
+    assert_finding(
         &f,
         Status::Pass,
         &["EventBridge rule kms-disable-delete matches both events and has 1 target(s)"],
@@ -328,18 +296,10 @@ async fn canonical_rule_with_target_passes() {
 #[tokio::test(flavor = "multi_thread")]
 async fn source_only_rule_passes_as_broader() {
     let (emulator, m) = org().await;
-    let topic = m.topic(EAST, "kms-alerts", true).await;
-    m.rule(
-        EAST,
-        "all-kms",
-        r#"{"source":["aws.kms"]}"#,
-        true,
-        Some(&topic),
-    )
-    .await;
+    rule_to_topic(&m, EAST, "all-kms", r#"{"source":["aws.kms"]}"#, true).await;
 
-    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
-    assert_verdict(
+    let f = east_verdict(&emulator).await;
+    assert_finding(
         &f,
         Status::Pass,
         &["EventBridge rule all-kms matches both events", "broader"],
@@ -349,35 +309,33 @@ async fn source_only_rule_passes_as_broader() {
 #[tokio::test(flavor = "multi_thread")]
 async fn prefix_and_anything_but_rules_that_match_both_pass() {
     let (emulator, m) = org().await;
-    let east_topic = m.topic(EAST, "kms-alerts", true).await;
-    m.rule(
+    rule_to_topic(
+        &m,
         EAST,
         "kms-prefix",
         r#"{"source":["aws.kms"],"detail-type":["AWS API Call via CloudTrail"],"detail":{"eventName":[{"prefix":"Disable"},{"prefix":"ScheduleKey"}]}}"#,
         true,
-        Some(&east_topic),
     )
     .await;
-    let west_topic = m.topic(WEST, "kms-alerts", true).await;
-    m.rule(
+    rule_to_topic(
+        &m,
         WEST,
         "kms-anything-but",
         r#"{"source":["aws.kms"],"detail":{"eventSource":["kms.amazonaws.com"],"eventName":[{"anything-but":["Decrypt","Encrypt","GenerateDataKey"]}]}}"#,
         true,
-        Some(&west_topic),
     )
     .await;
 
     let outcome = emulator.scan(options(&[EAST, WEST])).await;
-    let east = single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST);
-    assert_verdict(
-        &east,
+    let east = single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST, CHECK);
+    assert_finding(
+        east,
         Status::Pass,
         &["EventBridge rule kms-prefix matches both events"],
     );
-    let west = single(&outcome.findings, MANAGEMENT_ACCOUNT, WEST);
-    assert_verdict(
-        &west,
+    let west = single(&outcome.findings, MANAGEMENT_ACCOUNT, WEST, CHECK);
+    assert_finding(
+        west,
         Status::Pass,
         &["EventBridge rule kms-anything-but matches both events"],
     );
@@ -386,12 +344,10 @@ async fn prefix_and_anything_but_rules_that_match_both_pass() {
 #[tokio::test(flavor = "multi_thread")]
 async fn disabled_rule_fails() {
     let (emulator, m) = org().await;
-    let topic = m.topic(EAST, "kms-alerts", true).await;
-    m.rule(EAST, "kms-disable-delete", CIS_RULE, false, Some(&topic))
-        .await;
+    rule_to_topic(&m, EAST, "kms-disable-delete", CIS_RULE, false).await;
 
-    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
-    assert_verdict(
+    let f = east_verdict(&emulator).await;
+    assert_finding(
         &f,
         Status::Fail,
         &["EventBridge rule kms-disable-delete is disabled"],
@@ -404,8 +360,8 @@ async fn rule_without_target_fails() {
     m.rule(EAST, "kms-disable-delete", CIS_RULE, true, None)
         .await;
 
-    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
-    assert_verdict(
+    let f = east_verdict(&emulator).await;
+    assert_finding(
         &f,
         Status::Fail,
         &["EventBridge rule kms-disable-delete has no target"],
@@ -415,18 +371,17 @@ async fn rule_without_target_fails() {
 #[tokio::test(flavor = "multi_thread")]
 async fn rule_matching_only_schedule_key_deletion_fails() {
     let (emulator, m) = org().await;
-    let topic = m.topic(EAST, "kms-alerts", true).await;
-    m.rule(
+    rule_to_topic(
+        &m,
         EAST,
         "kms-delete-only",
         r#"{"source":["aws.kms"],"detail-type":["AWS API Call via CloudTrail"],"detail":{"eventSource":["kms.amazonaws.com"],"eventName":["ScheduleKeyDeletion"]}}"#,
         true,
-        Some(&topic),
     )
     .await;
 
-    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
-    assert_verdict(
+    let f = east_verdict(&emulator).await;
+    assert_finding(
         &f,
         Status::Fail,
         &["no EventBridge rule matches DisableKey and ScheduleKeyDeletion"],
@@ -458,9 +413,9 @@ async fn unsupported_filter_patterns_warn_cannot_decide() {
     .await;
 
     let outcome = emulator.scan(options(&[EAST, WEST])).await;
-    let east = single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST);
-    assert_verdict(
-        &east,
+    let east = single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST, CHECK);
+    assert_finding(
+        east,
         Status::Warn,
         &[
             "cannot decide",
@@ -468,9 +423,9 @@ async fn unsupported_filter_patterns_warn_cannot_decide() {
             "space-delimited",
         ],
     );
-    let west = single(&outcome.findings, MANAGEMENT_ACCOUNT, WEST);
-    assert_verdict(
-        &west,
+    let west = single(&outcome.findings, MANAGEMENT_ACCOUNT, WEST, CHECK);
+    assert_finding(
+        west,
         Status::Warn,
         &[
             "cannot decide",
@@ -486,13 +441,11 @@ async fn denied_list_rules_without_trail_chain_is_an_error() {
     // The trail does not deliver to CloudWatch Logs; the rule that would
     // pass cannot be seen.
     m.trail(TrailSpec::multi_region("main", EAST)).await;
-    let topic = m.topic(EAST, "kms-alerts", true).await;
-    m.rule(EAST, "kms-disable-delete", CIS_RULE, true, Some(&topic))
-        .await;
+    rule_to_topic(&m, EAST, "kms-disable-delete", CIS_RULE, true).await;
     emulator.front.deny(MANAGEMENT_ACCOUNT, "ListRules");
 
-    let f = verdict(&emulator, &[EAST], MANAGEMENT_ACCOUNT, EAST).await;
-    assert_verdict(
+    let f = east_verdict(&emulator).await;
+    assert_finding(
         &f,
         Status::Error,
         &["EventBridge rules", "events:ListRules", "AccessDenied"],
@@ -501,28 +454,25 @@ async fn denied_list_rules_without_trail_chain_is_an_error() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn proven_rule_wins_over_denied_metric_filters() {
-    let (emulator, m) = org().await;
-    trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
+    let (emulator, m) = org_with_logged_trail().await;
     m.cis_alarm_chain(EAST, "trail-logs").await;
     // A passing rule in us-east-1 only.
-    let topic = m.topic(EAST, "kms-alerts", true).await;
-    m.rule(EAST, "kms-disable-delete", CIS_RULE, true, Some(&topic))
-        .await;
+    rule_to_topic(&m, EAST, "kms-disable-delete", CIS_RULE, true).await;
     emulator
         .front
         .deny(MANAGEMENT_ACCOUNT, "DescribeMetricFilters");
 
     let outcome = emulator.scan(options(&[EAST, WEST])).await;
-    let east = single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST);
-    assert_verdict(
-        &east,
+    let east = single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST, CHECK);
+    assert_finding(
+        east,
         Status::Pass,
         &["EventBridge rule kms-disable-delete matches both events"],
     );
     // Without the rule, the unknown metric filters leave the answer open.
-    let west = single(&outcome.findings, MANAGEMENT_ACCOUNT, WEST);
-    assert_verdict(
-        &west,
+    let west = single(&outcome.findings, MANAGEMENT_ACCOUNT, WEST, CHECK);
+    assert_finding(
+        west,
         Status::Error,
         &["metric filters of trail main", "logs:DescribeMetricFilters"],
     );

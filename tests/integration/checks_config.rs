@@ -6,36 +6,15 @@ use cmkscan::checks::Finding;
 use cmkscan::scan::ScanOutcome;
 
 use crate::support::seed::Recording;
-use crate::support::{findings_for, options, Emulator, MANAGEMENT_ACCOUNT};
+use crate::support::{assert_finding, findings_for, options, single, Emulator, MANAGEMENT_ACCOUNT};
 
 const CHECK: &str = "config.kms_key_recording";
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
-/// The single row of the check for (account, region).
-fn row<'a>(findings: &'a [Finding], account: &str, region: &str) -> &'a Finding {
-    let rows = findings_for(findings, account, region, CHECK);
-    assert_eq!(
-        rows.len(),
-        1,
-        "expected one {CHECK} row for {account} {region}, got {rows:#?}"
-    );
-    rows[0]
-}
-
-fn assert_row(finding: &Finding, status: Status, phrase: &str) {
-    assert_eq!(finding.status, status, "{finding:#?}");
-    assert!(
-        finding.detail.contains(phrase),
-        "detail {:?} lacks {phrase:?}",
-        finding.detail
-    );
-}
-
 /// An organisation of the management account alone, with one recorder in
 /// us-east-1 (none in eu-west-1), scanned in both regions.
 async fn scan_recorder(recording: Recording, started: bool, channel: bool) -> ScanOutcome {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
+    let emulator = Emulator::with_organization().await;
     emulator
         .management()
         .await
@@ -46,16 +25,16 @@ async fn scan_recorder(recording: Recording, started: bool, channel: bool) -> Sc
 
 async fn us_east_1_row(recording: Recording, started: bool, channel: bool) -> Finding {
     let outcome = scan_recorder(recording, started, channel).await;
-    row(&outcome.findings, MANAGEMENT_ACCOUNT, "us-east-1").clone()
+    single(&outcome.findings, MANAGEMENT_ACCOUNT, "us-east-1", CHECK).clone()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn all_supported_types_pass() {
     let finding = us_east_1_row(Recording::AllSupported, true, true).await;
-    assert_row(
+    assert_finding(
         &finding,
         Status::Pass,
-        "recorder default is recording AWS::KMS::Key (all supported types)",
+        &["recorder default is recording AWS::KMS::Key (all supported types)"],
     );
     assert_eq!(finding.resource_id, "default");
 }
@@ -68,20 +47,20 @@ async fn inclusion_of_kms_keys_passes() {
         true,
     )
     .await;
-    assert_row(
+    assert_finding(
         &finding,
         Status::Pass,
-        "is recording AWS::KMS::Key (only AWS::S3::Bucket, AWS::KMS::Key)",
+        &["is recording AWS::KMS::Key (only AWS::S3::Bucket, AWS::KMS::Key)"],
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn inclusion_of_other_types_only_fails() {
     let finding = us_east_1_row(Recording::Include(vec!["AWS::S3::Bucket"]), true, true).await;
-    assert_row(
+    assert_finding(
         &finding,
         Status::Fail,
-        "recorder default does not record AWS::KMS::Key (only AWS::S3::Bucket)",
+        &["recorder default does not record AWS::KMS::Key (only AWS::S3::Bucket)"],
     );
     assert_eq!(finding.resource_id, "default");
 }
@@ -94,40 +73,44 @@ async fn exclusion_of_kms_keys_fails() {
         true,
     )
     .await;
-    assert_row(
+    assert_finding(
         &finding,
         Status::Fail,
-        "recorder default does not record AWS::KMS::Key (all types except AWS::KMS::Key, AWS::EC2::Instance)",
+        &["recorder default does not record AWS::KMS::Key (all types except AWS::KMS::Key, AWS::EC2::Instance)"],
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn exclusion_of_other_types_passes() {
     let finding = us_east_1_row(Recording::Exclude(vec!["AWS::EC2::Instance"]), true, true).await;
-    assert_row(
+    assert_finding(
         &finding,
         Status::Pass,
-        "is recording AWS::KMS::Key (all types except AWS::EC2::Instance)",
+        &["is recording AWS::KMS::Key (all types except AWS::EC2::Instance)"],
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stopped_recorder_fails() {
     let finding = us_east_1_row(Recording::AllSupported, false, true).await;
-    assert_row(&finding, Status::Fail, "recorder default is stopped");
+    assert_finding(&finding, Status::Fail, &["recorder default is stopped"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn absent_recorder_fails() {
     let outcome = scan_recorder(Recording::AllSupported, true, true).await;
     // The recorder in us-east-1 does not count for eu-west-1.
-    assert_row(
-        row(&outcome.findings, MANAGEMENT_ACCOUNT, "us-east-1"),
+    assert_finding(
+        single(&outcome.findings, MANAGEMENT_ACCOUNT, "us-east-1", CHECK),
         Status::Pass,
-        "recorder default is recording",
+        &["recorder default is recording"],
     );
-    let eu = row(&outcome.findings, MANAGEMENT_ACCOUNT, "eu-west-1");
-    assert_row(eu, Status::Fail, "no configuration recorder in this region");
+    let eu = single(&outcome.findings, MANAGEMENT_ACCOUNT, "eu-west-1", CHECK);
+    assert_finding(
+        eu,
+        Status::Fail,
+        &["no configuration recorder in this region"],
+    );
     assert_eq!(eu.resource_id, "", "{eu:#?}");
 }
 
@@ -139,10 +122,10 @@ async fn absent_recorder_fails() {
 #[tokio::test(flavor = "multi_thread")]
 async fn recorder_without_delivery_channel_fails() {
     let outcome = scan_recorder(Recording::AllSupported, true, true).await;
-    assert_row(
-        row(&outcome.findings, MANAGEMENT_ACCOUNT, "us-east-1"),
+    assert_finding(
+        single(&outcome.findings, MANAGEMENT_ACCOUNT, "us-east-1", CHECK),
         Status::Pass,
-        "recorder default is recording",
+        &["recorder default is recording"],
     );
 
     let mut facts = outcome.facts;
@@ -162,17 +145,16 @@ async fn recorder_without_delivery_channel_fails() {
     config.delivery_channels.clear();
 
     let findings = cmkscan::checks::evaluate(&facts);
-    assert_row(
-        row(&findings, MANAGEMENT_ACCOUNT, "us-east-1"),
+    assert_finding(
+        single(&findings, MANAGEMENT_ACCOUNT, "us-east-1", CHECK),
         Status::Fail,
-        "recorder default has no delivery channel",
+        &["recorder default has no delivery channel"],
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn access_denied_on_describe_recorders_is_an_error() {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
+    let emulator = Emulator::with_organization().await;
     let member = emulator.create_account("member").await;
     // A recorder that would pass, were it visible.
     member
@@ -183,13 +165,11 @@ async fn access_denied_on_describe_recorders_is_an_error() {
         .deny(&member.id, "DescribeConfigurationRecorders");
     let outcome = emulator.scan(options(&REGIONS)).await;
     for region in REGIONS {
-        let finding = row(&outcome.findings, &member.id, region);
-        assert_row(
-            finding,
+        assert_finding(
+            single(&outcome.findings, &member.id, region, CHECK),
             Status::Error,
-            "config:DescribeConfigurationRecorders",
+            &["config:DescribeConfigurationRecorders", "AccessDenied"],
         );
-        assert!(finding.detail.contains("AccessDenied"), "{finding:#?}");
         // The account's other checks still ran.
         assert!(
             !findings_for(
@@ -204,9 +184,9 @@ async fn access_denied_on_describe_recorders_is_an_error() {
         );
     }
     // The denial is the member's alone.
-    assert_row(
-        row(&outcome.findings, MANAGEMENT_ACCOUNT, "us-east-1"),
+    assert_finding(
+        single(&outcome.findings, MANAGEMENT_ACCOUNT, "us-east-1", CHECK),
         Status::Fail,
-        "no configuration recorder",
+        &["no configuration recorder"],
     );
 }

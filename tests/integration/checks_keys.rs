@@ -10,8 +10,10 @@ use cmkscan::checks::Finding;
 
 use crate::support::front::RecordedEvent;
 use crate::support::sample_org::key_event;
-use crate::support::seed::{Account, KeyState};
-use crate::support::{findings_for, options, Emulator, MANAGEMENT_ACCOUNT};
+use crate::support::seed::KeyState;
+use crate::support::{
+    assert_finding, findings_for, options, org, single, Emulator, MANAGEMENT_ACCOUNT,
+};
 
 const KEY_STATE: &str = "kms.key_state";
 const EVENTS: &str = "kms.recent_disable_delete_events";
@@ -20,13 +22,6 @@ const WEST: &str = "eu-west-1";
 const DAY: Duration = Duration::from_secs(86_400);
 const ACTOR: &str = "arn:aws:sts::123456789012:assumed-role/Admin/alice";
 const SOURCE_IP: &str = "203.0.113.5";
-
-async fn org() -> (Emulator, Account) {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
-    let management = emulator.management().await;
-    (emulator, management)
-}
 
 fn rows_of(findings: &[Finding], region: &str, check: &str) -> Vec<Finding> {
     findings_for(findings, MANAGEMENT_ACCOUNT, region, check)
@@ -83,30 +78,22 @@ async fn key_states_map_to_pass_warn_fail() {
     let rows = rows_of(&outcome.findings, EAST, KEY_STATE);
     assert_eq!(rows.len(), 4, "one row per customer-managed key: {rows:#?}");
 
-    let f = by_resource(&rows, &enabled);
-    assert_eq!(f.status, Status::Pass, "{f:#?}");
-    assert!(
-        f.detail.contains("key enabled") && f.detail.contains("alias/payments"),
-        "{f:#?}"
+    assert_finding(
+        by_resource(&rows, &enabled),
+        Status::Pass,
+        &["key enabled", "alias/payments"],
     );
-
-    let f = by_resource(&rows, &bare);
-    assert_eq!(f.status, Status::Pass, "{f:#?}");
-    assert!(f.detail.contains("no alias"), "{f:#?}");
-
-    let f = by_resource(&rows, &disabled);
-    assert_eq!(f.status, Status::Warn, "{f:#?}");
-    assert!(
-        f.detail.contains("key disabled") && f.detail.contains("alias/orders"),
-        "{f:#?}"
+    assert_finding(by_resource(&rows, &bare), Status::Pass, &["no alias"]);
+    assert_finding(
+        by_resource(&rows, &disabled),
+        Status::Warn,
+        &["key disabled", "alias/orders"],
     );
-
     let f = by_resource(&rows, &pending);
-    assert_eq!(f.status, Status::Fail, "{f:#?}");
-    assert!(
-        f.detail.contains("PendingDeletion (deletion date ")
-            && f.detail.contains("alias/legacy-db"),
-        "{f:#?}"
+    assert_finding(
+        f,
+        Status::Fail,
+        &["PendingDeletion (deletion date ", "alias/legacy-db"],
     );
     // Scheduled with a 7-day window: the reported date is a week out.
     assert!(
@@ -138,14 +125,12 @@ async fn no_customer_managed_keys_gives_one_pass_row() {
 
     let outcome = emulator.scan(options(&[EAST, WEST])).await;
     for (region, managed) in [(EAST, 0), (WEST, 1)] {
-        let rows = rows_of(&outcome.findings, region, KEY_STATE);
-        assert_eq!(rows.len(), 1, "{region}: {rows:#?}");
-        assert_eq!(rows[0].status, Status::Pass, "{rows:#?}");
-        assert!(
-            rows[0].detail.contains(&format!(
+        assert_finding(
+            single(&outcome.findings, MANAGEMENT_ACCOUNT, region, KEY_STATE),
+            Status::Pass,
+            &[&format!(
                 "no customer-managed keys ({managed} AWS managed keys left out)"
-            )),
-            "{rows:#?}"
+            )],
         );
     }
 }
@@ -157,12 +142,10 @@ async fn denied_list_keys_is_an_error() {
     emulator.front.deny(MANAGEMENT_ACCOUNT, "ListKeys");
 
     let outcome = emulator.scan(options(&[EAST])).await;
-    let rows = rows_of(&outcome.findings, EAST, KEY_STATE);
-    assert_eq!(rows.len(), 1, "{rows:#?}");
-    assert_eq!(rows[0].status, Status::Error, "{rows:#?}");
-    assert!(
-        rows[0].detail.contains("kms:ListKeys") && rows[0].detail.contains("AccessDenied"),
-        "{rows:#?}"
+    assert_finding(
+        single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST, KEY_STATE),
+        Status::Error,
+        &["kms:ListKeys", "AccessDenied"],
     );
 }
 
@@ -196,22 +179,22 @@ async fn recent_events_warn_once_each_and_respect_the_lookback() {
         (&orders, "DisableKey", &disable_time),
         (&old, "ScheduleKeyDeletion", &schedule_time),
     ] {
-        let f = by_resource(&rows, key);
-        for phrase in [name, time.as_str(), ACTOR, SOURCE_IP] {
-            assert!(f.detail.contains(phrase), "lacks {phrase:?}: {f:#?}");
-        }
+        assert_finding(
+            by_resource(&rows, key),
+            Status::Warn,
+            &[name, time, ACTOR, SOURCE_IP],
+        );
     }
 
     // A 1-day lookback keeps only the 12-hour-old event.
     let mut short = options(&[EAST]);
     short.lookback_days = 1;
     let outcome = emulator.scan(short).await;
-    let rows = rows_of(&outcome.findings, EAST, EVENTS);
-    assert_eq!(rows.len(), 1, "{rows:#?}");
-    assert_eq!(rows[0].resource_id, old, "{rows:#?}");
+    let row = single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST, EVENTS);
+    assert_eq!(row.resource_id, old, "{row:#?}");
     assert!(
-        rows[0].detail.starts_with("ScheduleKeyDeletion at "),
-        "{rows:#?}"
+        row.detail.starts_with("ScheduleKeyDeletion at "),
+        "{row:#?}"
     );
 }
 
@@ -222,20 +205,15 @@ async fn no_events_pass_and_events_stay_in_their_region() {
     let (_, time) = seed_event(&emulator, WEST, "DisableKey", &key, DAY);
 
     let outcome = emulator.scan(options(&[EAST, WEST])).await;
-    let east = rows_of(&outcome.findings, EAST, EVENTS);
-    assert_eq!(east.len(), 1, "{east:#?}");
-    assert_eq!(east[0].status, Status::Pass, "{east:#?}");
-    assert!(
-        east[0]
-            .detail
-            .contains("no DisableKey or ScheduleKeyDeletion in the last 7 days"),
-        "{east:#?}"
+    assert_finding(
+        single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST, EVENTS),
+        Status::Pass,
+        &["no DisableKey or ScheduleKeyDeletion in the last 7 days"],
     );
-    let west = rows_of(&outcome.findings, WEST, EVENTS);
-    assert_eq!(west.len(), 1, "{west:#?}");
-    assert_eq!(west[0].status, Status::Warn, "{west:#?}");
-    assert_eq!(west[0].resource_id, key, "{west:#?}");
-    assert!(west[0].detail.contains(&time), "{west:#?}");
+    let west = single(&outcome.findings, MANAGEMENT_ACCOUNT, WEST, EVENTS);
+    assert_eq!(west.status, Status::Warn, "{west:#?}");
+    assert_eq!(west.resource_id, key, "{west:#?}");
+    assert!(west.detail.contains(&time), "{west:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -251,9 +229,7 @@ async fn every_page_of_events_is_read() {
     let rows = rows_of(&outcome.findings, EAST, EVENTS);
     assert_eq!(rows.len(), 3, "three events, one per page: {rows:#?}");
     for (n, id) in (1..=3).zip(&ids) {
-        let f = by_resource(&rows, &key_arn(EAST, n));
-        assert_eq!(f.status, Status::Warn, "{f:#?}");
-        assert!(f.detail.contains(id.as_str()), "lacks {id}: {f:#?}");
+        assert_finding(by_resource(&rows, &key_arn(EAST, n)), Status::Warn, &[id]);
     }
     // Three DisableKey pages, one (empty) ScheduleKeyDeletion page.
     assert_eq!(
@@ -297,12 +273,9 @@ async fn denied_lookup_events_is_an_error() {
     emulator.front.deny(MANAGEMENT_ACCOUNT, "LookupEvents");
 
     let outcome = emulator.scan(options(&[EAST])).await;
-    let rows = rows_of(&outcome.findings, EAST, EVENTS);
-    assert_eq!(rows.len(), 1, "{rows:#?}");
-    assert_eq!(rows[0].status, Status::Error, "{rows:#?}");
-    assert!(
-        rows[0].detail.contains("cloudtrail:LookupEvents")
-            && rows[0].detail.contains("AccessDenied"),
-        "{rows:#?}"
+    assert_finding(
+        single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST, EVENTS),
+        Status::Error,
+        &["cloudtrail:LookupEvents", "AccessDenied"],
     );
 }

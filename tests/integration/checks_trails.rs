@@ -7,36 +7,15 @@ use cmkscan::checks::Finding;
 use cmkscan::scan::ScanOutcome;
 
 use crate::support::seed::{Selectors, TrailSpec};
-use crate::support::{findings_for, options, Emulator, MANAGEMENT_ACCOUNT};
+use crate::support::{assert_finding, findings_for, options, single, Emulator, MANAGEMENT_ACCOUNT};
 
 const CHECK: &str = "cloudtrail.kms_events_logged";
 const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
-/// The single row of `check` for (account, region).
-fn row<'a>(outcome: &'a ScanOutcome, account: &str, region: &str, check: &str) -> &'a Finding {
-    let rows = findings_for(&outcome.findings, account, region, check);
-    assert_eq!(
-        rows.len(),
-        1,
-        "expected one {check} row for {account} {region}, got {rows:#?}"
-    );
-    rows[0]
-}
-
-fn assert_row(finding: &Finding, status: Status, phrase: &str) {
-    assert_eq!(finding.status, status, "{finding:#?}");
-    assert!(
-        finding.detail.contains(phrase),
-        "detail {:?} lacks {phrase:?}",
-        finding.detail
-    );
-}
-
 /// An organisation of the management account alone, with `spec` as its only
 /// trail, scanned in us-east-1 and eu-west-1.
 async fn scan_one_trail(spec: TrailSpec) -> ScanOutcome {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
+    let emulator = Emulator::with_organization().await;
     emulator.management().await.trail(spec).await;
     emulator.scan(options(&REGIONS)).await
 }
@@ -52,17 +31,17 @@ fn trail_with(selectors: Selectors) -> TrailSpec {
 
 async fn us_east_1_row_for(selectors: Selectors) -> Finding {
     let outcome = scan_one_trail(trail_with(selectors)).await;
-    row(&outcome, MANAGEMENT_ACCOUNT, "us-east-1", CHECK).clone()
+    single(&outcome.findings, MANAGEMENT_ACCOUNT, "us-east-1", CHECK).clone()
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn default_selectors_pass() {
     // The emulator returns no selectors for a trail where none were put.
     let finding = us_east_1_row_for(Selectors::Untouched).await;
-    assert_row(
+    assert_finding(
         &finding,
         Status::Pass,
-        "trail main is logging to S3 and captures KMS write management events",
+        &["trail main is logging to S3 and captures KMS write management events"],
     );
     assert!(finding.resource_id.ends_with(":trail/main"), "{finding:#?}");
 }
@@ -75,10 +54,10 @@ async fn classic_selector_excluding_kms_source_fails() {
         vec!["kms.amazonaws.com"],
     ))
     .await;
-    assert_row(
+    assert_finding(
         &finding,
         Status::Fail,
-        "trail main excludes kms.amazonaws.com management events",
+        &["trail main excludes kms.amazonaws.com management events"],
     );
 }
 
@@ -86,10 +65,10 @@ async fn classic_selector_excluding_kms_source_fails() {
 async fn classic_read_only_selector_fails() {
     let finding =
         us_east_1_row_for(Selectors::Classic(true, ReadWriteType::ReadOnly, vec![])).await;
-    assert_row(
+    assert_finding(
         &finding,
         Status::Fail,
-        "trail main records read-only management events only",
+        &["trail main records read-only management events only"],
     );
 }
 
@@ -97,20 +76,20 @@ async fn classic_read_only_selector_fails() {
 async fn classic_write_only_selector_passes() {
     let finding =
         us_east_1_row_for(Selectors::Classic(true, ReadWriteType::WriteOnly, vec![])).await;
-    assert_row(
+    assert_finding(
         &finding,
         Status::Pass,
-        "captures KMS write management events",
+        &["captures KMS write management events"],
     );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn classic_selector_without_management_events_fails() {
     let finding = us_east_1_row_for(Selectors::Classic(false, ReadWriteType::All, vec![])).await;
-    assert_row(
+    assert_finding(
         &finding,
         Status::Fail,
-        "trail main excludes management events",
+        &["trail main excludes management events"],
     );
 }
 
@@ -121,10 +100,10 @@ async fn advanced_read_only_management_selector_fails() {
         ("readOnly", vec!["true"]),
     ]))
     .await;
-    assert_row(
+    assert_finding(
         &finding,
         Status::Fail,
-        "trail main has advanced selectors that do not keep KMS write management events",
+        &["trail main has advanced selectors that do not keep KMS write management events"],
     );
 }
 
@@ -135,10 +114,10 @@ async fn advanced_management_selector_passes() {
         vec!["Management"],
     )]))
     .await;
-    assert_row(
+    assert_finding(
         &finding,
         Status::Pass,
-        "captures KMS write management events",
+        &["captures KMS write management events"],
     );
 }
 
@@ -147,10 +126,10 @@ async fn trail_not_logging_fails() {
     let mut spec = trail_with(Selectors::Untouched);
     spec.logging = false;
     let outcome = scan_one_trail(spec).await;
-    assert_row(
-        row(&outcome, MANAGEMENT_ACCOUNT, "us-east-1", CHECK),
+    assert_finding(
+        single(&outcome.findings, MANAGEMENT_ACCOUNT, "us-east-1", CHECK),
         Status::Fail,
-        "trail main is not logging",
+        &["trail main is not logging"],
     );
 }
 
@@ -158,11 +137,11 @@ async fn trail_not_logging_fails() {
 async fn multi_region_trail_covers_other_regions() {
     let outcome = scan_one_trail(TrailSpec::multi_region("main", "us-east-1")).await;
     for region in REGIONS {
-        let finding = row(&outcome, MANAGEMENT_ACCOUNT, region, CHECK);
-        assert_row(
+        let finding = single(&outcome.findings, MANAGEMENT_ACCOUNT, region, CHECK);
+        assert_finding(
             finding,
             Status::Pass,
-            "multi-region trail main is logging to S3",
+            &["multi-region trail main is logging to S3"],
         );
         assert!(
             finding.resource_id.contains(":us-east-1:") && finding.resource_id.ends_with("/main"),
@@ -174,13 +153,13 @@ async fn multi_region_trail_covers_other_regions() {
 #[tokio::test(flavor = "multi_thread")]
 async fn single_region_trail_does_not_cover_other_regions() {
     let outcome = scan_one_trail(trail_with(Selectors::Untouched)).await;
-    assert_row(
-        row(&outcome, MANAGEMENT_ACCOUNT, "us-east-1", CHECK),
+    assert_finding(
+        single(&outcome.findings, MANAGEMENT_ACCOUNT, "us-east-1", CHECK),
         Status::Pass,
-        "trail main is logging",
+        &["trail main is logging"],
     );
-    let eu = row(&outcome, MANAGEMENT_ACCOUNT, "eu-west-1", CHECK);
-    assert_row(eu, Status::Fail, "no trail covers this region");
+    let eu = single(&outcome.findings, MANAGEMENT_ACCOUNT, "eu-west-1", CHECK);
+    assert_finding(eu, Status::Fail, &["no trail covers this region"]);
     assert_eq!(eu.resource_id, "", "{eu:#?}");
 }
 
@@ -200,11 +179,11 @@ async fn organization_trail_covers_members() {
     let member = org_with_organization_trail(&emulator).await;
     let outcome = emulator.scan(options(&REGIONS)).await;
     for region in REGIONS {
-        let finding = row(&outcome, &member, region, CHECK);
-        assert_row(
+        let finding = single(&outcome.findings, &member, region, CHECK);
+        assert_finding(
             finding,
             Status::Pass,
-            "organisation trail org-trail is logging to S3",
+            &["organisation trail org-trail is logging to S3"],
         );
         assert!(
             finding
@@ -212,10 +191,10 @@ async fn organization_trail_covers_members() {
                 .contains(&format!(":{MANAGEMENT_ACCOUNT}:trail/org-trail")),
             "{finding:#?}"
         );
-        assert_row(
-            row(&outcome, MANAGEMENT_ACCOUNT, region, CHECK),
+        assert_finding(
+            single(&outcome.findings, MANAGEMENT_ACCOUNT, region, CHECK),
             Status::Pass,
-            "organisation trail org-trail",
+            &["organisation trail org-trail"],
         );
     }
 }
@@ -237,18 +216,17 @@ async fn organization_trail_covers_members_when_management_is_excluded() {
         outcome.findings
     );
     for region in REGIONS {
-        assert_row(
-            row(&outcome, &member, region, CHECK),
+        assert_finding(
+            single(&outcome.findings, &member, region, CHECK),
             Status::Pass,
-            "organisation trail org-trail is logging to S3",
+            &["organisation trail org-trail is logging to S3"],
         );
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn access_denied_on_describe_trails_is_an_error() {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
+    let emulator = Emulator::with_organization().await;
     let member = emulator.create_account("member").await;
     // A trail that would pass, were it visible.
     member
@@ -257,14 +235,21 @@ async fn access_denied_on_describe_trails_is_an_error() {
     emulator.front.deny(&member.id, "DescribeTrails");
     let outcome = emulator.scan(options(&REGIONS)).await;
     for region in REGIONS {
-        let finding = row(&outcome, &member.id, region, CHECK);
-        assert_row(finding, Status::Error, "cloudtrail:DescribeTrails");
-        assert!(finding.detail.contains("AccessDenied"), "{finding:#?}");
+        assert_finding(
+            single(&outcome.findings, &member.id, region, CHECK),
+            Status::Error,
+            &["cloudtrail:DescribeTrails", "AccessDenied"],
+        );
         // The account's other checks still ran.
-        assert_row(
-            row(&outcome, &member.id, region, "config.kms_key_recording"),
+        assert_finding(
+            single(
+                &outcome.findings,
+                &member.id,
+                region,
+                "config.kms_key_recording",
+            ),
             Status::Fail,
-            "no configuration recorder",
+            &["no configuration recorder"],
         );
         assert!(
             !findings_for(&outcome.findings, &member.id, region, "kms.key_state").is_empty(),
@@ -273,61 +258,46 @@ async fn access_denied_on_describe_trails_is_an_error() {
         );
     }
     // The denial is the member's alone.
-    assert_row(
-        row(&outcome, MANAGEMENT_ACCOUNT, "us-east-1", CHECK),
+    assert_finding(
+        single(&outcome.findings, MANAGEMENT_ACCOUNT, "us-east-1", CHECK),
         Status::Fail,
-        "no trail covers this region",
+        &["no trail covers this region"],
     );
+}
+
+/// The management account's multi-region trail `main`, with `api` denied:
+/// every region's row is an ERROR naming the trail and the call.
+async fn assert_denied_trail_call_is_an_error(api: &str) {
+    let emulator = Emulator::with_organization().await;
+    emulator
+        .management()
+        .await
+        .trail(TrailSpec::multi_region("main", "us-east-1"))
+        .await;
+    emulator.front.deny(MANAGEMENT_ACCOUNT, api);
+    let outcome = emulator.scan(options(&REGIONS)).await;
+    for region in REGIONS {
+        assert_finding(
+            single(&outcome.findings, MANAGEMENT_ACCOUNT, region, CHECK),
+            Status::Error,
+            &[&format!("trail main: cloudtrail:{api}"), "AccessDenied"],
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn access_denied_on_get_trail_status_is_an_error() {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
-    emulator
-        .management()
-        .await
-        .trail(TrailSpec::multi_region("main", "us-east-1"))
-        .await;
-    emulator.front.deny(MANAGEMENT_ACCOUNT, "GetTrailStatus");
-    let outcome = emulator.scan(options(&REGIONS)).await;
-    for region in REGIONS {
-        let finding = row(&outcome, MANAGEMENT_ACCOUNT, region, CHECK);
-        assert_row(
-            finding,
-            Status::Error,
-            "trail main: cloudtrail:GetTrailStatus",
-        );
-        assert!(finding.detail.contains("AccessDenied"), "{finding:#?}");
-    }
+    assert_denied_trail_call_is_an_error("GetTrailStatus").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn access_denied_on_get_event_selectors_is_an_error() {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
-    emulator
-        .management()
-        .await
-        .trail(TrailSpec::multi_region("main", "us-east-1"))
-        .await;
-    emulator.front.deny(MANAGEMENT_ACCOUNT, "GetEventSelectors");
-    let outcome = emulator.scan(options(&REGIONS)).await;
-    for region in REGIONS {
-        let finding = row(&outcome, MANAGEMENT_ACCOUNT, region, CHECK);
-        assert_row(
-            finding,
-            Status::Error,
-            "trail main: cloudtrail:GetEventSelectors",
-        );
-        assert!(finding.detail.contains("AccessDenied"), "{finding:#?}");
-    }
+    assert_denied_trail_call_is_an_error("GetEventSelectors").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn trail_details_are_fetched_once_per_trail_not_per_region() {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
+    let emulator = Emulator::with_organization().await;
     emulator
         .management()
         .await
@@ -339,10 +309,10 @@ async fn trail_details_are_fetched_once_per_trail_not_per_region() {
         .insert(MANAGEMENT_ACCOUNT.parse().expect("account id"));
     let outcome = emulator.scan(opts).await;
     for region in regions {
-        assert_row(
-            row(&outcome, MANAGEMENT_ACCOUNT, region, CHECK),
+        assert_finding(
+            single(&outcome.findings, MANAGEMENT_ACCOUNT, region, CHECK),
             Status::Pass,
-            "multi-region trail main",
+            &["multi-region trail main"],
         );
     }
     let calls = |api: &str| outcome.summary.api_calls.get(api).copied().unwrap_or(0);
@@ -377,11 +347,13 @@ async fn member_is_error_when_management_trails_cannot_be_listed() {
     emulator.front.deny(MANAGEMENT_ACCOUNT, "DescribeTrails");
     let outcome = emulator.scan(options(&REGIONS)).await;
     for region in REGIONS {
-        let management = row(&outcome, MANAGEMENT_ACCOUNT, region, CHECK);
-        assert_row(management, Status::Error, "cloudtrail:DescribeTrails");
-        let finding = row(&outcome, &member, region, CHECK);
-        assert_row(finding, Status::Error, "cloudtrail:DescribeTrails");
-        assert!(finding.detail.contains("AccessDenied"), "{finding:#?}");
+        let management = single(&outcome.findings, MANAGEMENT_ACCOUNT, region, CHECK);
+        assert_finding(management, Status::Error, &["cloudtrail:DescribeTrails"]);
+        assert_finding(
+            single(&outcome.findings, &member, region, CHECK),
+            Status::Error,
+            &["cloudtrail:DescribeTrails", "AccessDenied"],
+        );
     }
 }
 
@@ -395,16 +367,14 @@ async fn member_is_error_when_excluded_management_trails_cannot_be_listed() {
         .insert(MANAGEMENT_ACCOUNT.parse().expect("account id"));
     let outcome = emulator.scan(opts).await;
     for region in REGIONS {
-        let finding = row(&outcome, &member, region, CHECK);
-        assert_row(
-            finding,
+        assert_finding(
+            single(&outcome.findings, &member, region, CHECK),
             Status::Error,
-            "organisation trails of the management account",
-        );
-        assert!(
-            finding.detail.contains("cloudtrail:DescribeTrails")
-                && finding.detail.contains("AccessDenied"),
-            "{finding:#?}"
+            &[
+                "organisation trails of the management account",
+                "cloudtrail:DescribeTrails",
+                "AccessDenied",
+            ],
         );
     }
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_s3::types::ServerSideEncryption;
 
 use crate::support::seed::KeyState;
-use crate::support::{Emulator, MANAGEMENT_ACCOUNT, REGION};
+use crate::support::{cmkscan_command, Emulator, MANAGEMENT_ACCOUNT, REGION};
 
 /// Generous: a scan of one region of a small organisation takes seconds.
 const TIMEOUT: Duration = Duration::from_secs(120);
@@ -19,7 +19,7 @@ const TIMEOUT: Duration = Duration::from_secs(120);
 /// `cmkscan` with an environment that only holds what the test gives it:
 /// no ambient profile, config file, metadata service or cmkscan variables.
 fn cmkscan(endpoint: &str) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cmkscan"));
+    let mut cmd = cmkscan_command(endpoint);
     for var in [
         "AWS_PROFILE",
         "AWS_DEFAULT_PROFILE",
@@ -39,11 +39,7 @@ fn cmkscan(endpoint: &str) -> Command {
     ] {
         cmd.env_remove(var);
     }
-    cmd.env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", REGION)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+    cmd.env("AWS_EC2_METADATA_DISABLED", "true")
         // Empty files: no profile, and no warning about a missing file.
         .env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
@@ -172,6 +168,17 @@ fn scan_args(cmd: &mut Command, out_dir: &Path) {
         .arg(out_dir);
 }
 
+/// `cmkscan scan` into `out_dir`, expected to fail at run time: exit 1 and a
+/// one-line reason containing `needle`. Returns the output and the reason.
+async fn scan_failure(endpoint: &str, out_dir: &Path, needle: &str) -> (Output, String) {
+    let mut cmd = cmkscan(endpoint);
+    scan_args(&mut cmd, out_dir);
+    let output = run(cmd).await;
+    assert_exit(&output, 1);
+    let reason = assert_one_line_reason(&output, needle);
+    (output, reason)
+}
+
 fn read_json(path: &Path) -> serde_json::Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
@@ -268,8 +275,7 @@ async fn malformed_region_names_are_usage_errors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn regions_unknown_to_the_partition_are_usage_errors_listing_them() {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
+    let emulator = Emulator::with_organization().await;
     let out_dir = tempfile::tempdir().unwrap();
     let mut cmd = cmkscan(emulator.endpoint());
     cmd.args([
@@ -316,8 +322,7 @@ async fn unreachable_endpoint_fails_fast_naming_the_caller_identity() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_credentials_fail_naming_the_caller_identity() {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
+    let emulator = Emulator::with_organization().await;
     let out_dir = tempfile::tempdir().unwrap();
     let mut cmd = cmkscan(emulator.endpoint());
     cmd.env_remove("AWS_ACCESS_KEY_ID")
@@ -335,66 +340,68 @@ async fn organization_failures_are_runtime_errors() {
     let out_dir = tempfile::tempdir().unwrap();
 
     // No organisation at all (AWSOrganizationsNotInUseException).
-    let mut cmd = cmkscan(emulator.endpoint());
-    scan_args(&mut cmd, out_dir.path());
-    let output = run(cmd).await;
-    assert_exit(&output, 1);
-    assert_one_line_reason(&output, "cannot read the organization");
+    scan_failure(
+        emulator.endpoint(),
+        out_dir.path(),
+        "cannot read the organization",
+    )
+    .await;
 
     emulator.create_organization().await;
     emulator
         .front
         .deny(MANAGEMENT_ACCOUNT, "DescribeOrganization");
-    let mut cmd = cmkscan(emulator.endpoint());
-    scan_args(&mut cmd, out_dir.path());
-    let output = run(cmd).await;
-    assert_exit(&output, 1);
-    let reason = assert_one_line_reason(&output, "cannot read the organization");
+    let (_, reason) = scan_failure(
+        emulator.endpoint(),
+        out_dir.path(),
+        "cannot read the organization",
+    )
+    .await;
     assert!(reason.contains("AccessDenied"), "{reason}");
     assert!(!out_dir.path().join("findings.csv").exists());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn list_accounts_denied_is_a_runtime_error() {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
+    let emulator = Emulator::with_organization().await;
     emulator.create_account("member").await;
     emulator.front.deny(MANAGEMENT_ACCOUNT, "ListAccounts");
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
-    scan_args(&mut cmd, out_dir.path());
-    let output = run(cmd).await;
-    assert_exit(&output, 1);
-    let reason = assert_one_line_reason(&output, "cannot list the organization's accounts");
+    let (_, reason) = scan_failure(
+        emulator.endpoint(),
+        out_dir.path(),
+        "cannot list the organization's accounts",
+    )
+    .await;
     assert!(reason.contains("AccessDenied"), "{reason}");
     assert!(!out_dir.path().join("findings.csv").exists());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn partition_regions_denied_is_a_runtime_error() {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
+    let emulator = Emulator::with_organization().await;
     emulator.front.deny(MANAGEMENT_ACCOUNT, "DescribeRegions");
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
-    scan_args(&mut cmd, out_dir.path());
-    let output = run(cmd).await;
-    assert_exit(&output, 1);
-    assert_one_line_reason(&output, "cannot list the partition's regions");
+    scan_failure(
+        emulator.endpoint(),
+        out_dir.path(),
+        "cannot list the partition's regions",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unwritable_output_dir_is_a_runtime_error() {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
+    let emulator = Emulator::with_organization().await;
     let scratch = tempfile::tempdir().unwrap();
     let file = scratch.path().join("a-file");
     std::fs::write(&file, b"not a directory").unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
-    scan_args(&mut cmd, &file.join("reports"));
-    let output = run(cmd).await;
-    assert_exit(&output, 1);
-    assert_one_line_reason(&output, "cannot write the report");
+    let (output, _) = scan_failure(
+        emulator.endpoint(),
+        &file.join("reports"),
+        "cannot write the report",
+    )
+    .await;
     assert!(
         !text(&output.stdout).contains("wrote "),
         "{}",
@@ -484,8 +491,7 @@ async fn scan_and_read_back(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reports_upload_to_s3_with_sse_s3() {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
+    let emulator = Emulator::with_organization().await;
     emulator
         .management()
         .await
@@ -506,8 +512,7 @@ async fn reports_upload_to_s3_with_sse_s3() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reports_upload_to_s3_with_sse_kms() {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
+    let emulator = Emulator::with_organization().await;
     let management = emulator.management().await;
     management.bucket("us-east-1", "reports-bucket").await;
     let key_arn = management
@@ -526,8 +531,7 @@ async fn reports_upload_to_s3_with_sse_kms() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn failed_upload_keeps_the_local_report() {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
+    let emulator = Emulator::with_organization().await;
     let out_dir = tempfile::tempdir().unwrap();
     let mut cmd = cmkscan(emulator.endpoint());
     scan_args(&mut cmd, out_dir.path());
@@ -561,8 +565,7 @@ async fn failed_upload_keeps_the_local_report() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn evaluate_reproduces_the_scan_from_saved_facts() {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
+    let emulator = Emulator::with_organization().await;
     let member = emulator.create_account("member").await;
     member
         .key("us-east-1", Some("alias/data"), KeyState::Disabled)
@@ -664,8 +667,7 @@ async fn evaluate_rejects_missing_and_foreign_facts_files() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn json_logs_are_one_object_per_line() {
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
+    let emulator = Emulator::with_organization().await;
     emulator.create_account("member").await;
     let out_dir = tempfile::tempdir().unwrap();
     let mut cmd = cmkscan(emulator.endpoint());
@@ -700,8 +702,7 @@ async fn json_logs_are_one_object_per_line() {
 async fn secrets_never_reach_any_output() {
     const SECRET_KEY: &str = "SECRETSECRET123";
     const EXTERNAL_ID: &str = "EXTERNALSECRET42";
-    let emulator = Emulator::start().await;
-    emulator.create_organization().await;
+    let emulator = Emulator::with_organization().await;
     emulator.create_account("member").await;
     let denied = emulator.create_account("denied").await;
     // An error path too: its message ends up in a report row.

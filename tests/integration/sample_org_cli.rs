@@ -1,10 +1,8 @@
 //! The binary, end to end: `cmkscan scan` with AWS_ENDPOINT_URL pointing at
 //! the seeded sample organisation in the emulator.
 
-use std::process::Command;
-
 use crate::support::sample_org::{self, OPT_IN_REGION};
-use crate::support::Emulator;
+use crate::support::{cmkscan_command, Emulator};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn scan_of_sample_org_gives_every_expected_verdict() {
@@ -12,15 +10,11 @@ async fn scan_of_sample_org_gives_every_expected_verdict() {
     let org = sample_org::seed(&emulator).await;
     let out_dir = tempfile::tempdir().unwrap();
 
-    let output = Command::new(env!("CARGO_BIN_EXE_cmkscan"))
+    let output = cmkscan_command(emulator.endpoint())
         .args(["scan", "--regions"])
         .arg(format!("us-east-1,eu-west-1,{OPT_IN_REGION}"))
         .arg("--output-dir")
         .arg(out_dir.path())
-        .env("AWS_ENDPOINT_URL", emulator.endpoint())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
         .env("CMKSCAN_EXTERNAL_ID", "sample-external-id")
         .output()
         .unwrap();

@@ -9,10 +9,14 @@ pub mod moto;
 pub mod sample_org;
 pub mod seed;
 
+use std::process::Command;
+
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_sdk_organizations::types::OrganizationFeatureSet;
 use aws_types::region::Region;
+use cmkscan::checks::catalog::Status;
+use cmkscan::checks::Finding;
 
 use front::Front;
 use moto::Moto;
@@ -34,6 +38,14 @@ impl Emulator {
             .expect("moto start task");
         let front = Front::start(moto.addr).await;
         Emulator { front, moto }
+    }
+
+    /// A started emulator with an organisation of the management account
+    /// alone (see [`Emulator::create_organization`]).
+    pub async fn with_organization() -> Emulator {
+        let emulator = Emulator::start().await;
+        emulator.create_organization().await;
+        emulator
     }
 
     pub fn endpoint(&self) -> &str {
@@ -129,6 +141,13 @@ impl Emulator {
     }
 }
 
+/// An emulator with an organisation, and a seeder for its management account.
+pub async fn org() -> (Emulator, Account) {
+    let emulator = Emulator::with_organization().await;
+    let management = emulator.management().await;
+    (emulator, management)
+}
+
 /// Scan options for tests: the given regions, defaults elsewhere.
 pub fn options(regions: &[&str]) -> cmkscan::scan::ScanOptions {
     cmkscan::scan::ScanOptions {
@@ -158,13 +177,60 @@ impl Emulator {
 
 /// The findings of one account, region and check.
 pub fn findings_for<'a>(
-    findings: &'a [cmkscan::checks::Finding],
+    findings: &'a [Finding],
     account: &str,
     region: &str,
     check: &str,
-) -> Vec<&'a cmkscan::checks::Finding> {
+) -> Vec<&'a Finding> {
     findings
         .iter()
         .filter(|f| f.account_id == account && f.region == region && f.check.as_str() == check)
         .collect()
+}
+
+/// The single finding of `check` for (account, region); fails unless there
+/// is exactly one.
+pub fn single<'a>(
+    findings: &'a [Finding],
+    account: &str,
+    region: &str,
+    check: &str,
+) -> &'a Finding {
+    let rows = findings_for(findings, account, region, check);
+    assert_eq!(
+        rows.len(),
+        1,
+        "expected one {check} row for {account} {region}, got {rows:#?}"
+    );
+    rows[0]
+}
+
+/// Asserts the finding's status, and that its detail contains every phrase.
+pub fn assert_finding(finding: &Finding, status: Status, phrases: &[&str]) {
+    assert_eq!(finding.status, status, "{finding:#?}");
+    for phrase in phrases {
+        assert!(
+            finding.detail.contains(phrase),
+            "detail {:?} lacks {phrase:?}: {finding:#?}",
+            finding.detail
+        );
+    }
+}
+
+/// The `cmkscan` binary, pointed at the emulator at `endpoint` with its
+/// test credentials and region. Callers add the arguments and any further
+/// environment.
+// Cargo sets CARGO_BIN_EXE_cmkscan for integration tests and benchmarks, not
+// for the example that also includes this module, where `env!` would not
+// compile; the example never calls this.
+#[allow(clippy::option_env_unwrap)]
+pub fn cmkscan_command(endpoint: &str) -> Command {
+    let binary = option_env!("CARGO_BIN_EXE_cmkscan")
+        .expect("CARGO_BIN_EXE_cmkscan: only integration tests and benchmarks run the binary");
+    let mut cmd = Command::new(binary);
+    cmd.env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", REGION);
+    cmd
 }
