@@ -193,7 +193,7 @@ pub struct KmsFacts {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct UndescribedKey {
-    pub key_id: String,
+    pub key_arn: String,
     pub aliases: Vec<String>,
     pub error: CallError,
 }

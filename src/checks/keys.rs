@@ -15,7 +15,7 @@ pub fn key_state(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
         out.push(ctx.finding(
             CheckId::KeyState,
             Status::Error,
-            &key.key_id,
+            &key.key_arn,
             format!(
                 "state unknown: {}; aliases: {}",
                 key.error,

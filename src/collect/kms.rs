@@ -35,14 +35,15 @@ pub async fn kms_facts(session: &AccountSession, region: &str) -> Fetched<KmsFac
             .or_default()
             .push(name.clone());
     }
-    let to_describe: Vec<&String> = key_ids
+    let to_describe: Vec<&ListedKey> = key_ids
         .iter()
-        .filter(|k| !aws_managed.contains(k.as_str()))
+        .filter(|k| !aws_managed.contains(k.id.as_str()))
         .collect();
     let mut skipped = key_ids.len() - to_describe.len();
 
     let described: Vec<Described> = stream::iter(to_describe)
-        .map(|key_id| {
+        .map(|key| {
+            let key_id = &key.id;
             let client = &client;
             let scope = &scope;
             let aliases = names_by_key
@@ -62,7 +63,7 @@ pub async fn kms_facts(session: &AccountSession, region: &str) -> Fetched<KmsFac
                     Ok(out) => out,
                     Err(error) => {
                         return Described::Failed(UndescribedKey {
-                            key_id: key_id.clone(),
+                            key_arn: key.arn.clone(),
                             aliases,
                             error,
                         })
@@ -75,7 +76,7 @@ pub async fn kms_facts(session: &AccountSession, region: &str) -> Fetched<KmsFac
                     return Described::AwsManaged;
                 }
                 Described::Customer(KeyFacts {
-                    arn: meta.arn().unwrap_or(key_id).to_string(),
+                    arn: meta.arn().unwrap_or(&key.arn).to_string(),
                     state: meta
                         .key_state()
                         .map(|s| s.as_str().to_string())
@@ -108,11 +109,16 @@ enum Described {
     Failed(UndescribedKey),
 }
 
+struct ListedKey {
+    id: String,
+    arn: String,
+}
+
 async fn list_keys(
     session: &AccountSession,
     client: &aws_sdk_kms::Client,
     region: &str,
-) -> Fetched<Vec<String>> {
+) -> Fetched<Vec<ListedKey>> {
     let mut keys = Vec::new();
     let mut marker: Option<String> = None;
     loop {
@@ -122,11 +128,12 @@ async fn list_keys(
                 client.list_keys().set_marker(marker.clone()).send()
             })
             .await?;
-        keys.extend(
-            page.keys()
-                .iter()
-                .filter_map(|k| k.key_id().map(str::to_string)),
-        );
+        keys.extend(page.keys().iter().filter_map(|k| {
+            let id = k.key_id()?.to_string();
+            // ListKeys always gives both; keep the id if the ARN is missing.
+            let arn = k.key_arn().map_or_else(|| id.clone(), str::to_string);
+            Some(ListedKey { id, arn })
+        }));
         marker = page.next_marker().map(str::to_string);
         if !page.truncated() || marker.is_none() {
             return Ok(keys);

@@ -149,6 +149,44 @@ async fn denied_list_keys_is_an_error() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn denied_describe_key_is_an_error_per_key_without_hiding_the_region() {
+    let (emulator, m) = org().await;
+    let payments = m.key(EAST, Some("alias/payments"), KeyState::Enabled).await;
+    let orders = m.key(EAST, None, KeyState::Disabled).await;
+    emulator.front.deny(MANAGEMENT_ACCOUNT, "DescribeKey");
+
+    let outcome = emulator.scan(options(&[EAST])).await;
+    let rows = rows_of(&outcome.findings, EAST, KEY_STATE);
+    assert_eq!(
+        rows.len(),
+        2,
+        "one row per key, no 'no keys' row: {rows:#?}"
+    );
+    // Resource ids are key ARNs, as on every other key row.
+    let payments_row = by_resource(&rows, &payments);
+    assert_finding(
+        payments_row,
+        Status::Error,
+        &[
+            "state unknown",
+            "kms:DescribeKey",
+            "AccessDenied",
+            "alias/payments",
+        ],
+    );
+    assert_finding(
+        by_resource(&rows, &orders),
+        Status::Error,
+        &["state unknown", "no alias"],
+    );
+    // The region's other checks are unaffected.
+    assert_eq!(
+        single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST, EVENTS).status,
+        Status::Pass
+    );
+}
+
 // ---- kms.recent_disable_delete_events -----------------------------------------
 
 #[tokio::test(flavor = "multi_thread")]
