@@ -1,3 +1,31 @@
+//! cmkscan: is disabling or scheduled deletion of customer-managed KMS keys
+//! monitored in every account and region of an AWS Organization?
+//!
+//! # Layout
+//!
+//! The scan is a pipeline; each stage has one module and one reason to change.
+//!
+//! - [`scan`] — the orchestrator: runner identity, organisation, region
+//!   validation, accounts streamed from `ListAccounts` with bounded
+//!   concurrency, then evaluation.
+//! - [`collect`] — AWS I/O, one module per service, returning [`facts`].
+//!   `collect::access` assumes member roles, `collect::regions` discovers
+//!   enabled regions with a hand-signed EC2 `DescribeRegions`.
+//! - [`facts`] — plain serialisable evidence: what AWS said, or the failed call.
+//! - [`checks`] — pure verdicts over facts; `checks::catalog` defines every
+//!   check id with its title, severity, remediation and controls;
+//!   `filter_pattern` and `event_pattern` evaluate CloudWatch Logs and
+//!   EventBridge patterns.
+//! - [`report`] — findings as CSV and JSON, and the summary.
+//! - [`sink`] — the local directory (always first) and S3.
+//! - [`throttle`] — every AWS request: rate limit per account × region × API,
+//!   request counts, and the mapping of SDK failures to [`throttle::CallError`].
+//! - [`api`] — the catalogue of AWS operations, their IAM actions and rates.
+//! - [`ids`] — validated input: account ids, region names, S3 URIs.
+//!
+//! The binary (`src/main.rs`) parses the command line, loads the AWS
+//! configuration, runs [`scan::run`] and delivers the report.
+
 pub mod api;
 pub mod checks;
 pub mod collect;

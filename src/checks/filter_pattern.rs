@@ -38,7 +38,7 @@
 //!
 //! # Undecidable
 //!
-//! [`matches`] returns `Err(Undecidable)`, never a guess, for:
+//! [`matches()`] returns `Err(Undecidable)`, never a guess, for:
 //! - space-delimited patterns `[...]`, regular expressions `%...%` (on their
 //!   own or as a JSON value), `[*]` selectors, `IN` / `NOT IN` lists, escape
 //!   sequences other than `\"` and `\\` in quoted strings;
