@@ -50,19 +50,39 @@ pub async fn rules(session: &AccountSession, region: &str) -> Fetched<Vec<RuleFa
                 .as_deref()
                 .is_some_and(|p| kms_events::rule_may_catch(p, subject));
             if candidate {
-                rule.targets = Some(
-                    session
-                        .throttle
-                        .call(Api::EventsListTargetsByRule, scope, || {
-                            // One page answers "at least one target?".
-                            client.list_targets_by_rule().rule(&rule.name).send()
-                        })
-                        .await
-                        .map(|out| u32::try_from(out.targets().len()).unwrap_or(u32::MAX)),
-                );
+                rule.targets = Some(count_targets(session, client, scope, &rule.name).await);
             }
             rule
         }
     }))
     .await)
+}
+
+/// Targets of a rule, across pages (a rule holds at most five, so this is
+/// nearly always one request).
+async fn count_targets(
+    session: &AccountSession,
+    client: &aws_sdk_eventbridge::Client,
+    scope: &crate::throttle::QuotaScope,
+    rule: &str,
+) -> Fetched<u32> {
+    let mut count = 0usize;
+    let mut token: Option<String> = None;
+    loop {
+        let page = session
+            .throttle
+            .call(Api::EventsListTargetsByRule, scope, || {
+                client
+                    .list_targets_by_rule()
+                    .rule(rule)
+                    .set_next_token(token.clone())
+                    .send()
+            })
+            .await?;
+        count += page.targets().len();
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return Ok(u32::try_from(count).unwrap_or(u32::MAX));
+        }
+    }
 }
