@@ -1,6 +1,7 @@
 //! What a scan does when parts of the organisation cannot be read, and
 //! which accounts and regions it scans at all: access errors per account,
-//! inactive accounts, account filters, opt-in regions and `--regions all`.
+//! throttling, paging, inactive accounts, account filters, opt-in regions
+//! and `--regions all`.
 
 use std::collections::BTreeSet;
 
@@ -8,8 +9,8 @@ use cmkscan::checks::catalog::{CheckId, Status};
 use cmkscan::checks::Finding;
 use cmkscan::scan::{RegionSelection, ScanOutcome};
 
-use crate::support::seed::{KeyState, TrailSpec};
-use crate::support::{options, Emulator, MANAGEMENT_ACCOUNT};
+use crate::support::seed::{KeyState, Recording, TrailSpec};
+use crate::support::{assert_finding, options, single, Emulator, MANAGEMENT_ACCOUNT};
 
 const ACCESS: &str = "scan.account_access";
 
@@ -299,4 +300,88 @@ async fn all_regions_means_every_enabled_region_of_the_partition() {
             );
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_first_account_page_with_a_token_is_followed() {
+    let emulator = Emulator::with_organization().await;
+    let member = emulator.create_account("member").await;
+    emulator.front.empty_first_page("ListAccounts", "Accounts");
+
+    let outcome = emulator.scan(options(&["us-east-1"])).await;
+    assert_eq!(
+        accounts_in(&outcome.findings),
+        [MANAGEMENT_ACCOUNT.to_string(), member.id.clone()].into(),
+    );
+    assert_eq!(
+        outcome.summary.api_calls.get("organizations:ListAccounts"),
+        Some(&2),
+        "{:?}",
+        outcome.summary.api_calls
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_is_retried_and_the_verdict_stands() {
+    let emulator = Emulator::with_organization().await;
+    let management = emulator.management().await;
+    management
+        .recorder("us-east-1", Recording::AllSupported, true, true)
+        .await;
+    // Two throttled answers, then moto's: within the SDK's three attempts.
+    emulator.front.throttle(
+        MANAGEMENT_ACCOUNT,
+        "DescribeConfigurationRecorders",
+        Some(2),
+    );
+
+    let outcome = emulator.scan(options(&["us-east-1"])).await;
+    assert_finding(
+        single(
+            &outcome.findings,
+            MANAGEMENT_ACCOUNT,
+            "us-east-1",
+            "config.kms_key_recording",
+        ),
+        Status::Pass,
+        &["recorder default is recording AWS::KMS::Key"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttled_past_retries_is_an_error_never_a_pass() {
+    let emulator = Emulator::with_organization().await;
+    let management = emulator.management().await;
+    management
+        .recorder("us-east-1", Recording::AllSupported, true, true)
+        .await;
+    emulator
+        .front
+        .throttle(MANAGEMENT_ACCOUNT, "DescribeConfigurationRecorders", None);
+
+    let outcome = emulator.scan(options(&["us-east-1"])).await;
+    assert_finding(
+        single(
+            &outcome.findings,
+            MANAGEMENT_ACCOUNT,
+            "us-east-1",
+            "config.kms_key_recording",
+        ),
+        Status::Error,
+        &[
+            "config:DescribeConfigurationRecorders",
+            "ThrottlingException",
+        ],
+    );
+    // The other checks of the region are still decided.
+    assert_eq!(
+        single(
+            &outcome.findings,
+            MANAGEMENT_ACCOUNT,
+            "us-east-1",
+            "kms.recent_disable_delete_events"
+        )
+        .status,
+        Status::Pass
+    );
 }

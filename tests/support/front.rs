@@ -35,7 +35,15 @@ struct State {
     denied: HashSet<(String, String)>,
     /// (when, account, region) of every LookupEvents request served.
     lookups: Vec<(Instant, String, String)>,
+    /// (account, operation) → throttling answers still to give; `None`
+    /// throttles for ever.
+    throttled: HashMap<(String, String), Option<usize>>,
+    /// JSON operation → its list field: the first page is answered empty
+    /// with a NextToken, as AWS may do.
+    empty_first_page: HashMap<String, String>,
 }
+
+const EMPTY_PAGE_TOKEN: &str = "front-empty-page";
 
 pub struct Front {
     pub endpoint: String,
@@ -84,6 +92,26 @@ impl Front {
             .unwrap()
             .denied
             .insert((account.to_string(), operation.to_string()));
+    }
+
+    /// Answer `operation` called by `account` with a throttling error,
+    /// `times` times (for ever when `None`), then pass it through.
+    pub fn throttle(&self, account: &str, operation: &str, times: Option<usize>) {
+        self.state
+            .lock()
+            .unwrap()
+            .throttled
+            .insert((account.to_string(), operation.to_string()), times);
+    }
+
+    /// Answer the first page of a JSON-protocol list `operation` with an
+    /// empty `list_field` and a NextToken; the next request goes to moto.
+    pub fn empty_first_page(&self, operation: &str, list_field: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .empty_first_page
+            .insert(operation.to_string(), list_field.to_string());
     }
 
     /// Times of the LookupEvents requests served for (account, region).
@@ -247,15 +275,47 @@ async fn handle(
     };
     let json_protocol = req.headers.contains_key("x-amz-target");
 
-    let denied = state
-        .lock()
-        .unwrap()
-        .denied
-        .contains(&(target_account.clone(), operation.clone()));
+    let key = (target_account.clone(), operation.clone());
+    let (denied, throttled, empty_page_field) = {
+        let mut state = state.lock().unwrap();
+        let throttled = match state.throttled.get_mut(&key) {
+            Some(None) => true,
+            Some(Some(left)) if *left > 0 => {
+                *left -= 1;
+                true
+            }
+            _ => false,
+        };
+        (
+            state.denied.contains(&key),
+            throttled,
+            state.empty_first_page.get(&operation).cloned(),
+        )
+    };
+    let mut body: Value = if json_protocol {
+        serde_json::from_slice(&req.body).unwrap_or(Value::Null)
+    } else {
+        Value::Null
+    };
     let response = if denied {
         access_denied(json_protocol, &operation, &target_account)
+    } else if throttled {
+        throttling(json_protocol, &operation)
     } else if operation == "LookupEvents" {
         lookup_events(&state, &caller, &region, &req.body)
+    } else if let Some(field) = empty_page_field.filter(|_| body.get("NextToken").is_none()) {
+        let page = json!({ field: [], "NextToken": EMPTY_PAGE_TOKEN }).to_string();
+        http_response("200 OK", "application/x-amz-json-1.1", &page)
+    } else if body.get("NextToken").and_then(Value::as_str) == Some(EMPTY_PAGE_TOKEN) {
+        // The page after our empty one is moto's first page.
+        if let Some(object) = body.as_object_mut() {
+            object.remove("NextToken");
+        }
+        let rewritten = Request {
+            body: body.to_string().into_bytes(),
+            ..req
+        };
+        forward(&rewritten, upstream).await?
     } else {
         let upstream_response = forward(&req, upstream).await?;
         if operation == "AssumeRole" {
@@ -282,7 +342,13 @@ async fn forward(req: &Request, upstream: SocketAddr) -> std::io::Result<Vec<u8>
         if line.is_empty() {
             continue;
         }
-        if line.to_ascii_lowercase().starts_with("connection:") {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("connection:") {
+            continue;
+        }
+        if lower.starts_with("content-length:") {
+            // The body may have been rewritten.
+            rewritten.push_str(&format!("Content-Length: {}\r\n", req.body.len()));
             continue;
         }
         rewritten.push_str(line);
@@ -309,6 +375,19 @@ fn http_response(status: &str, content_type: &str, body: &str) -> Vec<u8> {
         body.len()
     )
     .into_bytes()
+}
+
+fn throttling(json_protocol: bool, operation: &str) -> Vec<u8> {
+    let message = format!("Rate exceeded for {operation}");
+    if json_protocol {
+        let body = json!({"__type": "ThrottlingException", "message": message}).to_string();
+        http_response("400 Bad Request", "application/x-amz-json-1.1", &body)
+    } else {
+        let body = format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>{message}</Message></Error><RequestId>front-0001</RequestId></ErrorResponse>"
+        );
+        http_response("400 Bad Request", "text/xml", &body)
+    }
 }
 
 fn access_denied(json_protocol: bool, operation: &str, account: &str) -> Vec<u8> {
