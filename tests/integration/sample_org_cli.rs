@@ -1,5 +1,7 @@
 //! The binary, end to end: `cmkscan scan` with AWS_ENDPOINT_URL pointing at
-//! the seeded sample organisation in the emulator.
+//! the seeded sample organisation in the emulator. The same run also shows
+//! that the AWS operations the binary really calls are exactly the catalogue
+//! (`Api::ALL`) that the IAM templates are checked against.
 
 use crate::support::sample_org::{self, OPT_IN_REGION};
 use crate::support::{cmkscan_command, Emulator};
@@ -8,11 +10,18 @@ use crate::support::{cmkscan_command, Emulator};
 async fn scan_of_sample_org_gives_every_expected_verdict() {
     let emulator = Emulator::start().await;
     let org = sample_org::seed(&emulator).await;
+    emulator
+        .management()
+        .await
+        .bucket("us-east-1", "sample-reports")
+        .await;
     let out_dir = tempfile::tempdir().unwrap();
 
+    emulator.front.record_operations();
     let output = cmkscan_command(emulator.endpoint())
         .args(["scan", "--regions"])
         .arg(format!("us-east-1,eu-west-1,{OPT_IN_REGION}"))
+        .args(["--s3-uri", "s3://sample-reports/cmkscan"])
         .arg("--output-dir")
         .arg(out_dir.path())
         .env("CMKSCAN_EXTERNAL_ID", "sample-external-id")
@@ -59,4 +68,14 @@ async fn scan_of_sample_org_gives_every_expected_verdict() {
         json["summary"]["accounts_skipped"][0]["status"],
         "SUSPENDED"
     );
+
+    // Every request the binary made, against the catalogue the IAM
+    // templates are tested against: neither may have what the other lacks.
+    let called: std::collections::BTreeSet<String> =
+        emulator.front.recorded_operations().into_iter().collect();
+    let catalogue: std::collections::BTreeSet<String> = cmkscan::api::Api::ALL
+        .iter()
+        .map(|api| api.to_string())
+        .collect();
+    assert_eq!(called, catalogue, "operations called vs Api::ALL");
 }

@@ -41,6 +41,9 @@ struct State {
     /// JSON operation → its list field: the first page is answered empty
     /// with a NextToken, as AWS may do.
     empty_first_page: HashMap<String, String>,
+    /// `service:Operation` of every request since `record_operations`, with
+    /// the service as IAM names it; `None` while not recording.
+    recorded: Option<Vec<String>>,
 }
 
 const EMPTY_PAGE_TOKEN: &str = "front-empty-page";
@@ -112,6 +115,25 @@ impl Front {
             .unwrap()
             .empty_first_page
             .insert(operation.to_string(), list_field.to_string());
+    }
+
+    /// Starts recording which operations reach the front (seeding is done).
+    pub fn record_operations(&self) {
+        self.state.lock().unwrap().recorded = Some(Vec::new());
+    }
+
+    /// The distinct `service:Operation`s recorded, sorted.
+    pub fn recorded_operations(&self) -> Vec<String> {
+        let mut ops = self
+            .state
+            .lock()
+            .unwrap()
+            .recorded
+            .clone()
+            .unwrap_or_default();
+        ops.sort();
+        ops.dedup();
+        ops
     }
 
     /// Times of the LookupEvents requests served for (account, region).
@@ -228,13 +250,13 @@ fn percent_decode(value: &str) -> String {
 }
 
 /// (operation, region, access key) of a request.
-fn describe(req: &Request) -> (String, String, String) {
-    let operation = req
-        .headers
-        .get("x-amz-target")
-        .and_then(|t| t.rsplit('.').next().map(str::to_string))
-        .or_else(|| form_value(&req.body, "Action"))
-        .unwrap_or_default();
+/// (operation, region, access key, IAM service prefix) of a request.
+fn describe(req: &Request) -> (String, String, String, String) {
+    let method = String::from_utf8_lossy(&req.head)
+        .split(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     // Credential=AKID/20261128/us-east-1/cloudtrail/aws4_request
     let credential = req
         .headers
@@ -246,7 +268,22 @@ fn describe(req: &Request) -> (String, String, String) {
     let mut parts = credential.split('/');
     let key = parts.next().unwrap_or_default().to_string();
     let region = parts.nth(1).unwrap_or_default().to_string();
-    (operation, region, key)
+    let signing_name = parts.next().unwrap_or_default();
+    // CloudWatch signs as "monitoring"; IAM calls it "cloudwatch".
+    let service = match signing_name {
+        "monitoring" => "cloudwatch",
+        other => other,
+    }
+    .to_string();
+    let operation = req
+        .headers
+        .get("x-amz-target")
+        .and_then(|t| t.rsplit('.').next().map(str::to_string))
+        .or_else(|| form_value(&req.body, "Action"))
+        // S3 is REST: the only write cmkscan makes is PutObject.
+        .or_else(|| (service == "s3" && method == "PUT").then(|| "PutObject".to_string()))
+        .unwrap_or_else(|| format!("{method} (unrecognised)"));
+    (operation, region, key, service)
 }
 
 async fn handle(
@@ -258,7 +295,10 @@ async fn handle(
     let Some(req) = read_request(&mut conn).await? else {
         return Ok(());
     };
-    let (operation, region, key) = describe(&req);
+    let (operation, region, key, service) = describe(&req);
+    if let Some(recorded) = state.lock().unwrap().recorded.as_mut() {
+        recorded.push(format!("{service}:{operation}"));
+    }
     let caller = state
         .lock()
         .unwrap()
