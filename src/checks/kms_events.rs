@@ -240,3 +240,45 @@ mod tests {
         assert!(!rule_may_catch(r#"{"source":["aws.ec2"]}"#, HERE));
     }
 }
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+
+    /// Every prefix and every single-character corruption of realistic
+    /// patterns, with multi-byte characters: the evaluators must answer
+    /// (match, no match or undecidable), never panic.
+    #[test]
+    fn evaluators_never_panic_on_mangled_patterns() {
+        let seeds = [
+            "{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=\"ScheduleKeyDeletion\")) }",
+            "{ $.requestParameters.pendingWindowInDays >= 7 && $.responseElements IS NULL && $.a[0].b NOT EXISTS }",
+            "?DisableKey ?\"Schedule Key\" -Decrypt kms",
+            r#"{"source":["aws.kms"],"detail":{"eventName":[{"prefix":"Dis"},{"anything-but":{"suffix":"x"}}],"x":[{"numeric":[">",0,"<=",5]}],"$or":[{"a":[{"exists":true}]},{"b":[{"cidr":"10.0.0.0/24"}]}]}}"#,
+        ];
+        let here = Subject {
+            account: "111122223333",
+            region: "us-east-1",
+        };
+        let junk = [
+            'é', '€', '𝄞', '"', '\\', '{', '}', '[', ']', '(', ')', '*', '%', '=', '&', '|',
+        ];
+        for seed in seeds {
+            let chars: Vec<char> = seed.chars().collect();
+            let mut variants: Vec<String> = (0..=chars.len())
+                .map(|n| chars[..n].iter().collect())
+                .collect();
+            for i in 0..chars.len() {
+                for j in junk {
+                    let mut mangled = chars.clone();
+                    mangled[i] = j;
+                    variants.push(mangled.into_iter().collect());
+                }
+            }
+            for pattern in &variants {
+                let _ = filter_coverage(pattern, here);
+                let _ = rule_coverage(pattern, here);
+            }
+        }
+    }
+}
