@@ -106,7 +106,6 @@ pub async fn assume_role(
 
 /// Credentials from AssumeRole, renewed by the identity cache before they
 /// expire, through the same throttle as every other call.
-#[derive(Debug)]
 struct AssumedRole {
     sts: aws_sdk_sts::Client,
     throttle: Arc<Throttle>,
@@ -118,6 +117,17 @@ struct AssumedRole {
     /// discovery asks the provider directly and the SDK's identity cache asks
     /// it again, and neither should cost another AssumeRole.
     current: Mutex<Option<Credentials>>,
+}
+
+/// Names the role only: the external id and the credentials stay out of any
+/// debug output the SDK or a log line might produce.
+impl std::fmt::Debug for AssumedRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AssumedRole")
+            .field("role_arn", &self.role_arn)
+            .field("session_name", &self.session_name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Credentials this close to expiry are renewed rather than handed out.
