@@ -1,9 +1,11 @@
 //! AWS I/O: one module per service, each returning plain fact structs from
-//! [`crate::facts`]. Nothing here decides a verdict.
+//! [`crate::facts`]. Nothing here decides a verdict; the one judgement
+//! borrowed from `checks` is which EventBridge rules are worth asking for
+//! their targets.
 
 pub mod access;
 mod alarms;
-pub mod cloudtrail;
+mod cloudtrail;
 mod config_service;
 mod eventbridge;
 mod kms;
