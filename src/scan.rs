@@ -286,10 +286,13 @@ fn list_accounts(ctx: &Context) -> impl Stream<Item = Result<OrgAccount, CallErr
                     Ok(OrgAccount {
                         id: a.id().unwrap_or_default().to_string(),
                         name: a.name().unwrap_or_default().to_string(),
+                        // `State` replaces the retired `Status` field; read
+                        // both so older and newer API answers work alike.
                         status: a
-                            .status()
+                            .state()
                             .map(|s| s.as_str().to_string())
-                            .unwrap_or_else(|| "UNKNOWN".into()),
+                            .or_else(|| a.status().map(|s| s.as_str().to_string()))
+                            .unwrap_or_else(|| UNREPORTED_STATE.into()),
                     })
                 })
                 .collect();
@@ -299,6 +302,9 @@ fn list_accounts(ctx: &Context) -> impl Stream<Item = Result<OrgAccount, CallErr
     })
     .try_flatten()
 }
+
+/// Status recorded for an account whose state AWS did not report.
+const UNREPORTED_STATE: &str = "UNREPORTED";
 
 enum Listed {
     Scanned(Box<AccountFacts>),
@@ -317,7 +323,9 @@ async fn scan_listed(ctx: &Context, account: OrgAccount) -> Result<Listed, CallE
     if !selected(&account.id) {
         return Ok(Listed::Filtered);
     }
-    if account.status != "ACTIVE" {
+    // An account whose state AWS does not report is scanned: skipping it
+    // silently could hide a whole organisation.
+    if account.status != "ACTIVE" && account.status != UNREPORTED_STATE {
         tracing::info!(
             account = account.id,
             status = account.status,
@@ -422,7 +430,9 @@ async fn organization_trails(ctx: &Context, accounts: &[AccountFacts]) -> Fetche
         {
             return Err(err.clone());
         }
-        if management.access.is_ok() {
+        // With no region scanned there (say, only opt-in regions it has not
+        // enabled were asked for) its trails were never listed: look below.
+        if management.access.is_ok() && !management.regions.is_empty() {
             return Ok(management
                 .trails
                 .iter()
@@ -438,7 +448,12 @@ async fn organization_trails(ctx: &Context, accounts: &[AccountFacts]) -> Fetche
         return Ok(Vec::new());
     }
     let session = open_session(ctx, &ctx.management_account_id).await?;
-    let (regions, _) = regions_to_scan(ctx, &session).await?;
+    let (mut regions, _) = regions_to_scan(ctx, &session).await?;
+    // The home region always lists every multi-region organisation trail,
+    // whichever regions the scan was asked for.
+    if !regions.contains(&ctx.home_region) {
+        regions.push(ctx.home_region.clone());
+    }
     let trails = collectors::organization_trails(&session, &regions).await;
     // The runner's own limiters (AssumeRole, ListAccounts) stay.
     if ctx.management_account_id != ctx.caller.account_id {

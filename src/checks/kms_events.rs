@@ -19,33 +19,96 @@ pub struct Subject<'a> {
     pub region: &'a str,
 }
 
-fn cloudtrail_record(subject: Subject<'_>, event_name: &str) -> Value {
+/// Ways the same call looks different in CloudTrail: who made it, with
+/// which client, from where, when, with which deletion window. A pattern
+/// counts as catching an event only if it catches every way; one that keys
+/// on, say, the caller's identity type or the date would otherwise PASS on
+/// the sample and miss real calls.
+struct Caller {
+    /// Completes "DisableKey …" in a FAIL detail.
+    label: &'static str,
+    identity_type: &'static str,
+    /// `{p}` is the partition, `{a}` the account.
+    principal_arn: Option<&'static str>,
+    user_agent: &'static str,
+    source_ip: &'static str,
+    time: &'static str,
+    event_id: &'static str,
+    pending_window_days: u32,
+}
+
+const CALLERS: [Caller; 4] = [
+    Caller {
+        label: "by an assumed role from the CLI",
+        identity_type: "AssumedRole",
+        principal_arn: Some("arn:{p}:sts::{a}:assumed-role/Admin/alice"),
+        user_agent: "aws-cli/2.15.0",
+        source_ip: "203.0.113.5",
+        time: "2026-11-20T10:00:00Z",
+        event_id: "deadbeef-0000-4000-8000-000000000000",
+        pending_window_days: 7,
+    },
+    Caller {
+        label: "by an IAM user through an SDK",
+        identity_type: "IAMUser",
+        principal_arn: Some("arn:{p}:iam::{a}:user/bob"),
+        user_agent: "aws-sdk-go-v2/1.30.0",
+        source_ip: "198.51.100.7",
+        time: "2027-03-02T23:59:59Z",
+        event_id: "0badf00d-1111-4111-8111-111111111111",
+        pending_window_days: 30,
+    },
+    Caller {
+        label: "by the root user in the console",
+        identity_type: "Root",
+        principal_arn: Some("arn:{p}:iam::{a}:root"),
+        user_agent: "AWS Internal",
+        source_ip: "192.0.2.44",
+        time: "2025-07-14T04:12:00Z",
+        event_id: "feedface-2222-4222-8222-222222222222",
+        pending_window_days: 15,
+    },
+    Caller {
+        label: "by an AWS service",
+        identity_type: "AWSService",
+        principal_arn: None,
+        user_agent: "cloudformation.amazonaws.com",
+        source_ip: "cloudformation.amazonaws.com",
+        time: "2026-01-01T00:00:00Z",
+        event_id: "c0c0a000-3333-4333-8333-333333333333",
+        pending_window_days: 7,
+    },
+];
+
+fn cloudtrail_record(subject: Subject<'_>, event_name: &str, caller: &Caller) -> Value {
     let Subject { account, region } = subject;
     let partition = partition_of(region);
     let key =
         format!("arn:{partition}:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab");
     let mut request = json!({ "keyId": key });
     if event_name == "ScheduleKeyDeletion" {
-        request["pendingWindowInDays"] = json!(7);
+        request["pendingWindowInDays"] = json!(caller.pending_window_days);
+    }
+    let mut identity = json!({ "type": caller.identity_type, "accountId": account });
+    if let Some(arn) = caller.principal_arn {
+        identity["arn"] = json!(arn.replace("{p}", partition).replace("{a}", account));
+        identity["principalId"] = json!("AIDAEXAMPLE");
+    } else {
+        identity["invokedBy"] = json!(caller.source_ip);
     }
     json!({
         "eventVersion": "1.08",
-        "userIdentity": {
-            "type": "AssumedRole",
-            "principalId": "AROAEXAMPLE:alice",
-            "arn": format!("arn:{partition}:sts::{account}:assumed-role/Admin/alice"),
-            "accountId": account
-        },
-        "eventTime": "2026-11-20T10:00:00Z",
+        "userIdentity": identity,
+        "eventTime": caller.time,
         "eventSource": "kms.amazonaws.com",
         "eventName": event_name,
         "awsRegion": region,
-        "sourceIPAddress": "203.0.113.5",
-        "userAgent": "aws-cli/2.15.0",
+        "sourceIPAddress": caller.source_ip,
+        "userAgent": caller.user_agent,
         "requestParameters": request,
         "responseElements": null,
-        "requestID": "c0ffee00-0000-4000-8000-000000000000",
-        "eventID": "deadbeef-0000-4000-8000-000000000000",
+        "requestID": caller.event_id,
+        "eventID": caller.event_id,
         "readOnly": false,
         "resources": [{ "accountId": account, "type": "AWS::KMS::Key", "ARN": key }],
         "eventType": "AwsApiCall",
@@ -58,11 +121,11 @@ fn cloudtrail_record(subject: Subject<'_>, event_name: &str) -> Value {
 fn eventbridge_envelope(subject: Subject<'_>, record: Value) -> Value {
     json!({
         "version": "0",
-        "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "id": record["eventID"].clone(),
         "detail-type": "AWS API Call via CloudTrail",
         "source": "aws.kms",
         "account": subject.account,
-        "time": "2026-11-20T10:00:00Z",
+        "time": record["eventTime"].clone(),
         "region": subject.region,
         "resources": [],
         "detail": record
@@ -72,31 +135,42 @@ fn eventbridge_envelope(subject: Subject<'_>, record: Value) -> Value {
 /// How a pattern fares against the watched events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Coverage {
-    /// Matches both events; `broader` when it also matches a routine KMS call.
+    /// Matches both events, however made; `broader` when it also matches a
+    /// routine KMS call.
     Both {
         broader: bool,
     },
-    /// Certainly misses these events, so it cannot alert on both.
-    Misses(Vec<&'static str>),
+    /// Certainly misses these events (the name alone), or these events when
+    /// made some way ("DisableKey by the root user in the console").
+    Misses(Vec<String>),
     Undecidable(Undecidable),
 }
 
-/// `samples` yields the watched events then a routine KMS call (Decrypt).
-fn coverage(
-    matches: impl Fn(&Value) -> Result<bool, Undecidable>,
-    samples: [Value; 3],
-) -> Coverage {
-    let [disable, schedule, routine] = samples;
+/// The watched events, each made every way in `CALLERS`, and a routine call.
+struct Samples {
+    watched: [Vec<Value>; 2],
+    routine: Value,
+}
+
+fn coverage(matches: impl Fn(&Value) -> Result<bool, Undecidable>, samples: Samples) -> Coverage {
     let mut missed = Vec::new();
     let mut undecidable = None;
-    for (name, event) in WATCHED.iter().zip([disable, schedule]) {
-        match matches(&event) {
-            Ok(true) => {}
-            Ok(false) => missed.push(*name),
-            Err(why) => undecidable = undecidable.or(Some(why)),
+    for (name, variants) in WATCHED.iter().zip(&samples.watched) {
+        let mut missed_by = Vec::new();
+        for (caller, event) in CALLERS.iter().zip(variants) {
+            match matches(event) {
+                Ok(true) => {}
+                Ok(false) => missed_by.push(caller.label),
+                Err(why) => undecidable = undecidable.or(Some(why)),
+            }
+        }
+        if missed_by.len() == CALLERS.len() {
+            missed.push((*name).to_string());
+        } else if let Some(label) = missed_by.first() {
+            missed.push(format!("{name} {label}"));
         }
     }
-    // A certain miss decides, even when the other event is undecidable.
+    // A certain miss decides, even when another sample is undecidable.
     if !missed.is_empty() {
         return Coverage::Misses(missed);
     }
@@ -105,16 +179,21 @@ fn coverage(
     }
     Coverage::Both {
         // Undecidable on the routine call does not matter for the verdict.
-        broader: matches(&routine).unwrap_or(false),
+        broader: matches(&samples.routine).unwrap_or(false),
     }
 }
 
-fn records(subject: Subject<'_>) -> [Value; 3] {
-    [
-        cloudtrail_record(subject, WATCHED[0]),
-        cloudtrail_record(subject, WATCHED[1]),
-        cloudtrail_record(subject, "Decrypt"),
-    ]
+fn records(subject: Subject<'_>) -> Samples {
+    let made_every_way = |name| {
+        CALLERS
+            .iter()
+            .map(|caller| cloudtrail_record(subject, name, caller))
+            .collect()
+    };
+    Samples {
+        watched: [made_every_way(WATCHED[0]), made_every_way(WATCHED[1])],
+        routine: cloudtrail_record(subject, "Decrypt", &CALLERS[0]),
+    }
 }
 
 /// Coverage of a CloudWatch Logs metric filter pattern, for the CloudTrail
@@ -126,10 +205,13 @@ pub fn filter_coverage(pattern: &str, subject: Subject<'_>) -> Coverage {
 /// Coverage of an EventBridge rule's event pattern, for the events
 /// `subject`'s calls put on its region's default bus.
 pub fn rule_coverage(pattern: &str, subject: Subject<'_>) -> Coverage {
-    coverage(
-        |e| event_pattern::matches(pattern, e),
-        records(subject).map(|record| eventbridge_envelope(subject, record)),
-    )
+    let Samples { watched, routine } = records(subject);
+    let envelope = |record| eventbridge_envelope(subject, record);
+    let samples = Samples {
+        watched: watched.map(|variants| variants.into_iter().map(envelope).collect()),
+        routine: envelope(routine),
+    };
+    coverage(|e| event_pattern::matches(pattern, e), samples)
 }
 
 /// Worth fetching the targets of this rule: it may catch the events.
@@ -167,11 +249,14 @@ mod tests {
     fn filter_missing_one_event_names_it() {
         assert_eq!(
             filter_coverage("{ $.eventName = DisableKey }", HERE),
-            Coverage::Misses(vec!["ScheduleKeyDeletion"])
+            Coverage::Misses(vec!["ScheduleKeyDeletion".to_string()])
         );
         assert_eq!(
             filter_coverage("{ $.eventSource = ec2.amazonaws.com }", HERE),
-            Coverage::Misses(vec!["DisableKey", "ScheduleKeyDeletion"])
+            Coverage::Misses(vec![
+                "DisableKey".to_string(),
+                "ScheduleKeyDeletion".to_string()
+            ])
         );
     }
 
@@ -193,7 +278,39 @@ mod tests {
             },
             records(HERE),
         );
-        assert_eq!(verdict, Coverage::Misses(vec!["ScheduleKeyDeletion"]));
+        assert_eq!(
+            verdict,
+            Coverage::Misses(vec!["ScheduleKeyDeletion".to_string()])
+        );
+    }
+
+    #[test]
+    fn patterns_pinned_to_one_kind_of_caller_or_day_miss_the_others() {
+        let assumed_only =
+            "{ ($.eventSource = kms.amazonaws.com) && ($.userIdentity.type = AssumedRole) }";
+        assert_eq!(
+            filter_coverage(assumed_only, HERE),
+            Coverage::Misses(vec![
+                "DisableKey by an IAM user through an SDK".to_string(),
+                "ScheduleKeyDeletion by an IAM user through an SDK".to_string(),
+            ])
+        );
+        let one_day = "{ ($.eventSource = kms.amazonaws.com) && ($.eventTime = \"2026-11-20*\") }";
+        assert!(matches!(
+            filter_coverage(one_day, HERE),
+            Coverage::Misses(_)
+        ));
+        assert!(matches!(
+            filter_coverage("alice", HERE),
+            Coverage::Misses(_)
+        ));
+        let dated_rule = r#"{"source":["aws.kms"],"time":[{"prefix":"2026-11-20"}]}"#;
+        assert!(matches!(
+            rule_coverage(dated_rule, HERE),
+            Coverage::Misses(_)
+        ));
+        let window = "{ ($.eventName = ScheduleKeyDeletion) && ($.requestParameters.pendingWindowInDays <= 7) }";
+        assert!(matches!(filter_coverage(window, HERE), Coverage::Misses(_)));
     }
 
     #[test]
@@ -209,7 +326,10 @@ mod tests {
         );
         assert_eq!(
             filter_coverage(pinned, eu),
-            Coverage::Misses(vec!["DisableKey", "ScheduleKeyDeletion"])
+            Coverage::Misses(vec![
+                "DisableKey".to_string(),
+                "ScheduleKeyDeletion".to_string()
+            ])
         );
         let account_rule = r#"{"source":["aws.kms"],"account":["444455556666"]}"#;
         assert_eq!(
@@ -235,7 +355,7 @@ mod tests {
                 r#"{"source":["aws.kms"],"detail":{"eventName":["ScheduleKeyDeletion"]}}"#,
                 HERE
             ),
-            Coverage::Misses(vec!["DisableKey"])
+            Coverage::Misses(vec!["DisableKey".to_string()])
         );
         assert!(!rule_may_catch(r#"{"source":["aws.ec2"]}"#, HERE));
     }

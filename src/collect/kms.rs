@@ -7,6 +7,7 @@ use futures::stream::{self, StreamExt};
 use super::session::AccountSession;
 use crate::api::Api;
 use crate::facts::{Fetched, KeyFacts, KmsFacts, UndescribedKey};
+use crate::throttle::CallError;
 
 /// DescribeKey calls in flight per region; the rate limiter sets the pace,
 /// this only bounds memory for regions with thousands of keys.
@@ -69,11 +70,26 @@ pub async fn kms_facts(session: &AccountSession, region: &str) -> Fetched<KmsFac
                         })
                     }
                 };
-                let Some(meta) = out.key_metadata() else {
-                    return Described::AwsManaged;
+                // A success without metadata or key manager is a malformed
+                // answer, not an AWS managed key: the key's state is unknown.
+                let malformed = |what: &str| {
+                    Described::Failed(UndescribedKey {
+                        key_arn: key.arn.clone(),
+                        aliases: aliases.clone(),
+                        error: CallError::new(
+                            Api::KmsDescribeKey,
+                            "MalformedResponse",
+                            format!("DescribeKey returned no {what}"),
+                        ),
+                    })
                 };
-                if meta.key_manager().map(|m| m.as_str()) != Some("CUSTOMER") {
-                    return Described::AwsManaged;
+                let Some(meta) = out.key_metadata() else {
+                    return malformed("key metadata");
+                };
+                match meta.key_manager().map(|m| m.as_str()) {
+                    Some("CUSTOMER") => {}
+                    Some(_) => return Described::AwsManaged,
+                    None => return malformed("key manager"),
                 }
                 Described::Customer(KeyFacts {
                     arn: meta.arn().unwrap_or(&key.arn).to_string(),
