@@ -22,8 +22,8 @@
 //!   - `=`, `!=`, `<`, `<=`, `>`, `>=` against a number (`7`, `-1.5`, `+1000`,
 //!     `10e3`);
 //!   - `IS NULL`, `NOT EXISTS`, `IS TRUE`, `IS FALSE`;
-//!   - `&&` and `||` (`&&` binds tighter), parentheses nested to any depth,
-//!     and any whitespace, newlines included.
+//!   - `&&` and `||` (`&&` binds tighter), parentheses nested up to
+//!     [`MAX_NESTING`] levels deep, and any whitespace, newlines included.
 //!
 //!   A comparison on a missing field is false, for `!=` too (that is what
 //!   `TestMetricFilter` answers). A comparison on a field holding an object or
@@ -51,6 +51,9 @@
 //!   equality disagree (`"007"` against `7`); `<`, `<=`, `>`, `>=` on a string
 //!   field; `IS TRUE` / `IS FALSE` on the strings `"true"` / `"false"`; a
 //!   property step applied to an array (`$.resources.type`);
+//! - parentheses nested more than [`MAX_NESTING`] levels deep (AWS caps a
+//!   pattern at 1,024 characters, but a facts file can be edited by hand, and
+//!   the parser recurses once per level);
 //! - term patterns that mix `?term` with plain or `-` terms; unquoted terms
 //!   with characters other than ASCII letters, digits and `_`; quoted phrases
 //!   containing whitespace, JSON punctuation (`"` `\` `:` `,` `{` `}` `[` `]`)
@@ -682,9 +685,16 @@ impl Condition {
     }
 }
 
+/// How deep parentheses may nest in a JSON pattern. The parser (and the
+/// evaluation and drop of the expression it builds) recurses once per level,
+/// so without a cap a long enough run of `(` would overflow the stack.
+pub const MAX_NESTING: usize = 64;
+
 struct Parser {
     toks: Vec<(usize, Tok)>,
     pos: usize,
+    /// Parentheses open around the current position.
+    depth: usize,
 }
 
 impl Parser {
@@ -692,6 +702,7 @@ impl Parser {
         let mut p = Parser {
             toks: tokenize(src)?,
             pos: 0,
+            depth: 0,
         };
         match p.next() {
             Some((_, Tok::LBrace)) => {}
@@ -770,7 +781,15 @@ impl Parser {
         let here = self.here();
         match self.next() {
             Some((open_at, Tok::LParen)) => {
-                let inner = self.parse_or()?;
+                if self.depth == MAX_NESTING {
+                    return Err(Undecidable::new(format!(
+                        "filter patterns with parentheses nested more than {MAX_NESTING} levels deep are not supported (offset {open_at})"
+                    )));
+                }
+                self.depth += 1;
+                let inner = self.parse_or();
+                self.depth -= 1;
+                let inner = inner?;
                 let here = self.here();
                 match self.next() {
                     Some((_, Tok::RParen)) => Ok(inner),
@@ -1490,6 +1509,43 @@ mod tests {
         assert!(msg("[ip, user]").contains("not supported"));
         assert!(msg("{ $.a[*] = x }").contains("not supported"));
         assert!(msg("?a b").contains("not supported"));
+    }
+
+    /// Wraps `$.eventName = DisableKey` in `depth` parentheses, each level
+    /// also and-ing a true condition so that the expression nests too.
+    fn nested(depth: usize) -> String {
+        let open = "( $.eventSource = kms.amazonaws.com && ".repeat(depth);
+        format!("{{ {open}$.eventName = DisableKey{} }}", " )".repeat(depth))
+    }
+
+    #[test]
+    fn nesting_is_capped_not_a_stack_overflow() {
+        let event = &events()[0].1;
+        for pattern in [
+            nested(2_000),
+            format!(
+                "{{ {}$.eventName = DisableKey{} }}",
+                "(".repeat(2_000),
+                ")".repeat(2_000)
+            ),
+            // Unbalanced: rejected by the cap before the missing ')' is noticed.
+            format!("{{ {}", "(".repeat(100_000)),
+        ] {
+            let Err(Undecidable(msg)) = matches(&pattern, event) else {
+                panic!("a pattern nested 2,000 deep must be undecidable");
+            };
+            assert!(msg.contains("nested more than 64 levels deep"), "{msg}");
+            assert!(msg.contains("not supported"), "{msg}");
+        }
+    }
+
+    #[test]
+    fn nesting_up_to_the_cap_still_evaluates() {
+        check(&[
+            ("depth 10", &nested(10), [M, N, N, N]),
+            ("depth 64", &nested(MAX_NESTING), [M, N, N, N]),
+            ("depth 65", &nested(MAX_NESTING + 1), [E, E, E, E]),
+        ]);
     }
 
     #[test]

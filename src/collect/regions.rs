@@ -16,10 +16,19 @@ use std::time::SystemTime;
 use aws_credential_types::provider::ProvideCredentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
-use aws_smithy_runtime::client::orchestrator::operation::Operation;
-use aws_smithy_runtime::client::retries::classifiers::HttpStatusCodeClassifier;
+use aws_smithy_runtime::client::orchestrator::operation::{Operation, OperationBuilder};
+use aws_smithy_runtime::client::retries::classifiers::{
+    HttpStatusCodeClassifier, TransientErrorClassifier,
+};
+use aws_smithy_runtime::client::retries::RetryPartition;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse, OrchestratorError};
+use aws_smithy_runtime_api::client::retries::classifiers::{
+    ClassifyRetry, RetryAction, RetryClassifierPriority,
+};
+use aws_smithy_runtime_api::client::runtime_plugin::StaticRuntimePlugin;
 use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::config_bag::Layer;
 use aws_smithy_types::error::metadata::{ErrorMetadata, ProvideErrorMetadata};
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
@@ -62,12 +71,46 @@ pub async fn describe_regions(
     let endpoint = ec2_endpoint(session, region, partition)?;
     let signing_region = region.to_string();
 
+    let operation = operation_builder(session, &endpoint)
+        .serializer(move |()| signed_request(&endpoint, &signing_region, &credentials))
+        .deserializer(parse_response)
+        .build();
+
+    let regions: Vec<RegionInfo> = session
+        .throttle
+        .call(Api::Ec2DescribeRegions, &session.scope(region), || {
+            operation.invoke(())
+        })
+        .await?;
+    // The emulator answers with every partition's regions; AWS only with the
+    // caller's. Keep the caller's so both behave alike.
+    Ok(regions
+        .into_iter()
+        .filter(|r| partition_of(&r.name) == partition)
+        .collect())
+}
+
+/// The operation up to its serializer: SDK retry, timeout, HTTP client, sleep
+/// and time source from the account's configuration.
+fn operation_builder(session: &AccountSession, endpoint: &str) -> OperationBuilder {
+    // The same per-account retry partition as the service clients (see
+    // `session.rs`): `Operation::build` would name it after the service
+    // ("ec2"), so every account would share one retry token bucket. A
+    // runtime plugin at the default `Overrides` order runs after the
+    // operation's defaults, so its partition replaces theirs.
+    let mut partition = Layer::new("ec2_retry_partition");
+    partition.store_put(RetryPartition::new(format!("ec2-{}", session.account_id)));
     let mut builder = Operation::builder()
         .service_name("ec2")
         .operation_name("DescribeRegions")
-        .endpoint_url(&endpoint)
+        .endpoint_url(endpoint)
         .no_auth()
+        // What aws-sdk-ec2 registers: 500/502/503/504, EC2's throttling
+        // and transient error codes, and connection resets and timeouts.
         .retry_classifier(HttpStatusCodeClassifier::default())
+        .retry_classifier(Ec2ErrorCodeClassifier)
+        .retry_classifier(TransientErrorClassifier::<Ec2Error>::new())
+        .runtime_plugin(StaticRuntimePlugin::new().with_config(partition.freeze()))
         .standard_retry(
             session
                 .config
@@ -92,23 +135,7 @@ pub async fn describe_regions(
     if let Some(time) = session.config.time_source() {
         builder = builder.time_source(time);
     }
-    let operation = builder
-        .serializer(move |()| signed_request(&endpoint, &signing_region, &credentials))
-        .deserializer(parse_response)
-        .build();
-
-    let regions: Vec<RegionInfo> = session
-        .throttle
-        .call(Api::Ec2DescribeRegions, &session.scope(region), || {
-            operation.invoke(())
-        })
-        .await?;
-    // The emulator answers with every partition's regions; AWS only with the
-    // caller's. Keep the caller's so both behave alike.
-    Ok(regions
-        .into_iter()
-        .filter(|r| partition_of(&r.name) == partition)
-        .collect())
+    builder
 }
 
 fn ec2_endpoint(
@@ -192,6 +219,62 @@ impl ProvideErrorMetadata for Ec2Error {
     }
 }
 
+/// Error codes retried as throttling: the list aws-sdk-ec2 uses (aws-runtime's
+/// `AwsErrorCodeClassifier`). EC2 itself answers `RequestLimitExceeded`
+/// (HTTP 503); `Throttling` is the Query protocol's generic code.
+const THROTTLING_CODES: &[&str] = &[
+    "RequestLimitExceeded",
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+];
+
+/// Error codes retried as transient errors, as aws-sdk-ec2 does.
+const TRANSIENT_CODES: &[&str] = &["RequestTimeout", "RequestTimeoutException"];
+
+/// Classifies an [`Ec2Error`] by its code, so throttling is retried (with the
+/// throttling backoff and token cost) whatever HTTP status carries it.
+#[derive(Debug)]
+struct Ec2ErrorCodeClassifier;
+
+impl ClassifyRetry for Ec2ErrorCodeClassifier {
+    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
+        let code = ctx
+            .output_or_error()
+            .and_then(Result::err)
+            .and_then(OrchestratorError::as_operation_error)
+            .and_then(|err| err.downcast_ref::<Ec2Error>())
+            .and_then(ProvideErrorMetadata::code);
+        match code {
+            Some(code) if THROTTLING_CODES.contains(&code) => RetryAction::throttling_error(),
+            Some(code) if TRANSIENT_CODES.contains(&code) => RetryAction::transient_error(),
+            _ => RetryAction::NoActionIndicated,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "EC2 error codes"
+    }
+
+    /// Where aws-runtime's `AwsErrorCodeClassifier` runs: after the HTTP
+    /// status classifier, so a 503 `RequestLimitExceeded` counts as throttling.
+    fn priority(&self) -> RetryClassifierPriority {
+        RetryClassifierPriority::run_before(
+            RetryClassifierPriority::modeled_as_retryable_classifier(),
+        )
+    }
+}
+
 fn parse_response(response: &HttpResponse) -> Result<Vec<RegionInfo>, OrchestratorError<Ec2Error>> {
     let body = response
         .body()
@@ -233,25 +316,36 @@ fn parse_regions(xml: &str) -> Result<Vec<RegionInfo>, XmlDecodeError> {
     Ok(regions)
 }
 
+/// EC2's `<Response><Errors><Error>`, or the `<ErrorResponse><Error>` of the
+/// other Query services (which some front ends, the tests' included, answer).
 fn parse_error(xml: &str) -> Result<ErrorMetadata, XmlDecodeError> {
     let mut doc = Document::new(xml);
     let mut root = doc.root_element()?;
     let mut builder = ErrorMetadata::builder();
-    while let Some(mut errors) = root.next_tag() {
-        if !errors.start_el().matches("Errors") {
-            continue;
-        }
-        while let Some(mut error) = errors.next_tag() {
-            while let Some(mut field) = error.next_tag() {
-                if field.start_el().matches("Code") {
-                    builder = builder.code(text_of(&mut field)?);
-                } else if field.start_el().matches("Message") {
-                    builder = builder.message(text_of(&mut field)?);
-                }
+    while let Some(mut child) = root.next_tag() {
+        if child.start_el().matches("Errors") {
+            while let Some(mut error) = child.next_tag() {
+                builder = error_fields(&mut error, builder)?;
             }
+        } else if child.start_el().matches("Error") {
+            builder = error_fields(&mut child, builder)?;
         }
     }
     Ok(builder.build())
+}
+
+fn error_fields(
+    error: &mut ScopedDecoder<'_, '_>,
+    mut builder: aws_smithy_types::error::metadata::Builder,
+) -> Result<aws_smithy_types::error::metadata::Builder, XmlDecodeError> {
+    while let Some(mut field) = error.next_tag() {
+        if field.start_el().matches("Code") {
+            builder = builder.code(text_of(&mut field)?);
+        } else if field.start_el().matches("Message") {
+            builder = builder.message(text_of(&mut field)?);
+        }
+    }
+    Ok(builder)
 }
 
 fn text_of(tag: &mut ScopedDecoder<'_, '_>) -> Result<String, XmlDecodeError> {
@@ -287,5 +381,230 @@ mod tests {
         let meta = parse_error(xml).unwrap();
         assert_eq!(meta.code(), Some("UnauthorizedOperation"));
         assert_eq!(meta.message(), Some("You are not authorized & so on"));
+    }
+
+    #[test]
+    fn parses_query_error_response_too() {
+        let xml = "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>x</RequestId></ErrorResponse>";
+        let meta = parse_error(xml).unwrap();
+        assert_eq!(meta.code(), Some("Throttling"));
+        assert_eq!(meta.message(), Some("Rate exceeded"));
+    }
+
+    mod retries {
+        use std::collections::VecDeque;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::{Arc, Mutex};
+        use std::time::Duration;
+
+        use aws_credential_types::provider::SharedCredentialsProvider;
+        use aws_credential_types::Credentials;
+        use aws_smithy_runtime_api::box_error::BoxError;
+        use aws_smithy_runtime_api::client::http::{
+            http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
+        };
+        use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+        use aws_smithy_runtime_api::client::interceptors::Intercept;
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+        use aws_smithy_types::config_bag::ConfigBag;
+        use aws_types::SdkConfig;
+
+        use super::super::*;
+
+        const REGIONS: &str = "<DescribeRegionsResponse><regionInfo><item><regionName>us-east-1</regionName><optInStatus>opt-in-not-required</optInStatus></item></regionInfo></DescribeRegionsResponse>";
+
+        fn ec2_error(code: &str) -> String {
+            format!("<Response><Errors><Error><Code>{code}</Code><Message>m</Message></Error></Errors><RequestID>r</RequestID></Response>")
+        }
+
+        enum Reply {
+            ConnectionReset,
+            Http(u16, String),
+        }
+
+        /// An HTTP client answering from a script, counting the requests.
+        #[derive(Debug, Clone, Default)]
+        struct Script {
+            replies: Arc<Mutex<VecDeque<(bool, u16, String)>>>,
+            requests: Arc<AtomicUsize>,
+        }
+
+        impl Script {
+            fn new(replies: Vec<Reply>) -> Self {
+                let replies = replies
+                    .into_iter()
+                    .map(|reply| match reply {
+                        Reply::ConnectionReset => (true, 0, String::new()),
+                        Reply::Http(status, body) => (false, status, body),
+                    })
+                    .collect();
+                Script {
+                    replies: Arc::new(Mutex::new(replies)),
+                    requests: Arc::default(),
+                }
+            }
+
+            fn requests(&self) -> usize {
+                self.requests.load(Ordering::SeqCst)
+            }
+        }
+
+        impl HttpConnector for Script {
+            fn call(&self, _request: HttpRequest) -> HttpConnectorFuture {
+                self.requests.fetch_add(1, Ordering::SeqCst);
+                let (reset, status, body) = self
+                    .replies
+                    .lock()
+                    .unwrap()
+                    .pop_front()
+                    .expect("a reply is scripted for every request");
+                HttpConnectorFuture::ready(if reset {
+                    Err(ConnectorError::io(
+                        std::io::Error::from(std::io::ErrorKind::ConnectionReset).into(),
+                    ))
+                } else {
+                    Ok(HttpResponse::new(
+                        status.try_into().unwrap(),
+                        SdkBody::from(body),
+                    ))
+                })
+            }
+        }
+
+        fn session(account_id: &str, script: &Script) -> AccountSession {
+            let script = script.clone();
+            let config = SdkConfig::builder()
+                .http_client(http_client_fn(move |_, _| {
+                    SharedHttpConnector::new(script.clone())
+                }))
+                .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                    "AKIDEXAMPLE",
+                    "secret",
+                    None,
+                    None,
+                    "test",
+                )))
+                .retry_config(
+                    RetryConfig::standard()
+                        .with_max_attempts(3)
+                        .with_initial_backoff(Duration::from_millis(1)),
+                )
+                .endpoint_url("http://ec2.test")
+                .build();
+            AccountSession {
+                account_id: account_id.into(),
+                config,
+                throttle: Arc::default(),
+                custom_endpoint: true,
+            }
+        }
+
+        async fn run(
+            account_id: &str,
+            replies: Vec<Reply>,
+        ) -> (Result<Vec<RegionInfo>, CallError>, usize) {
+            let script = Script::new(replies);
+            let result = describe_regions(&session(account_id, &script), "us-east-1", "aws").await;
+            (result, script.requests())
+        }
+
+        #[tokio::test]
+        async fn connection_reset_is_retried() {
+            let (result, requests) = run(
+                "100000000001",
+                vec![Reply::ConnectionReset, Reply::Http(200, REGIONS.into())],
+            )
+            .await;
+            assert_eq!(result.unwrap().len(), 1);
+            assert_eq!(requests, 2);
+        }
+
+        #[tokio::test]
+        async fn throttling_codes_are_retried_whatever_the_status() {
+            for (account, code) in [
+                ("100000000002", "RequestLimitExceeded"),
+                ("100000000003", "Throttling"),
+            ] {
+                let (result, requests) = run(
+                    account,
+                    vec![
+                        Reply::Http(400, ec2_error(code)),
+                        Reply::Http(200, REGIONS.into()),
+                    ],
+                )
+                .await;
+                assert_eq!(result.unwrap().len(), 1, "{code}");
+                assert_eq!(requests, 2, "{code}");
+            }
+        }
+
+        #[tokio::test]
+        async fn other_client_errors_are_not_retried() {
+            let (result, requests) = run(
+                "100000000004",
+                vec![Reply::Http(400, ec2_error("UnauthorizedOperation"))],
+            )
+            .await;
+            assert_eq!(result.unwrap_err().code, "UnauthorizedOperation");
+            assert_eq!(requests, 1);
+        }
+
+        #[tokio::test]
+        async fn throttling_past_the_attempts_is_an_error() {
+            let (result, requests) = run(
+                "100000000005",
+                (0..3)
+                    .map(|_| Reply::Http(503, ec2_error("RequestLimitExceeded")))
+                    .collect(),
+            )
+            .await;
+            assert_eq!(result.unwrap_err().code, "RequestLimitExceeded");
+            assert_eq!(requests, 3);
+        }
+
+        /// Records the retry partition the orchestrator runs with.
+        #[derive(Debug, Clone, Default)]
+        struct PartitionProbe(Arc<Mutex<Option<String>>>);
+
+        impl Intercept for PartitionProbe {
+            fn name(&self) -> &'static str {
+                "PartitionProbe"
+            }
+
+            fn read_before_transmit(
+                &self,
+                _context: &BeforeTransmitInterceptorContextRef<'_>,
+                _runtime_components: &RuntimeComponents,
+                cfg: &mut ConfigBag,
+            ) -> Result<(), BoxError> {
+                *self.0.lock().unwrap() = cfg.load::<RetryPartition>().map(ToString::to_string);
+                Ok(())
+            }
+        }
+
+        #[tokio::test]
+        async fn retry_partition_is_per_account() {
+            for account in ["111122223333", "444455556666"] {
+                let script = Script::new(vec![Reply::Http(200, REGIONS.into())]);
+                let probe = PartitionProbe::default();
+                let operation = operation_builder(&session(account, &script), "http://ec2.test")
+                    .interceptor(probe.clone())
+                    .serializer(|()| {
+                        Ok(HttpRequest::try_from(
+                            http::Request::builder()
+                                .uri("http://ec2.test/")
+                                .body(SdkBody::empty())?,
+                        )?)
+                    })
+                    .deserializer(parse_response)
+                    .build();
+                operation.invoke(()).await.unwrap();
+                assert_eq!(
+                    probe.0.lock().unwrap().as_deref(),
+                    Some(format!("ec2-{account}").as_str())
+                );
+            }
+        }
     }
 }
