@@ -63,11 +63,23 @@ pub struct TrailFacts {
     pub is_organization_trail: bool,
     pub s3_bucket: Option<String>,
     pub log_group_arn: Option<String>,
-    pub is_logging: Fetched<bool>,
+    /// `GetTrailStatus`.
+    pub status: Fetched<TrailStatus>,
     pub selectors: Fetched<EventSelectors>,
     /// Metric filters on the trail's log group; `None` when the trail has no
     /// log group.
     pub metric_filters: Option<Fetched<Vec<MetricFilterFacts>>>,
+}
+
+/// What `GetTrailStatus` says about a trail.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TrailStatus {
+    pub is_logging: bool,
+    /// `LatestDeliveryError`: the last error delivering log files to S3.
+    pub s3_delivery_error: Option<String>,
+    /// `LatestCloudWatchLogsDeliveryError`: the last error delivering events
+    /// to the CloudWatch Logs log group.
+    pub logs_delivery_error: Option<String>,
 }
 
 /// Which management events a trail records.
@@ -113,18 +125,37 @@ pub struct MetricFilterFacts {
     pub alarms: Fetched<Vec<AlarmFacts>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A metric a filter publishes to (one metric transformation).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricRef {
     pub name: String,
     pub namespace: String,
+    /// `metricValue`: what one matching log event adds, usually `1`; may be
+    /// a `$.field` selector, whose value depends on the event.
+    pub value: String,
+    /// `defaultValue`: published for log events that do not match.
+    pub default_value: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AlarmFacts {
     pub name: String,
     pub actions_enabled: bool,
+    /// The filter's metric the alarm was found by.
     pub metric: MetricRef,
     pub actions: Vec<AlarmActionFacts>,
+    /// `Sum`, `Average`, `Minimum`, `Maximum` or `SampleCount`; `None` when
+    /// the alarm uses an extended statistic (or metric math).
+    pub statistic: Option<String>,
+    /// A percentile or trimmed statistic such as `p99`.
+    pub extended_statistic: Option<String>,
+    /// e.g. `GreaterThanOrEqualToThreshold`.
+    pub comparison_operator: Option<String>,
+    /// `None` for anomaly-detection alarms (they use a threshold metric).
+    pub threshold: Option<f64>,
+    pub evaluation_periods: Option<i32>,
+    /// `None` means the same as `evaluation_periods`.
+    pub datapoints_to_alarm: Option<i32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -7,7 +7,7 @@ use super::catalog::{CheckId, Status};
 use super::kms_events::{self, Coverage, Subject};
 use super::trails::{self, TrailGap};
 use super::{Finding, RegionContext};
-use crate::facts::{AlarmFacts, MetricFilterFacts, RuleFacts, TrailFacts};
+use crate::facts::{AlarmFacts, MetricFilterFacts, RuleFacts, TrailFacts, TrailStatus};
 
 /// What the walk along every possible chain found.
 #[derive(Default)]
@@ -70,20 +70,32 @@ fn trail_chain(trail: &TrailFacts, subject: Subject<'_>, walk: &mut Walk) -> Opt
             return None;
         }
     }
-    let filters = match &trail.metric_filters {
-        None => {
-            walk.gaps.push(format!(
-                "trail {} does not deliver to CloudWatch Logs",
-                trail.name
-            ));
-            return None;
-        }
-        Some(Err(err)) => {
+    let Some(filters) = &trail.metric_filters else {
+        walk.gaps.push(format!(
+            "trail {} does not deliver to CloudWatch Logs",
+            trail.name
+        ));
+        return None;
+    };
+    // Events that never reach the log group cannot reach a metric filter.
+    if let Ok(TrailStatus {
+        logs_delivery_error: Some(error),
+        ..
+    }) = &trail.status
+    {
+        walk.gaps.push(format!(
+            "trail {} fails to deliver to CloudWatch Logs: {error}",
+            trail.name
+        ));
+        return None;
+    }
+    let filters = match filters {
+        Err(err) => {
             walk.unknown
                 .push(format!("metric filters of trail {}: {err}", trail.name));
             return None;
         }
-        Some(Ok(filters)) => filters,
+        Ok(filters) => filters,
     };
     if filters.is_empty() {
         walk.gaps.push(format!(
@@ -157,6 +169,17 @@ fn alarm_notifies(alarm: &AlarmFacts, walk: &mut Walk) -> bool {
             .push(format!("alarm {} has its actions disabled", alarm.name));
         return false;
     }
+    match fires_on_one_event(alarm) {
+        Fires::Yes => {}
+        Fires::No(why) => {
+            walk.gaps.push(format!("alarm {} {why}", alarm.name));
+            return false;
+        }
+        Fires::Undecidable(why) => {
+            walk.undecidable.push(format!("alarm {} {why}", alarm.name));
+            return false;
+        }
+    }
     let mut topics = 0;
     for action in &alarm.actions {
         match &action.confirmed_subscriptions {
@@ -180,6 +203,116 @@ fn alarm_notifies(alarm: &AlarmFacts, walk: &mut Walk) -> bool {
         ));
     }
     false
+}
+
+/// Does one matching log event put the alarm into ALARM? The texts complete
+/// "alarm A …".
+#[derive(Debug, Clone, PartialEq)]
+enum Fires {
+    Yes,
+    /// It certainly does not.
+    No(String),
+    /// It depends on something cmkscan does not evaluate.
+    Undecidable(String),
+}
+
+/// One matching event in one period gives the filter's metric one datapoint
+/// of `metricValue`; the alarm's statistic over that period is that value
+/// (`SampleCount`: 1). When the filter also publishes a `defaultValue` for
+/// non-matching log events, the same period may hold those too, so
+/// `Average` and `Minimum` are only known to be at least the smaller of the
+/// two. Certain misses are reported before undecidable parts.
+fn fires_on_one_event(alarm: &AlarmFacts) -> Fires {
+    if let Some(periods) = alarm.evaluation_periods {
+        let needed = alarm.datapoints_to_alarm.unwrap_or(periods);
+        if needed > 1 {
+            return Fires::No(format!(
+                "needs {needed} breaching periods; one event breaches one"
+            ));
+        }
+    }
+    let inclusive = match alarm.comparison_operator.as_deref() {
+        Some("GreaterThanOrEqualToThreshold") => true,
+        Some("GreaterThanThreshold") => false,
+        Some(op @ ("LessThanThreshold" | "LessThanOrEqualToThreshold")) => {
+            return Fires::No(format!(
+                "is about low values ({op}): an event does not make it fire"
+            ));
+        }
+        Some(op) => {
+            return Fires::Undecidable(format!(
+                "uses the comparison {op} (anomaly detection), which cmkscan does not evaluate"
+            ));
+        }
+        None => return Fires::Undecidable("has no comparison operator".into()),
+    };
+    if alarm.evaluation_periods.is_none() {
+        return Fires::Undecidable("does not say how many periods it evaluates".into());
+    }
+    if let Some(extended) = &alarm.extended_statistic {
+        return Fires::Undecidable(format!(
+            "uses the extended statistic {extended}, which cmkscan does not evaluate"
+        ));
+    }
+    let Some(statistic) = alarm.statistic.as_deref() else {
+        return Fires::Undecidable("has no statistic (metric math?)".into());
+    };
+    let metric = &alarm.metric;
+    let Some(v) = metric
+        .value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+    else {
+        return Fires::Undecidable(format!(
+            "is on metric {}, whose value per event is {:?}, not a fixed number",
+            metric.name, metric.value
+        ));
+    };
+    let (value, with_default) = match (statistic, metric.default_value) {
+        ("SampleCount", _) => (1.0, false),
+        ("Maximum", _) | ("Sum" | "Average" | "Minimum", None) => (v, false),
+        ("Sum", Some(d)) if d >= 0.0 => (v, false),
+        ("Sum", Some(d)) => {
+            return Fires::Undecidable(format!(
+                "sums metric {}, whose default value {d} for other log events may offset the event",
+                metric.name
+            ));
+        }
+        ("Average" | "Minimum", Some(d)) => (v.min(d), d < v),
+        (other, _) => {
+            return Fires::Undecidable(format!(
+                "uses the statistic {other}, which cmkscan does not evaluate"
+            ));
+        }
+    };
+    let Some(threshold) = alarm.threshold else {
+        return Fires::Undecidable("has no static threshold".into());
+    };
+    let breaches = if inclusive {
+        value >= threshold
+    } else {
+        value > threshold
+    };
+    if breaches {
+        return Fires::Yes;
+    }
+    let compared = if inclusive {
+        "greater than or equal to"
+    } else {
+        "greater than"
+    };
+    let value = if with_default {
+        format!(
+            "can be as low as {value} (other log events in the period publish the filter's default value {value})"
+        )
+    } else {
+        format!("of {value}")
+    };
+    Fires::No(format!(
+        "does not fire on one event: its {statistic} {value} is not {compared} the threshold {threshold}"
+    ))
 }
 
 fn rule_chain(ctx: &RegionContext<'_>, subject: Subject<'_>, walk: &mut Walk) -> Option<Chain> {
@@ -251,5 +384,360 @@ fn rule_notifies(rule: &RuleFacts, broader: bool, walk: &mut Walk) -> Option<Cha
             ));
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Api;
+    use crate::facts::{AlarmActionFacts, EventSelectors, MetricRef};
+    use crate::throttle::CallError;
+
+    const CIS: &str = "{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)) }";
+    const SUBJECT: Subject<'static> = Subject {
+        account: "111122223333",
+        region: "us-east-1",
+    };
+
+    /// The seeded CIS alarm: Sum ≥ 1 over one period, notifying a topic with
+    /// a confirmed subscriber, on a metric that counts 1 per event.
+    fn alarm() -> AlarmFacts {
+        AlarmFacts {
+            name: "kms-alarm".into(),
+            actions_enabled: true,
+            metric: MetricRef {
+                name: "KmsMetric".into(),
+                namespace: "CISBenchmark".into(),
+                value: "1".into(),
+                default_value: None,
+            },
+            actions: vec![AlarmActionFacts {
+                arn: "arn:aws:sns:us-east-1:111122223333:kms-alerts".into(),
+                confirmed_subscriptions: Some(Ok(1)),
+            }],
+            statistic: Some("Sum".into()),
+            extended_statistic: None,
+            comparison_operator: Some("GreaterThanOrEqualToThreshold".into()),
+            threshold: Some(1.0),
+            evaluation_periods: Some(1),
+            datapoints_to_alarm: None,
+        }
+    }
+
+    /// A logging trail delivering to CloudWatch Logs, whose log group has
+    /// the CIS filter with `alarm` on its metric.
+    fn trail(alarm: AlarmFacts) -> TrailFacts {
+        TrailFacts {
+            arn: "arn:aws:cloudtrail:us-east-1:111122223333:trail/main".into(),
+            name: "main".into(),
+            home_region: "us-east-1".into(),
+            is_multi_region: true,
+            is_organization_trail: false,
+            s3_bucket: Some("trail-bucket".into()),
+            log_group_arn: Some(
+                "arn:aws:logs:us-east-1:111122223333:log-group:trail-logs:*".into(),
+            ),
+            status: Ok(TrailStatus {
+                is_logging: true,
+                ..Default::default()
+            }),
+            selectors: Ok(EventSelectors::Default),
+            metric_filters: Some(Ok(vec![MetricFilterFacts {
+                name: "kms-filter".into(),
+                pattern: CIS.into(),
+                metrics: vec![alarm.metric.clone()],
+                alarms: Ok(vec![alarm]),
+            }])),
+        }
+    }
+
+    fn walk(trail: &TrailFacts) -> (Option<Chain>, Walk) {
+        let mut walk = Walk::default();
+        let chain = trail_chain(trail, SUBJECT, &mut walk);
+        (chain, walk)
+    }
+
+    #[test]
+    fn fires_on_one_event_table() {
+        use Fires::{No, Undecidable, Yes};
+        type Edit = fn(&mut AlarmFacts);
+        type Expect = fn(&Fires) -> bool;
+        let cases: Vec<(&str, Edit, Expect)> = vec![
+            ("seeded CIS alarm", |_| {}, |f| *f == Yes),
+            (
+                "> 0",
+                |a| {
+                    a.comparison_operator = Some("GreaterThanThreshold".into());
+                    a.threshold = Some(0.0);
+                },
+                |f| *f == Yes,
+            ),
+            (
+                "> 1",
+                |a| a.comparison_operator = Some("GreaterThanThreshold".into()),
+                |f| matches!(f, No(w) if w.contains("not greater than the threshold 1")),
+            ),
+            (
+                "> 10",
+                |a| {
+                    a.comparison_operator = Some("GreaterThanThreshold".into());
+                    a.threshold = Some(10.0);
+                },
+                |f| matches!(f, No(w) if w.contains("its Sum of 1 is not greater than the threshold 10")),
+            ),
+            (
+                ">= 2",
+                |a| a.threshold = Some(2.0),
+                |f| matches!(f, No(w) if w.contains("greater than or equal to the threshold 2")),
+            ),
+            (
+                "metric value 5, >= 5",
+                |a| {
+                    a.metric.value = "5".into();
+                    a.threshold = Some(5.0);
+                },
+                |f| *f == Yes,
+            ),
+            (
+                "Average of one event",
+                |a| a.statistic = Some("Average".into()),
+                |f| *f == Yes,
+            ),
+            (
+                "Minimum",
+                |a| a.statistic = Some("Minimum".into()),
+                |f| *f == Yes,
+            ),
+            (
+                "Maximum",
+                |a| a.statistic = Some("Maximum".into()),
+                |f| *f == Yes,
+            ),
+            (
+                "SampleCount counts 1 whatever the value",
+                |a| {
+                    a.statistic = Some("SampleCount".into());
+                    a.metric.value = "0.5".into();
+                },
+                |f| *f == Yes,
+            ),
+            (
+                "metric value 0.5, Sum >= 1",
+                |a| a.metric.value = "0.5".into(),
+                |f| matches!(f, No(w) if w.contains("Sum of 0.5")),
+            ),
+            (
+                "3 of 3 periods",
+                |a| {
+                    a.evaluation_periods = Some(3);
+                    a.datapoints_to_alarm = Some(3);
+                },
+                |f| matches!(f, No(w) if w == "needs 3 breaching periods; one event breaches one"),
+            ),
+            (
+                "3 periods, datapoints unset",
+                |a| a.evaluation_periods = Some(3),
+                |f| matches!(f, No(w) if w.contains("needs 3 breaching periods")),
+            ),
+            (
+                "1 of 5 periods",
+                |a| {
+                    a.evaluation_periods = Some(5);
+                    a.datapoints_to_alarm = Some(1);
+                },
+                |f| *f == Yes,
+            ),
+            (
+                "LessThanThreshold",
+                |a| a.comparison_operator = Some("LessThanThreshold".into()),
+                |f| matches!(f, No(w) if w.contains("low values (LessThanThreshold)")),
+            ),
+            (
+                "LessThanOrEqualToThreshold",
+                |a| a.comparison_operator = Some("LessThanOrEqualToThreshold".into()),
+                |f| matches!(f, No(_)),
+            ),
+            (
+                "anomaly detection",
+                |a| {
+                    a.comparison_operator = Some("GreaterThanUpperThreshold".into());
+                    a.threshold = None;
+                },
+                |f| matches!(f, Undecidable(w) if w.contains("GreaterThanUpperThreshold")),
+            ),
+            (
+                "extended statistic",
+                |a| {
+                    a.statistic = None;
+                    a.extended_statistic = Some("p99".into());
+                },
+                |f| matches!(f, Undecidable(w) if w.contains("p99")),
+            ),
+            (
+                "no statistic at all",
+                |a| a.statistic = None,
+                |f| matches!(f, Undecidable(_)),
+            ),
+            (
+                "selector metric value",
+                |a| a.metric.value = "$.requestParameters.pendingWindowInDays".into(),
+                |f| matches!(f, Undecidable(w) if w.contains("$.requestParameters.pendingWindowInDays")),
+            ),
+            (
+                "non-finite metric value",
+                |a| a.metric.value = "NaN".into(),
+                |f| matches!(f, Undecidable(_)),
+            ),
+            (
+                "no threshold",
+                |a| a.threshold = None,
+                |f| matches!(f, Undecidable(_)),
+            ),
+            (
+                "no evaluation periods",
+                |a| a.evaluation_periods = None,
+                |f| matches!(f, Undecidable(_)),
+            ),
+            (
+                "a certain miss beats an undecidable part",
+                |a| {
+                    a.comparison_operator = Some("LessThanThreshold".into());
+                    a.extended_statistic = Some("p99".into());
+                },
+                |f| matches!(f, No(_)),
+            ),
+            (
+                "Average diluted by a default value 0",
+                |a| {
+                    a.statistic = Some("Average".into());
+                    a.metric.default_value = Some(0.0);
+                },
+                |f| matches!(f, No(w) if w.contains("can be as low as 0") && w.contains("default value 0")),
+            ),
+            (
+                "Minimum with a default value 0",
+                |a| {
+                    a.statistic = Some("Minimum".into());
+                    a.metric.default_value = Some(0.0);
+                },
+                |f| matches!(f, No(_)),
+            ),
+            (
+                "Sum and Maximum are not lowered by a default value 0",
+                |a| a.metric.default_value = Some(0.0),
+                |f| *f == Yes,
+            ),
+            (
+                "Maximum with a default value 0",
+                |a| {
+                    a.statistic = Some("Maximum".into());
+                    a.metric.default_value = Some(0.0);
+                },
+                |f| *f == Yes,
+            ),
+            (
+                "Sum with a negative default value",
+                |a| a.metric.default_value = Some(-1.0),
+                |f| matches!(f, Undecidable(_)),
+            ),
+        ];
+        for (name, edit, expected) in cases {
+            let mut a = alarm();
+            edit(&mut a);
+            let verdict = fires_on_one_event(&a);
+            assert!(expected(&verdict), "{name}: {verdict:?}");
+        }
+    }
+
+    #[test]
+    fn complete_chain_passes_with_todays_detail() {
+        let (chain, walk) = walk(&trail(alarm()));
+        let (resource, detail) = chain.expect("complete chain");
+        assert_eq!(resource, "kms-alarm");
+        assert_eq!(
+            detail,
+            "trail main → metric filter kms-filter → alarm kms-alarm → SNS topic with a confirmed subscriber"
+        );
+        assert!(walk.gaps.is_empty() && walk.unknown.is_empty());
+    }
+
+    #[test]
+    fn alarm_that_does_not_fire_is_a_gap_naming_it() {
+        let mut high = alarm();
+        high.comparison_operator = Some("GreaterThanThreshold".into());
+        high.threshold = Some(10.0);
+        let (chain, walk) = walk(&trail(high));
+        assert!(chain.is_none());
+        assert_eq!(
+            walk.gaps,
+            vec!["alarm kms-alarm does not fire on one event: its Sum of 1 is not greater than the threshold 10"]
+        );
+    }
+
+    #[test]
+    fn alarm_on_a_selector_value_is_undecidable() {
+        let mut selector = alarm();
+        selector.metric.value = "$.count".into();
+        let (chain, walk) = walk(&trail(selector));
+        assert!(chain.is_none());
+        assert!(walk.gaps.is_empty(), "{:?}", walk.gaps);
+        assert_eq!(walk.undecidable.len(), 1);
+        assert!(
+            walk.undecidable[0].starts_with("alarm kms-alarm is on metric KmsMetric"),
+            "{:?}",
+            walk.undecidable
+        );
+    }
+
+    #[test]
+    fn logs_delivery_error_breaks_the_chain() {
+        let mut failing = trail(alarm());
+        failing.status = Ok(TrailStatus {
+            is_logging: true,
+            s3_delivery_error: None,
+            logs_delivery_error: Some("AccessDeniedException".into()),
+        });
+        let (chain, walk) = walk(&failing);
+        assert!(chain.is_none());
+        assert_eq!(
+            walk.gaps,
+            vec!["trail main fails to deliver to CloudWatch Logs: AccessDeniedException"]
+        );
+    }
+
+    #[test]
+    fn logs_delivery_error_is_certain_even_when_filters_are_unknown() {
+        let mut failing = trail(alarm());
+        failing.status = Ok(TrailStatus {
+            is_logging: true,
+            s3_delivery_error: None,
+            logs_delivery_error: Some("ResourceNotFoundException".into()),
+        });
+        failing.metric_filters = Some(Err(CallError::new(
+            Api::LogsDescribeMetricFilters,
+            "AccessDenied",
+            "denied",
+        )));
+        let (chain, walk) = walk(&failing);
+        assert!(chain.is_none());
+        assert!(walk.unknown.is_empty(), "{:?}", walk.unknown);
+        assert_eq!(walk.gaps.len(), 1, "{:?}", walk.gaps);
+    }
+
+    #[test]
+    fn s3_delivery_error_disqualifies_the_trail_here_too() {
+        let mut failing = trail(alarm());
+        failing.status = Ok(TrailStatus {
+            is_logging: true,
+            s3_delivery_error: Some("NoSuchBucket".into()),
+            logs_delivery_error: None,
+        });
+        let (chain, walk) = walk(&failing);
+        assert!(chain.is_none());
+        assert_eq!(
+            walk.gaps,
+            vec!["trail main fails to deliver to S3: NoSuchBucket"]
+        );
     }
 }

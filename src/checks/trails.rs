@@ -7,13 +7,20 @@ use crate::facts::{AdvancedFieldSelector, AdvancedSelector, EventSelectors, Trai
 
 /// Why a trail does or does not capture the events; `Ok` when it qualifies.
 pub fn qualifies(trail: &TrailFacts) -> Result<(), TrailGap> {
-    match &trail.is_logging {
+    let status = match &trail.status {
         Err(err) => return Err(TrailGap::Unknown(err.to_string())),
-        Ok(false) => return Err(TrailGap::Missing("is not logging".into())),
-        Ok(true) => {}
+        Ok(status) => status,
+    };
+    if !status.is_logging {
+        return Err(TrailGap::Missing("is not logging".into()));
     }
     if trail.s3_bucket.is_none() {
         return Err(TrailGap::Missing("has no S3 bucket".into()));
+    }
+    if let Some(error) = &status.s3_delivery_error {
+        return Err(TrailGap::Missing(format!(
+            "fails to deliver to S3: {error}"
+        )));
     }
     match &trail.selectors {
         Err(err) => Err(TrailGap::Unknown(err.to_string())),
@@ -226,7 +233,80 @@ fn field_matches(f: &AdvancedFieldSelector, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::ClassicSelector;
+    use crate::api::Api;
+    use crate::facts::{ClassicSelector, TrailStatus};
+    use crate::throttle::CallError;
+
+    /// A logging trail with an S3 bucket and default selectors.
+    fn trail(status: TrailStatus) -> TrailFacts {
+        TrailFacts {
+            arn: "arn:aws:cloudtrail:us-east-1:111122223333:trail/main".into(),
+            name: "main".into(),
+            home_region: "us-east-1".into(),
+            is_multi_region: true,
+            is_organization_trail: false,
+            s3_bucket: Some("trail-bucket".into()),
+            log_group_arn: None,
+            status: Ok(status),
+            selectors: Ok(EventSelectors::Default),
+            metric_filters: None,
+        }
+    }
+
+    fn logging() -> TrailStatus {
+        TrailStatus {
+            is_logging: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn logging_trail_without_delivery_errors_qualifies() {
+        assert_eq!(qualifies(&trail(logging())), Ok(()));
+    }
+
+    #[test]
+    fn s3_delivery_error_is_a_missing_link() {
+        let verdict = qualifies(&trail(TrailStatus {
+            s3_delivery_error: Some("AccessDenied".into()),
+            ..logging()
+        }));
+        assert_eq!(
+            verdict,
+            Err(TrailGap::Missing(
+                "fails to deliver to S3: AccessDenied".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn logs_delivery_error_alone_does_not_disqualify_the_trail() {
+        // The S3 delivery is what this check is about; the CloudWatch Logs
+        // delivery is judged by the alerting check.
+        let verdict = qualifies(&trail(TrailStatus {
+            logs_delivery_error: Some("AccessDeniedException".into()),
+            ..logging()
+        }));
+        assert_eq!(verdict, Ok(()));
+    }
+
+    #[test]
+    fn not_logging_and_failed_status_call() {
+        assert_eq!(
+            qualifies(&trail(TrailStatus::default())),
+            Err(TrailGap::Missing("is not logging".into()))
+        );
+        let mut unknown = trail(logging());
+        unknown.status = Err(CallError::new(
+            Api::CloudTrailGetTrailStatus,
+            "AccessDenied",
+            "denied",
+        ));
+        assert!(
+            matches!(qualifies(&unknown), Err(TrailGap::Unknown(_))),
+            "{unknown:?}"
+        );
+    }
 
     fn classic(include: bool, rw: &str, exclude: &[&str]) -> ClassicSelector {
         ClassicSelector {

@@ -75,6 +75,8 @@ async fn metric_filters(
                     .map(|m| MetricRef {
                         name: m.metric_name().to_string(),
                         namespace: m.metric_namespace().to_string(),
+                        value: m.metric_value().to_string(),
+                        default_value: m.default_value(),
                     })
                     .collect(),
                 // Filled in by log_group_chain once the filters are known.
@@ -134,6 +136,12 @@ async fn alarms_for(
                 actions_enabled: alarm.actions_enabled().unwrap_or(false),
                 metric: metric.clone(),
                 actions,
+                statistic: alarm.statistic().map(|s| s.as_str().to_string()),
+                extended_statistic: alarm.extended_statistic().map(str::to_string),
+                comparison_operator: alarm.comparison_operator().map(|c| c.as_str().to_string()),
+                threshold: alarm.threshold(),
+                evaluation_periods: alarm.evaluation_periods(),
+                datapoints_to_alarm: alarm.datapoints_to_alarm(),
             });
         }
     }

@@ -15,6 +15,7 @@ use super::session::AccountSession;
 use crate::api::Api;
 use crate::facts::{
     AdvancedFieldSelector, AdvancedSelector, ClassicSelector, EventSelectors, Fetched, TrailFacts,
+    TrailStatus,
 };
 
 /// A trail as listed in one region, before its details are fetched.
@@ -87,8 +88,8 @@ pub async fn describe_trails(
 }
 
 async fn describe_trail(session: &AccountSession, trail: ListedTrail) -> TrailFacts {
-    let (is_logging, selectors, metric_filters) = futures::join!(
-        trail_is_logging(session, &trail),
+    let (status, selectors, metric_filters) = futures::join!(
+        trail_status(session, &trail),
         event_selectors(session, &trail),
         async {
             match &trail.log_group_arn {
@@ -105,13 +106,13 @@ async fn describe_trail(session: &AccountSession, trail: ListedTrail) -> TrailFa
         is_organization_trail: trail.is_organization_trail,
         s3_bucket: trail.s3_bucket,
         log_group_arn: trail.log_group_arn,
-        is_logging,
+        status,
         selectors,
         metric_filters,
     }
 }
 
-async fn trail_is_logging(session: &AccountSession, trail: &ListedTrail) -> Fetched<bool> {
+async fn trail_status(session: &AccountSession, trail: &ListedTrail) -> Fetched<TrailStatus> {
     let client = session.cloudtrail(&trail.home_region);
     let out = session
         .throttle
@@ -121,7 +122,13 @@ async fn trail_is_logging(session: &AccountSession, trail: &ListedTrail) -> Fetc
             || client.get_trail_status().name(&trail.arn).send(),
         )
         .await?;
-    Ok(out.is_logging().unwrap_or(false))
+    // AWS may answer an empty string where there is no error.
+    let error = |e: Option<&str>| e.filter(|e| !e.trim().is_empty()).map(str::to_string);
+    Ok(TrailStatus {
+        is_logging: out.is_logging().unwrap_or(false),
+        s3_delivery_error: error(out.latest_delivery_error()),
+        logs_delivery_error: error(out.latest_cloud_watch_logs_delivery_error()),
+    })
 }
 
 async fn event_selectors(session: &AccountSession, trail: &ListedTrail) -> Fetched<EventSelectors> {

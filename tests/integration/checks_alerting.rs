@@ -6,7 +6,9 @@
 use cmkscan::checks::catalog::Status;
 use cmkscan::checks::Finding;
 
-use crate::support::seed::{Account, TrailSpec, CIS_FILTER, CIS_RULE};
+use aws_sdk_cloudwatch::types::ComparisonOperator;
+
+use crate::support::seed::{Account, AlarmRule, TrailSpec, CIS_FILTER, CIS_RULE};
 use crate::support::{
     assert_finding, findings_for, options, org, single, Emulator, MANAGEMENT_ACCOUNT,
 };
@@ -195,6 +197,104 @@ async fn alarm_on_another_metric_fails() {
         &f,
         Status::Fail,
         &["no alarm on the metric of filter kms-filter"],
+    );
+}
+
+/// [`east_verdict`] for the CIS filter `kms-filter` on `trail-logs` and the
+/// alarm `kms-alarm` on its metric, judging it by `rule`, notifying a
+/// subscribed topic.
+async fn east_verdict_for_alarm(rule: AlarmRule) -> Finding {
+    let (emulator, m) = org_with_logged_trail().await;
+    let topic = cis_filter_and_topic(&m, true).await;
+    m.alarm_with(EAST, "kms-alarm", "KmsMetric", &[&topic], true, rule)
+        .await;
+    east_verdict(&emulator).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alarm_above_ten_fails_naming_the_threshold() {
+    let f = east_verdict_for_alarm(AlarmRule {
+        comparison: ComparisonOperator::GreaterThanThreshold,
+        threshold: 10.0,
+        ..AlarmRule::default()
+    })
+    .await;
+    assert_finding(
+        &f,
+        Status::Fail,
+        &["alarm kms-alarm does not fire on one event: its Sum of 1 is not greater than the threshold 10"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alarm_needing_three_of_three_periods_fails() {
+    let f = east_verdict_for_alarm(AlarmRule {
+        evaluation_periods: 3,
+        datapoints_to_alarm: Some(3),
+        ..AlarmRule::default()
+    })
+    .await;
+    assert_finding(
+        &f,
+        Status::Fail,
+        &["alarm kms-alarm needs 3 breaching periods; one event breaches one"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alarm_needing_one_of_three_periods_passes() {
+    let f = east_verdict_for_alarm(AlarmRule {
+        evaluation_periods: 3,
+        datapoints_to_alarm: Some(1),
+        ..AlarmRule::default()
+    })
+    .await;
+    assert_finding(
+        &f,
+        Status::Pass,
+        &["trail main → metric filter kms-filter → alarm kms-alarm → SNS topic with a confirmed subscriber"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alarm_on_low_values_fails() {
+    let f = east_verdict_for_alarm(AlarmRule {
+        comparison: ComparisonOperator::LessThanThreshold,
+        ..AlarmRule::default()
+    })
+    .await;
+    assert_finding(
+        &f,
+        Status::Fail,
+        &["alarm kms-alarm is about low values (LessThanThreshold)"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metric_value_from_the_event_warns_cannot_decide() {
+    let (emulator, m) = org_with_logged_trail().await;
+    m.metric_filter_with_value(
+        EAST,
+        "trail-logs",
+        "kms-filter",
+        CIS_FILTER,
+        "KmsMetric",
+        "$.requestParameters.pendingWindowInDays",
+    )
+    .await;
+    let topic = m.topic(EAST, "kms-alerts", true).await;
+    m.alarm(EAST, "kms-alarm", "KmsMetric", &[&topic], true)
+        .await;
+
+    let f = east_verdict(&emulator).await;
+    assert_finding(
+        &f,
+        Status::Warn,
+        &[
+            "cannot decide",
+            "alarm kms-alarm is on metric KmsMetric",
+            "$.requestParameters.pendingWindowInDays",
+        ],
     );
 }
 

@@ -60,6 +60,27 @@ impl TrailSpec {
     }
 }
 
+/// How a seeded alarm judges its metric; the default is the CIS alarm.
+pub struct AlarmRule {
+    pub statistic: Statistic,
+    pub comparison: ComparisonOperator,
+    pub threshold: f64,
+    pub evaluation_periods: i32,
+    pub datapoints_to_alarm: Option<i32>,
+}
+
+impl Default for AlarmRule {
+    fn default() -> Self {
+        AlarmRule {
+            statistic: Statistic::Sum,
+            comparison: ComparisonOperator::GreaterThanOrEqualToThreshold,
+            threshold: 1.0,
+            evaluation_periods: 1,
+            datapoints_to_alarm: None,
+        }
+    }
+}
+
 pub enum Recording {
     AllSupported,
     Include(Vec<&'static str>),
@@ -194,6 +215,21 @@ impl Account {
         pattern: &str,
         metric: &str,
     ) {
+        self.metric_filter_with_value(region, log_group, name, pattern, metric, "1")
+            .await;
+    }
+
+    /// [`Account::metric_filter`] publishing `metric_value` (a number or a
+    /// `$.field` selector) per matching event.
+    pub async fn metric_filter_with_value(
+        &self,
+        region: &str,
+        log_group: &str,
+        name: &str,
+        pattern: &str,
+        metric: &str,
+        metric_value: &str,
+    ) {
         let logs = aws_sdk_cloudwatchlogs::Client::new(&self.at(region));
         logs.put_metric_filter()
             .log_group_name(log_group)
@@ -203,7 +239,7 @@ impl Account {
                 MetricTransformation::builder()
                     .metric_name(metric)
                     .metric_namespace("CISBenchmark")
-                    .metric_value("1")
+                    .metric_value(metric_value)
                     .build()
                     .expect("metric transformation"),
             )
@@ -236,6 +272,7 @@ impl Account {
         arn
     }
 
+    /// A CIS alarm: Sum ≥ 1 over one 5-minute period.
     pub async fn alarm(
         &self,
         region: &str,
@@ -244,17 +281,40 @@ impl Account {
         actions: &[&str],
         actions_enabled: bool,
     ) {
+        self.alarm_with(
+            region,
+            name,
+            metric,
+            actions,
+            actions_enabled,
+            AlarmRule::default(),
+        )
+        .await;
+    }
+
+    /// [`Account::alarm`] with its own statistic, comparison, threshold and
+    /// periods.
+    pub async fn alarm_with(
+        &self,
+        region: &str,
+        name: &str,
+        metric: &str,
+        actions: &[&str],
+        actions_enabled: bool,
+        rule: AlarmRule,
+    ) {
         let cloudwatch = aws_sdk_cloudwatch::Client::new(&self.at(region));
         cloudwatch
             .put_metric_alarm()
             .alarm_name(name)
             .metric_name(metric)
             .namespace("CISBenchmark")
-            .statistic(Statistic::Sum)
+            .statistic(rule.statistic)
             .period(300)
-            .evaluation_periods(1)
-            .threshold(1.0)
-            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .evaluation_periods(rule.evaluation_periods)
+            .set_datapoints_to_alarm(rule.datapoints_to_alarm)
+            .threshold(rule.threshold)
+            .comparison_operator(rule.comparison)
             .actions_enabled(actions_enabled)
             .set_alarm_actions(Some(actions.iter().map(|a| a.to_string()).collect()))
             .send()
