@@ -398,9 +398,12 @@ async fn regions_to_scan(
 ) -> Result<(Vec<String>, Vec<String>), CallError> {
     let available =
         regions::describe_regions(session, &ctx.home_region, &ctx.caller.partition).await?;
-    let enabled: BTreeSet<&str> = available
+    // Only a region the account reports as not opted in is skipped. One it
+    // does not report at all is scanned, so that its calls fail loudly
+    // (ERROR rows) instead of the region quietly counting as not enabled.
+    let not_enabled: BTreeSet<&str> = available
         .iter()
-        .filter(|r| r.is_enabled())
+        .filter(|r| !r.is_enabled())
         .map(|r| r.name.as_str())
         .collect();
     let requested: BTreeSet<&str> = match &ctx.options.regions {
@@ -408,7 +411,7 @@ async fn regions_to_scan(
         RegionSelection::Listed(list) => list.iter().map(RegionName::as_str).collect(),
     };
     let (scan, skipped): (Vec<&str>, Vec<&str>) =
-        requested.into_iter().partition(|r| enabled.contains(r));
+        requested.into_iter().partition(|r| !not_enabled.contains(r));
     Ok((
         scan.into_iter().map(str::to_string).collect(),
         skipped.into_iter().map(str::to_string).collect(),
