@@ -410,8 +410,9 @@ async fn regions_to_scan(
         RegionSelection::All => available.iter().map(|r| r.name.as_str()).collect(),
         RegionSelection::Listed(list) => list.iter().map(RegionName::as_str).collect(),
     };
-    let (scan, skipped): (Vec<&str>, Vec<&str>) =
-        requested.into_iter().partition(|r| !not_enabled.contains(r));
+    let (scan, skipped): (Vec<&str>, Vec<&str>) = requested
+        .into_iter()
+        .partition(|r| !not_enabled.contains(r));
     Ok((
         scan.into_iter().map(str::to_string).collect(),
         skipped.into_iter().map(str::to_string).collect(),
