@@ -391,7 +391,7 @@ fn rule_notifies(rule: &RuleFacts, broader: bool, walk: &mut Walk) -> Option<Cha
 mod tests {
     use super::*;
     use crate::api::Api;
-    use crate::facts::{AlarmActionFacts, EventSelectors, MetricRef};
+    use crate::facts::{AlarmActionFacts, MetricRef};
     use crate::throttle::CallError;
 
     const CIS: &str = "{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)) }";
@@ -429,26 +429,16 @@ mod tests {
     /// the CIS filter with `alarm` on its metric.
     fn trail(alarm: AlarmFacts) -> TrailFacts {
         TrailFacts {
-            arn: "arn:aws:cloudtrail:us-east-1:111122223333:trail/main".into(),
-            name: "main".into(),
-            home_region: "us-east-1".into(),
-            is_multi_region: true,
-            is_organization_trail: false,
-            s3_bucket: Some("trail-bucket".into()),
             log_group_arn: Some(
                 "arn:aws:logs:us-east-1:111122223333:log-group:trail-logs:*".into(),
             ),
-            status: Ok(TrailStatus {
-                is_logging: true,
-                ..Default::default()
-            }),
-            selectors: Ok(EventSelectors::Default),
             metric_filters: Some(Ok(vec![MetricFilterFacts {
                 name: "kms-filter".into(),
                 pattern: CIS.into(),
                 metrics: vec![alarm.metric.clone()],
                 alarms: Ok(vec![alarm]),
             }])),
+            ..crate::checks::fixtures::logging_trail()
         }
     }
 

@@ -12,6 +12,9 @@ pub mod pattern;
 mod recording;
 mod trails;
 
+#[cfg(test)]
+mod fixtures;
+
 use serde::{Deserialize, Serialize};
 
 use crate::facts::{AccountFacts, Fetched, RegionFacts, ScanFacts, TrailFacts};

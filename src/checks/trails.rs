@@ -237,19 +237,10 @@ mod tests {
     use crate::facts::{ClassicSelector, TrailStatus};
     use crate::throttle::CallError;
 
-    /// A logging trail with an S3 bucket and default selectors.
     fn trail(status: TrailStatus) -> TrailFacts {
         TrailFacts {
-            arn: "arn:aws:cloudtrail:us-east-1:111122223333:trail/main".into(),
-            name: "main".into(),
-            home_region: "us-east-1".into(),
-            is_multi_region: true,
-            is_organization_trail: false,
-            s3_bucket: Some("trail-bucket".into()),
-            log_group_arn: None,
             status: Ok(status),
-            selectors: Ok(EventSelectors::Default),
-            metric_filters: None,
+            ..crate::checks::fixtures::logging_trail()
         }
     }
 
