@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Demo: scans a seeded sample organisation on a local AWS emulator and
-# writes a real report (reports/demo/findings.csv and findings.json).
+# writes a real report (reports/demo/findings.csv, findings.json and the
+# evidence, facts.json.gz).
 # Needs only python3 and cargo; installs the pinned emulator on first run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,5 +34,4 @@ AWS_ENDPOINT_URL="$endpoint" AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=tes
     --regions us-east-1,eu-west-1,ap-east-1 \
     --external-id demo-external-id \
     --output-dir "$out" \
-    --save-facts \
     "$@"

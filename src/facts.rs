@@ -2,6 +2,8 @@
 //! these; `checks` reads them and nothing else, so a saved facts file is the
 //! scan's evidence and re-evaluating it reproduces the findings.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::throttle::CallError;
@@ -10,12 +12,13 @@ use crate::throttle::CallError;
 pub type Fetched<T> = Result<T, CallError>;
 
 /// Version of the facts file layout; `cmkscan evaluate` refuses others.
-pub const FACTS_SCHEMA_VERSION: u32 = 1;
+/// 2: the scan's duration and request counts are kept, so a re-evaluated
+/// report is byte-identical to the scan's own.
+pub const FACTS_SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScanFacts {
-    /// 0 when absent, so older files get the version message, not a parse error.
-    #[serde(default)]
+    /// [`FACTS_SCHEMA_VERSION`]; `evidence::read_facts` checks it first.
     pub schema_version: u32,
     pub scan_id: String,
     /// RFC 3339, UTC.
@@ -29,6 +32,59 @@ pub struct ScanFacts {
     pub accounts: Vec<AccountFacts>,
     /// Accounts listed by Organizations but not ACTIVE: counted, never scanned.
     pub inactive_accounts: Vec<OrgAccount>,
+    /// Wall time of the scan, as its report's summary states it.
+    pub duration_seconds: f64,
+    /// Requests sent, by `service:API`, retries included.
+    pub api_calls: BTreeMap<String, u64>,
+}
+
+/// The part of [`ScanFacts`] known before the first account is scanned:
+/// the evidence file starts with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanHeader {
+    pub scan_id: String,
+    /// RFC 3339, UTC.
+    pub scan_time: String,
+    pub partition: String,
+    pub management_account_id: String,
+    pub lookback_days: u32,
+}
+
+/// The part of [`ScanFacts`] known only when every account is done.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScanTail {
+    pub organization_trails: Fetched<Vec<TrailFacts>>,
+    pub inactive_accounts: Vec<OrgAccount>,
+    pub duration_seconds: f64,
+    pub api_calls: BTreeMap<String, u64>,
+}
+
+impl ScanFacts {
+    pub fn new(header: ScanHeader, accounts: Vec<AccountFacts>, tail: ScanTail) -> Self {
+        ScanFacts {
+            schema_version: FACTS_SCHEMA_VERSION,
+            scan_id: header.scan_id,
+            scan_time: header.scan_time,
+            partition: header.partition,
+            management_account_id: header.management_account_id,
+            lookback_days: header.lookback_days,
+            organization_trails: tail.organization_trails,
+            accounts,
+            inactive_accounts: tail.inactive_accounts,
+            duration_seconds: tail.duration_seconds,
+            api_calls: tail.api_calls,
+        }
+    }
+
+    pub fn header(&self) -> ScanHeader {
+        ScanHeader {
+            scan_id: self.scan_id.clone(),
+            scan_time: self.scan_time.clone(),
+            partition: self.partition.clone(),
+            management_account_id: self.management_account_id.clone(),
+            lookback_days: self.lookback_days,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

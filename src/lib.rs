@@ -29,6 +29,7 @@
 pub mod api;
 pub mod checks;
 pub mod collect;
+pub mod evidence;
 pub mod facts;
 pub mod ids;
 pub mod report;

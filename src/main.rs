@@ -13,11 +13,13 @@ use aws_config::BehaviorVersion;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use cmkscan::checks;
-use cmkscan::facts::{ScanFacts, FACTS_SCHEMA_VERSION};
+use cmkscan::evidence::{self, FactsWriter};
+use cmkscan::facts::ScanHeader;
 use cmkscan::ids::{AccountId, RegionName, S3Uri};
 use cmkscan::report::{Report, Summary};
 use cmkscan::scan::{self, RegionSelection, ScanOptions};
-use cmkscan::sink::{self, ReportFiles, S3Target};
+use cmkscan::sink::{self, LocalFile, PendingFile, S3Target};
+use flate2::write::GzEncoder;
 
 /// Exit code when the report could not be produced or delivered.
 const EXIT_FAILURE: u8 = 1;
@@ -47,7 +49,7 @@ enum LogFormat {
 enum Command {
     /// Scan the organization and write findings.csv / findings.json.
     Scan(Box<ScanArgs>),
-    /// Re-evaluate a saved facts.json (from `scan --save-facts`) into a report.
+    /// Re-evaluate a scan's facts.json.gz into the same report, without AWS.
     Evaluate(EvaluateArgs),
 }
 
@@ -78,14 +80,11 @@ struct ScanArgs {
     output: OutputArgs,
     #[command(flatten)]
     upload: UploadArgs,
-    /// Also write the raw evidence (facts.json) next to the report.
-    #[arg(long)]
-    save_facts: bool,
 }
 
 #[derive(clap::Args)]
 struct EvaluateArgs {
-    /// A facts.json written by `cmkscan scan --save-facts`.
+    /// A facts.json.gz written by `cmkscan scan` (or the same, uncompressed).
     #[arg(long)]
     facts: PathBuf,
     #[command(flatten)]
@@ -94,7 +93,7 @@ struct EvaluateArgs {
 
 #[derive(clap::Args)]
 struct OutputArgs {
-    /// Directory receiving findings.csv and findings.json (written before any upload).
+    /// Directory receiving findings.csv, findings.json (and, from `scan`, facts.json.gz), written before any upload.
     #[arg(long, default_value = "./reports")]
     output_dir: PathBuf,
 }
@@ -103,7 +102,7 @@ struct OutputArgs {
 /// the original scan's S3 folder.
 #[derive(clap::Args)]
 struct UploadArgs {
-    /// Also upload both files to s3://bucket/prefix/YYYY/MM/DD/<scan_id>/.
+    /// Also upload the three files to s3://bucket/prefix/YYYY/MM/DD/<scan_id>/.
     #[arg(long)]
     s3_uri: Option<S3Uri>,
     /// KMS key for SSE-KMS on the uploaded reports (SSE-S3 when absent).
@@ -177,22 +176,23 @@ async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
         concurrency: args.concurrency,
         lookback_days: args.lookback_days,
     };
-    sink::check_writable(&args.output.output_dir).await?;
+    let dir = &args.output.output_dir;
+    sink::check_writable(dir)?;
     let config = load_aws_config().await;
     let runner_region = config.region().map(|r| r.to_string());
-    let outcome = scan::run(config.clone(), options).await?;
-    let report = Report::new(
-        &outcome.facts.scan_id,
-        &outcome.facts.scan_time,
-        &outcome.findings,
-        outcome.summary,
-    );
-    let evidence = if args.save_facts {
-        Some(serde_json::to_vec_pretty(&outcome.facts).context("cannot serialise the facts")?)
-    } else {
-        None
-    };
-    let written = write_local(&report, evidence, &args.output.output_dir).await?;
+    // The evidence streams to disk while the scan runs; it takes its name
+    // only if the scan completes, and vanishes if it fails.
+    let (pending_facts, out) = PendingFile::create(dir, sink::FACTS_NAME)?;
+    let mut facts = FactsWriter::new(GzEncoder::new(out, flate2::Compression::default()));
+    let outcome = scan::run(config.clone(), options, &mut facts).await?;
+    let out = facts
+        .into_inner()
+        .finish()
+        .context("cannot compress the evidence file")?;
+    let facts_path = pending_facts.commit(out)?;
+    let mut files = write_local(&outcome.scan, &outcome.summary, &outcome.findings, dir)?;
+    files.push(LocalFile::facts(facts_path));
+    print_written(&files);
     let Some(uri) = &args.upload.s3_uri else {
         return Ok(());
     };
@@ -212,16 +212,16 @@ async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
     let uploaded = sink::upload(
         &session,
         &target,
-        &report.scan_id,
-        &report.scan_time,
-        &written,
+        &outcome.scan.scan_id,
+        &outcome.scan.scan_time,
+        &files,
     )
     .await
     .map_err(|err| {
         anyhow::anyhow!(
             "{:#}; the local report is kept in {}",
             anyhow::Error::new(err),
-            args.output.output_dir.display()
+            dir.display()
         )
     })?;
     for uri in uploaded {
@@ -234,18 +234,17 @@ async fn run_evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     let bytes = tokio::fs::read(&args.facts)
         .await
         .with_context(|| format!("cannot read {}", args.facts.display()))?;
-    let facts: ScanFacts = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{} is not a cmkscan facts file", args.facts.display()))?;
-    anyhow::ensure!(
-        facts.schema_version == FACTS_SCHEMA_VERSION,
-        "{} has facts schema version {}; this cmkscan reads version {FACTS_SCHEMA_VERSION}",
-        args.facts.display(),
-        facts.schema_version
-    );
+    let facts = evidence::read_facts(&bytes)
+        .with_context(|| format!("cannot use {}", args.facts.display()))?;
     let findings = checks::evaluate(&facts);
-    let summary = Summary::new(&facts, &findings, 0.0, &[]);
-    let report = Report::new(&facts.scan_id, &facts.scan_time, &findings, summary);
-    write_local(&report, None, &args.output.output_dir).await?;
+    let summary = Summary::of_facts(&facts, &findings);
+    let files = write_local(
+        &facts.header(),
+        &summary,
+        &findings,
+        &args.output.output_dir,
+    )?;
+    print_written(&files);
     Ok(())
 }
 
@@ -264,24 +263,26 @@ async fn load_aws_config() -> aws_config::SdkConfig {
         .await
 }
 
-/// Writes the report (and the evidence, if any) locally and prints the
-/// summary: this happens before any upload, so a failed upload loses nothing.
-async fn write_local(
-    report: &Report,
-    evidence: Option<Vec<u8>>,
-    output_dir: &Path,
-) -> anyhow::Result<ReportFiles> {
-    let files = ReportFiles {
-        csv: report.to_csv().context("cannot render the CSV report")?,
-        json: report.to_json().context("cannot render the JSON report")?,
+/// Writes the report locally and prints the summary: this happens before
+/// any upload, so a failed upload loses nothing.
+fn write_local(
+    scan: &ScanHeader,
+    summary: &Summary,
+    findings: &[checks::Finding],
+    dir: &Path,
+) -> anyhow::Result<Vec<LocalFile>> {
+    let report = Report {
+        scan,
+        summary,
+        findings,
     };
-    let mut written = sink::write_local(output_dir, &files).await?;
-    if let Some(evidence) = evidence {
-        written.push(sink::write_file(output_dir, "facts.json", &evidence).await?);
+    let files = sink::write_report(dir, &report)?;
+    print!("{}", summary.render());
+    Ok(files.to_vec())
+}
+
+fn print_written(files: &[LocalFile]) {
+    for file in files {
+        println!("wrote {}", file.path.display());
     }
-    print!("{}", report.summary.render());
-    for path in &written {
-        println!("wrote {}", path.display());
-    }
-    Ok(files)
 }

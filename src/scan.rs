@@ -1,7 +1,7 @@
 //! The orchestrator: accounts stream in from Organizations and are scanned
 //! with bounded concurrency while later pages are still being listed.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -9,8 +9,10 @@ use std::time::{Instant, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_smithy_types::date_time::{DateTime, Format};
+use futures::future::{BoxFuture, FutureExt, Shared};
 use futures::stream::{self, TryStreamExt};
 use futures::Stream;
+use tokio::sync::OnceCell;
 
 use crate::api::Api;
 use crate::checks::{self, Finding};
@@ -18,11 +20,10 @@ use crate::collect::access::{self, CallerIdentity, RoleRequest};
 use crate::collect::regions::{self, RegionInfo};
 use crate::collect::session::AccountSession;
 use crate::collect::{self as collectors};
-use crate::facts::{
-    AccountFacts, Fetched, OrgAccount, ScanFacts, TrailFacts, FACTS_SCHEMA_VERSION,
-};
+use crate::evidence::FactsSink;
+use crate::facts::{AccountFacts, Fetched, OrgAccount, ScanHeader, ScanTail, TrailFacts};
 use crate::ids::{AccountId, InputError, RegionName};
-use crate::report::Summary;
+use crate::report::{Summary, Tally};
 use crate::throttle::{CallError, Throttle};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +70,8 @@ pub enum ScanError {
     Organization(#[source] CallError),
     #[error("cannot list the organization's accounts")]
     ListAccounts(#[source] CallError),
+    #[error("cannot write the evidence file")]
+    Evidence(#[source] std::io::Error),
     #[error("cannot list the partition's regions")]
     PartitionRegions(#[source] CallError),
     #[error("unknown region(s) {}: the {partition} partition has {}", unknown.join(", "), known.join(", "))]
@@ -87,7 +90,8 @@ impl ScanError {
 }
 
 pub struct ScanOutcome {
-    pub facts: ScanFacts,
+    pub scan: ScanHeader,
+    /// In report order.
     pub findings: Vec<Finding>,
     pub summary: Summary,
 }
@@ -104,9 +108,19 @@ struct Context {
     done: AtomicUsize,
 }
 
+/// The management account's scan, started before its page is listed:
+/// members' verdicts wait for its organisation trails.
+type ManagementScan = Shared<BoxFuture<'static, Arc<AccountFacts>>>;
+
 /// Runs a whole scan with the runner's SDK configuration (credentials,
-/// region, endpoint); tests pass one that points at the emulator.
-pub async fn run(config: SdkConfig, options: ScanOptions) -> Result<ScanOutcome, ScanError> {
+/// region, endpoint); tests pass one that points at the emulator. Each
+/// account's facts go to `evidence` as soon as it is done and are then
+/// dropped; only the findings are kept.
+pub async fn run(
+    config: SdkConfig,
+    options: ScanOptions,
+    evidence: &mut dyn FactsSink,
+) -> Result<ScanOutcome, ScanError> {
     let started = Instant::now();
     let now = SystemTime::now();
     // Whole seconds: the scan time names report folders and is read by people.
@@ -141,8 +155,16 @@ pub async fn run(config: SdkConfig, options: ScanOptions) -> Result<ScanOutcome,
         partition = caller.partition,
         "scan started"
     );
+    let header = ScanHeader {
+        scan_id: scan_id.clone(),
+        scan_time,
+        partition: caller.partition.clone(),
+        management_account_id: management_account_id.clone(),
+        lookback_days: options.lookback_days,
+    };
+    evidence.begin(&header).map_err(ScanError::Evidence)?;
 
-    let ctx = Context {
+    let ctx = Arc::new(Context {
         role: RoleRequest {
             partition: caller.partition.clone(),
             role_name: options.role_name.clone(),
@@ -157,48 +179,99 @@ pub async fn run(config: SdkConfig, options: ScanOptions) -> Result<ScanOutcome,
         options,
         now,
         done: AtomicUsize::new(0),
+    });
+    let management = ctx.is_selected(&ctx.management_account_id).then(|| {
+        let ctx = Arc::clone(&ctx);
+        let account = OrgAccount {
+            id: ctx.management_account_id.clone(),
+            name: String::new(),
+            status: "ACTIVE".into(),
+        };
+        async move { Arc::new(scan_account(&ctx, account).await) }
+            .boxed()
+            .shared()
+    });
+    let organization_trails = OnceCell::new();
+    let common = Common {
+        ctx: &ctx,
+        management: management.as_ref(),
+        organization_trails: &organization_trails,
     };
 
-    let outcomes: Vec<Listed> = list_accounts(&ctx)
-        .map_ok(|account| scan_listed(&ctx, account))
-        .try_buffer_unordered(ctx.options.concurrency.get())
-        .try_collect()
-        .await
-        .map_err(ScanError::ListAccounts)?;
-
-    let mut accounts = Vec::new();
+    let mut tally = Tally::default();
+    let mut findings = Vec::new();
     let mut inactive_accounts = Vec::new();
-    for outcome in outcomes {
-        match outcome {
-            Listed::Scanned(facts) => accounts.push(*facts),
-            Listed::Inactive(account) => inactive_accounts.push(account),
-            Listed::Filtered => {}
-        }
-    }
-    accounts.sort_by(|a, b| a.id.cmp(&b.id));
-    inactive_accounts.sort_by(|a, b| a.id.cmp(&b.id));
-    let organization_trails = organization_trails(&ctx, &accounts).await;
-
-    let facts = ScanFacts {
-        schema_version: FACTS_SCHEMA_VERSION,
-        scan_id,
-        scan_time,
-        partition: ctx.caller.partition.clone(),
-        management_account_id: ctx.management_account_id.clone(),
-        lookback_days: ctx.options.lookback_days,
-        organization_trails,
-        accounts,
-        inactive_accounts,
+    let mut management_listed = false;
+    let no_trails: Fetched<Vec<TrailFacts>> = Ok(Vec::new());
+    let mut finish_account = |facts: &AccountFacts| -> std::io::Result<()> {
+        evidence.account(facts)?;
+        tally.account(facts);
+        let scope = checks::Scope {
+            management_account_id: &ctx.management_account_id,
+            // Set before any member gets here; the management account's own
+            // verdicts do not read it.
+            organization_trails: organization_trails.get().unwrap_or(&no_trails),
+            lookback_days: ctx.options.lookback_days,
+        };
+        checks::evaluate_account(&scope, facts, &mut findings);
+        Ok(())
     };
-    let findings = checks::evaluate(&facts);
-    let summary = Summary::new(
-        &facts,
-        &findings,
-        started.elapsed().as_secs_f64(),
-        &throttle.call_counts(),
-    );
+    let accounts = list_accounts(&ctx)
+        .map_ok(|account| scan_listed(common, account))
+        .try_buffer_unordered(ctx.options.concurrency.get());
+    let drain = async {
+        futures::pin_mut!(accounts);
+        while let Some(listed) = accounts.try_next().await.map_err(ScanError::ListAccounts)? {
+            match listed {
+                Listed::Scanned(facts) => {
+                    management_listed |= facts.id == ctx.management_account_id;
+                    finish_account(&facts).map_err(ScanError::Evidence)?;
+                }
+                Listed::Inactive(account) => inactive_accounts.push(account),
+                Listed::Filtered => {}
+            }
+        }
+        // Organizations always lists its management account; should it not,
+        // its scan still counts rather than vanishing.
+        if let (Some(scan), false) = (&management, management_listed) {
+            finish_account(&*scan.clone().await).map_err(ScanError::Evidence)?;
+        }
+        Ok::<(), ScanError>(())
+    };
+    // The management scan runs beside the listing, not in one of its slots.
+    let drive_management = async {
+        if let Some(scan) = &management {
+            scan.clone().await;
+        }
+    };
+    let (drained, ()) = futures::join!(drain, drive_management);
+    drained?;
+
+    let organization_trails = match organization_trails.into_inner() {
+        Some(trails) => trails,
+        None => match &management {
+            Some(scan) => trails_from_management(&*scan.clone().await).unwrap_or(Ok(Vec::new())),
+            None => Ok(Vec::new()),
+        },
+    };
+    checks::sort(&mut findings);
+    let api_calls: BTreeMap<String, u64> = throttle
+        .call_counts()
+        .into_iter()
+        .map(|(api, count)| (api.to_string(), count))
+        .collect();
+    let duration_seconds = started.elapsed().as_secs_f64();
+    let summary = tally.summary(&inactive_accounts, &findings, duration_seconds, &api_calls);
+    evidence
+        .end(&ScanTail {
+            organization_trails,
+            inactive_accounts,
+            duration_seconds,
+            api_calls,
+        })
+        .map_err(ScanError::Evidence)?;
     Ok(ScanOutcome {
-        facts,
+        scan: header,
         findings,
         summary,
     })
@@ -312,15 +385,27 @@ enum Listed {
     Filtered,
 }
 
-async fn scan_listed(ctx: &Context, account: OrgAccount) -> Result<Listed, CallError> {
-    // Filters compare ids as text, so an id AWS spells oddly is still
-    // scanned when no filter names it, never silently dropped.
-    let named = |set: &BTreeSet<AccountId>, id: &str| set.iter().any(|a| a.as_str() == id);
-    let selected = |id: &str| {
-        (ctx.options.include_accounts.is_empty() || named(&ctx.options.include_accounts, id))
-            && !named(&ctx.options.exclude_accounts, id)
-    };
-    if !selected(&account.id) {
+/// What every account's scan borrows.
+#[derive(Clone, Copy)]
+struct Common<'a> {
+    ctx: &'a Context,
+    management: Option<&'a ManagementScan>,
+    organization_trails: &'a OnceCell<Fetched<Vec<TrailFacts>>>,
+}
+
+impl Context {
+    /// Filters compare ids as text, so an id AWS spells oddly is still
+    /// scanned when no filter names it, never silently dropped.
+    fn is_selected(&self, id: &str) -> bool {
+        let named = |set: &BTreeSet<AccountId>| set.iter().any(|a| a.as_str() == id);
+        (self.options.include_accounts.is_empty() || named(&self.options.include_accounts))
+            && !named(&self.options.exclude_accounts)
+    }
+}
+
+async fn scan_listed(common: Common<'_>, account: OrgAccount) -> Result<Listed, CallError> {
+    let ctx = common.ctx;
+    if !ctx.is_selected(&account.id) {
         return Ok(Listed::Filtered);
     }
     // An account whose state AWS does not report is scanned: skipping it
@@ -333,7 +418,21 @@ async fn scan_listed(ctx: &Context, account: OrgAccount) -> Result<Listed, CallE
         );
         return Ok(Listed::Inactive(account));
     }
-    let facts = scan_account(ctx, account).await;
+    let facts = match common.management {
+        Some(scan) if account.id == ctx.management_account_id => AccountFacts {
+            name: account.name,
+            ..AccountFacts::clone(&*scan.clone().await)
+        },
+        _ => {
+            let facts = scan_account(ctx, account).await;
+            // Members' verdicts need the organisation trails.
+            common
+                .organization_trails
+                .get_or_init(|| organization_trails(ctx, common.management))
+                .await;
+            facts
+        }
+    };
     let done = ctx.done.fetch_add(1, Ordering::Relaxed) + 1;
     tracing::info!(
         account = facts.id,
@@ -342,10 +441,6 @@ async fn scan_listed(ctx: &Context, account: OrgAccount) -> Result<Listed, CallE
         accounts_done = done,
         "account scanned"
     );
-    // The runner's own limiters (AssumeRole, ListAccounts) outlive its scan.
-    if facts.id != ctx.caller.account_id {
-        ctx.runner.throttle.forget_account(&facts.id);
-    }
     Ok(Listed::Scanned(Box::new(facts)))
 }
 
@@ -379,6 +474,10 @@ async fn scan_account(ctx: &Context, account: OrgAccount) -> AccountFacts {
     facts.skipped_regions = skipped;
     facts.regions = regions;
     facts.trails = trails;
+    // The runner's own limiters (AssumeRole, ListAccounts) outlive its scan.
+    if facts.id != ctx.caller.account_id {
+        ctx.runner.throttle.forget_account(&facts.id);
+    }
     facts
 }
 
@@ -420,36 +519,16 @@ async fn regions_to_scan(
 }
 
 /// The management account's organisation trails, which cover every member.
-/// Taken from its own facts when it was scanned; fetched on their own when
-/// it was filtered out but members were scanned.
-async fn organization_trails(ctx: &Context, accounts: &[AccountFacts]) -> Fetched<Vec<TrailFacts>> {
-    if let Some(management) = accounts.iter().find(|a| a.id == ctx.management_account_id) {
-        // A region whose trails could not be listed may hide an organisation
-        // trail homed there: members must not read "no trail" from that.
-        if let Some(Err(err)) = management
-            .regions
-            .iter()
-            .map(|r| &r.visible_trails)
-            .find(|r| r.is_err())
-        {
-            return Err(err.clone());
+/// Taken from its own scan when it is scanned; fetched on their own when it
+/// is filtered out (or its scan saw no region).
+async fn organization_trails(
+    ctx: &Context,
+    management: Option<&ManagementScan>,
+) -> Fetched<Vec<TrailFacts>> {
+    if let Some(scan) = management {
+        if let Some(trails) = trails_from_management(&*scan.clone().await) {
+            return trails;
         }
-        // With no region scanned there (say, only opt-in regions it has not
-        // enabled were asked for) its trails were never listed: look below.
-        if management.access.is_ok() && !management.regions.is_empty() {
-            return Ok(management
-                .trails
-                .iter()
-                .filter(|t| t.is_organization_trail)
-                .cloned()
-                .collect());
-        }
-    }
-    let members_scanned = accounts
-        .iter()
-        .any(|a| a.id != ctx.management_account_id && a.access.is_ok());
-    if !members_scanned {
-        return Ok(Vec::new());
     }
     let session = open_session(ctx, &ctx.management_account_id).await?;
     let (mut regions, _) = regions_to_scan(ctx, &session).await?;
@@ -466,6 +545,29 @@ async fn organization_trails(ctx: &Context, accounts: &[AccountFacts]) -> Fetche
             .forget_account(&ctx.management_account_id);
     }
     trails
+}
+
+/// The organisation trails as the management account's scan found them;
+/// `None` when that scan cannot tell (no access, or no region scanned).
+fn trails_from_management(management: &AccountFacts) -> Option<Fetched<Vec<TrailFacts>>> {
+    // A region whose trails could not be listed may hide an organisation
+    // trail homed there: members must not read "no trail" from that.
+    if let Some(Err(err)) = management
+        .regions
+        .iter()
+        .map(|r| &r.visible_trails)
+        .find(|r| r.is_err())
+    {
+        return Some(Err(err.clone()));
+    }
+    (management.access.is_ok() && !management.regions.is_empty()).then(|| {
+        Ok(management
+            .trails
+            .iter()
+            .filter(|t| t.is_organization_trail)
+            .cloned()
+            .collect())
+    })
 }
 
 #[cfg(test)]

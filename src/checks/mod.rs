@@ -83,13 +83,38 @@ impl<'a> RegionContext<'a> {
     }
 }
 
-/// Every finding of a scan, sorted by account, region, check and resource.
+/// What every account's verdicts share: the scan-wide facts.
+pub struct Scope<'a> {
+    pub management_account_id: &'a str,
+    pub organization_trails: &'a Fetched<Vec<TrailFacts>>,
+    pub lookback_days: u32,
+}
+
+impl<'a> Scope<'a> {
+    pub fn of(facts: &'a ScanFacts) -> Self {
+        Scope {
+            management_account_id: &facts.management_account_id,
+            organization_trails: &facts.organization_trails,
+            lookback_days: facts.lookback_days,
+        }
+    }
+}
+
+/// Every finding of a scan, in report order.
 pub fn evaluate(facts: &ScanFacts) -> Vec<Finding> {
+    let scope = Scope::of(facts);
     let mut out = Vec::new();
     for account in &facts.accounts {
-        evaluate_account(facts, account, &mut out);
+        evaluate_account(&scope, account, &mut out);
     }
-    out.sort_by(|a, b| {
+    sort(&mut out);
+    out
+}
+
+/// Report order: by account, region, check and resource, so a report does
+/// not depend on the order accounts finished in.
+pub fn sort(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
         (&a.account_id, &a.region, a.check, &a.resource_id, &a.detail).cmp(&(
             &b.account_id,
             &b.region,
@@ -98,10 +123,10 @@ pub fn evaluate(facts: &ScanFacts) -> Vec<Finding> {
             &b.detail,
         ))
     });
-    out
 }
 
-fn evaluate_account(facts: &ScanFacts, account: &AccountFacts, out: &mut Vec<Finding>) {
+/// The findings of one account, appended to `out` (unsorted).
+pub fn evaluate_account(scope: &Scope, account: &AccountFacts, out: &mut Vec<Finding>) {
     if let Err(err) = &account.access {
         out.push(Finding {
             account_id: account.id.clone(),
@@ -118,13 +143,13 @@ fn evaluate_account(facts: &ScanFacts, account: &AccountFacts, out: &mut Vec<Fin
         let ctx = RegionContext {
             account,
             region,
-            management_account_id: &facts.management_account_id,
-            organization_trails: &facts.organization_trails,
+            management_account_id: scope.management_account_id,
+            organization_trails: scope.organization_trails,
         };
         trails::check(&ctx, out);
         recording::check(&ctx, out);
         alerting::check(&ctx, out);
         keys::key_state(&ctx, out);
-        keys::recent_events(&ctx, facts.lookback_days, out);
+        keys::recent_events(&ctx, scope.lookback_days, out);
     }
 }

@@ -7,7 +7,7 @@ use futures::stream::{self, StreamExt};
 use super::session::AccountSession;
 use crate::api::Api;
 use crate::facts::{Fetched, KeyFacts, KmsFacts, UndescribedKey};
-use crate::throttle::CallError;
+use crate::throttle::{CallError, QuotaScope};
 
 /// DescribeKey calls in flight per region; the rate limiter sets the pace,
 /// this only bounds memory for regions with thousands of keys.
@@ -42,68 +42,20 @@ pub async fn kms_facts(session: &AccountSession, region: &str) -> Fetched<KmsFac
         .collect();
     let mut skipped = key_ids.len() - to_describe.len();
 
-    let described: Vec<Described> = stream::iter(to_describe)
+    // Collected before streaming: a stream of a mapping closure is not
+    // provably `Send` for every lifetime, and the scan needs that to run
+    // the management account beside the listing. Unstarted calls are small.
+    let calls: Vec<_> = to_describe
+        .into_iter()
         .map(|key| {
-            let key_id = &key.id;
-            let client = &client;
-            let scope = &scope;
             let aliases = names_by_key
-                .get(key_id.as_str())
+                .get(key.id.as_str())
                 .cloned()
                 .unwrap_or_default();
-            async move {
-                let out = session
-                    .throttle
-                    .call(Api::KmsDescribeKey, scope, || {
-                        client.describe_key().key_id(key_id).send()
-                    })
-                    .await;
-                // One key whose policy denies DescribeKey must not hide the
-                // state of every other key in the region.
-                let out = match out {
-                    Ok(out) => out,
-                    Err(error) => {
-                        return Described::Failed(UndescribedKey {
-                            key_arn: key.arn.clone(),
-                            aliases,
-                            error,
-                        })
-                    }
-                };
-                // A success without metadata or key manager is a malformed
-                // answer, not an AWS managed key: the key's state is unknown.
-                let malformed = |what: &str| {
-                    Described::Failed(UndescribedKey {
-                        key_arn: key.arn.clone(),
-                        aliases: aliases.clone(),
-                        error: CallError::new(
-                            Api::KmsDescribeKey,
-                            "MalformedResponse",
-                            format!("DescribeKey returned no {what}"),
-                        ),
-                    })
-                };
-                let Some(meta) = out.key_metadata() else {
-                    return malformed("key metadata");
-                };
-                match meta.key_manager().map(|m| m.as_str()) {
-                    Some("CUSTOMER") => {}
-                    Some(_) => return Described::AwsManaged,
-                    None => return malformed("key manager"),
-                }
-                Described::Customer(KeyFacts {
-                    arn: meta.arn().unwrap_or(&key.arn).to_string(),
-                    state: meta
-                        .key_state()
-                        .map(|s| s.as_str().to_string())
-                        .unwrap_or_else(|| "Unknown".into()),
-                    deletion_date: meta
-                        .deletion_date()
-                        .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok()),
-                    aliases,
-                })
-            }
+            describe_key(session, &client, &scope, key, aliases)
         })
+        .collect();
+    let described: Vec<Described> = stream::iter(calls)
         .buffered(DESCRIBE_CONCURRENCY)
         .collect()
         .await;
@@ -117,6 +69,67 @@ pub async fn kms_facts(session: &AccountSession, region: &str) -> Fetched<KmsFac
     }
     facts.aws_managed_keys = u32::try_from(skipped).unwrap_or(u32::MAX);
     Ok(facts)
+}
+
+/// One key's DescribeKey.
+async fn describe_key(
+    session: &AccountSession,
+    client: &aws_sdk_kms::Client,
+    scope: &QuotaScope,
+    key: &ListedKey,
+    aliases: Vec<String>,
+) -> Described {
+    let key_id = &key.id;
+    let out = session
+        .throttle
+        .call(Api::KmsDescribeKey, scope, || {
+            client.describe_key().key_id(key_id).send()
+        })
+        .await;
+    // One key whose policy denies DescribeKey must not hide the
+    // state of every other key in the region.
+    let out = match out {
+        Ok(out) => out,
+        Err(error) => {
+            return Described::Failed(UndescribedKey {
+                key_arn: key.arn.clone(),
+                aliases,
+                error,
+            })
+        }
+    };
+    // A success without metadata or key manager is a malformed
+    // answer, not an AWS managed key: the key's state is unknown.
+    let malformed = |what: &str| {
+        Described::Failed(UndescribedKey {
+            key_arn: key.arn.clone(),
+            aliases: aliases.clone(),
+            error: CallError::new(
+                Api::KmsDescribeKey,
+                "MalformedResponse",
+                format!("DescribeKey returned no {what}"),
+            ),
+        })
+    };
+    let Some(meta) = out.key_metadata() else {
+        return malformed("key metadata");
+    };
+    match meta.key_manager().map(|m| m.as_str()) {
+        Some("CUSTOMER") => {}
+        Some(_) => return Described::AwsManaged,
+        None => return malformed("key manager"),
+    }
+    Described::Customer(KeyFacts {
+        arn: meta.arn().unwrap_or(&key.arn).to_string(),
+        state: meta
+            .key_state()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|| "Unknown".into()),
+        deletion_date: meta
+            .deletion_date()
+            .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok()),
+        aliases,
+    })
 }
 
 enum Described {

@@ -4,11 +4,15 @@
 
 mod summary;
 
-use serde::{Deserialize, Serialize};
+use std::io::Write;
+
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::checks::catalog::Status;
 use crate::checks::Finding;
-pub use summary::Summary;
+use crate::facts::ScanHeader;
+pub use summary::{Coverage, Summary, Tally};
 
 /// CSV columns, in order. Changing them breaks auditors' tooling.
 pub const CSV_COLUMNS: [&str; 13] = [
@@ -45,48 +49,44 @@ pub struct Row {
     pub controls: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Report {
-    pub schema_version: u32,
-    pub scan_id: String,
-    pub scan_time: String,
-    pub summary: Summary,
-    pub findings: Vec<Row>,
-}
+/// Version of the report layout (`schema_version` in findings.json).
+pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
-impl Report {
-    pub fn new(scan_id: &str, scan_time: &str, findings: &[Finding], summary: Summary) -> Self {
-        let findings = findings
-            .iter()
-            .map(|f| Row {
-                scan_id: scan_id.to_string(),
-                scan_time: scan_time.to_string(),
-                account_id: f.account_id.clone(),
-                account_name: f.account_name.clone(),
-                region: f.region.clone(),
-                check_id: f.check.as_str().to_string(),
-                status: f.status,
-                severity: f.check.severity().as_str().to_string(),
-                resource_id: f.resource_id.clone(),
-                title: f.check.title().to_string(),
-                detail: f.detail.clone(),
-                remediation: f.check.remediation().to_string(),
-                controls: f.check.controls(),
-            })
-            .collect();
-        Report {
-            schema_version: 1,
-            scan_id: scan_id.to_string(),
-            scan_time: scan_time.to_string(),
-            summary,
-            findings,
+impl Row {
+    fn new(scan: &ScanHeader, f: &Finding) -> Self {
+        Row {
+            scan_id: scan.scan_id.clone(),
+            scan_time: scan.scan_time.clone(),
+            account_id: f.account_id.clone(),
+            account_name: f.account_name.clone(),
+            region: f.region.clone(),
+            check_id: f.check.as_str().to_string(),
+            status: f.status,
+            severity: f.check.severity().as_str().to_string(),
+            resource_id: f.resource_id.clone(),
+            title: f.check.title().to_string(),
+            detail: f.detail.clone(),
+            remediation: f.check.remediation().to_string(),
+            controls: f.check.controls(),
         }
     }
+}
 
-    pub fn to_csv(&self) -> Result<Vec<u8>, csv::Error> {
-        let mut writer = csv::Writer::from_writer(Vec::new());
+/// A scan's report, rendered straight from its findings: rows are made one
+/// at a time while writing, so a large report is never held twice.
+pub struct Report<'a> {
+    pub scan: &'a ScanHeader,
+    pub summary: &'a Summary,
+    /// In report order (see [`crate::checks::sort`]).
+    pub findings: &'a [Finding],
+}
+
+impl Report<'_> {
+    pub fn write_csv(&self, out: impl Write) -> Result<(), csv::Error> {
+        let mut writer = csv::Writer::from_writer(out);
         writer.write_record(CSV_COLUMNS)?;
-        for row in &self.findings {
+        for finding in self.findings {
+            let row = Row::new(self.scan, finding);
             writer.write_record([
                 row.scan_id.as_str(),
                 &row.scan_time,
@@ -103,13 +103,32 @@ impl Report {
                 &row.controls,
             ])?;
         }
-        writer.into_inner().map_err(|err| err.into_error().into())
+        writer.flush()?;
+        Ok(())
     }
 
-    pub fn to_json(&self) -> serde_json::Result<Vec<u8>> {
-        let mut bytes = serde_json::to_vec_pretty(self)?;
-        bytes.push(b'\n');
-        Ok(bytes)
+    pub fn write_json(&self, mut out: impl Write) -> serde_json::Result<()> {
+        serde_json::to_writer_pretty(&mut out, self)?;
+        out.write_all(b"\n").map_err(serde_json::Error::io)
+    }
+}
+
+/// `{schema_version, scan_id, scan_time, summary, findings: [Row]}`.
+impl Serialize for Report<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Rows<'a>(&'a ScanHeader, &'a [Finding]);
+        impl Serialize for Rows<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.1.iter().map(|f| Row::new(self.0, f)))
+            }
+        }
+        let mut report = serializer.serialize_struct("Report", 5)?;
+        report.serialize_field("schema_version", &REPORT_SCHEMA_VERSION)?;
+        report.serialize_field("scan_id", &self.scan.scan_id)?;
+        report.serialize_field("scan_time", &self.scan.scan_time)?;
+        report.serialize_field("summary", self.summary)?;
+        report.serialize_field("findings", &Rows(self.scan, self.findings))?;
+        report.end()
     }
 }
 

@@ -1,15 +1,14 @@
 //! The scan summary: what was scanned and skipped, counts by status and
 //! check, duration and API usage. Part of `findings.json` and of stdout.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::api::Api;
 use crate::checks::catalog::{CheckId, Status};
 use crate::checks::Finding;
-use crate::facts::{OrgAccount, ScanFacts};
+use crate::facts::{AccountFacts, OrgAccount, ScanFacts};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
@@ -21,21 +20,73 @@ pub struct Summary {
     pub accounts_skipped: Vec<OrgAccount>,
     /// Opt-in regions the account has not enabled: not scanned, not failed.
     pub regions_skipped: BTreeMap<String, Vec<String>>,
+    /// How much of the organisation was read in full, at a glance.
+    pub coverage: Coverage,
     pub by_status: BTreeMap<Status, usize>,
     pub by_check: BTreeMap<CheckId, BTreeMap<Status, usize>>,
     pub duration_seconds: f64,
     pub api_calls: BTreeMap<String, u64>,
 }
 
-impl Summary {
-    pub fn new(
-        facts: &ScanFacts,
+/// Complete means no call failed: every verdict there rests on data read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Coverage {
+    /// Accounts entered with no ERROR row.
+    pub accounts_complete: usize,
+    /// Accounts entered with at least one ERROR row.
+    pub accounts_partial: usize,
+    /// Accounts whose role or regions could not be read at all.
+    pub accounts_unreachable: usize,
+    /// Account × region pairs scanned.
+    pub regions_scanned: usize,
+    /// Scanned pairs with no ERROR row.
+    pub regions_complete: usize,
+    /// Scanned pairs with at least one ERROR row.
+    pub regions_errored: usize,
+    /// Pairs skipped because the account has not enabled the region.
+    pub regions_not_enabled: usize,
+    /// Rows with a verdict: PASS, FAIL or WARN.
+    pub findings_decided: usize,
+    /// ERROR rows.
+    pub findings_errored: usize,
+}
+
+/// Counts accounts as they finish, so the summary needs none of their facts
+/// kept.
+#[derive(Debug, Default)]
+pub struct Tally {
+    accounts_reached: usize,
+    accounts_unreachable: usize,
+    regions_scanned: usize,
+    regions_skipped: BTreeMap<String, Vec<String>>,
+}
+
+impl Tally {
+    pub fn account(&mut self, account: &AccountFacts) {
+        if account.access.is_ok() {
+            self.accounts_reached += 1;
+        } else {
+            self.accounts_unreachable += 1;
+        }
+        self.regions_scanned += account.regions.len();
+        if !account.skipped_regions.is_empty() {
+            self.regions_skipped
+                .insert(account.id.clone(), account.skipped_regions.clone());
+        }
+    }
+
+    /// `inactive` in any order; `findings` are the scan's, all of them.
+    pub fn summary(
+        self,
+        inactive: &[OrgAccount],
         findings: &[Finding],
         duration_seconds: f64,
-        api_calls: &[(Api, u64)],
-    ) -> Self {
+        api_calls: &BTreeMap<String, u64>,
+    ) -> Summary {
         let mut by_status: BTreeMap<Status, usize> = Status::ALL.iter().map(|s| (*s, 0)).collect();
         let mut by_check: BTreeMap<CheckId, BTreeMap<Status, usize>> = BTreeMap::new();
+        let mut partial_accounts = BTreeSet::new();
+        let mut errored_regions = BTreeSet::new();
         for finding in findings {
             *by_status.entry(finding.status).or_default() += 1;
             *by_check
@@ -43,26 +94,52 @@ impl Summary {
                 .or_insert_with(|| Status::ALL.iter().map(|s| (*s, 0)).collect())
                 .entry(finding.status)
                 .or_default() += 1;
+            if finding.status == Status::Error && finding.check != CheckId::AccountAccess {
+                partial_accounts.insert(finding.account_id.as_str());
+                errored_regions.insert((finding.account_id.as_str(), finding.region.as_str()));
+            }
         }
-        let accounts_errored = facts.accounts.iter().filter(|a| a.access.is_err()).count();
+        let errored = by_status.get(&Status::Error).copied().unwrap_or(0);
+        let coverage = Coverage {
+            accounts_complete: self.accounts_reached.saturating_sub(partial_accounts.len()),
+            accounts_partial: partial_accounts.len(),
+            accounts_unreachable: self.accounts_unreachable,
+            regions_scanned: self.regions_scanned,
+            regions_complete: self.regions_scanned.saturating_sub(errored_regions.len()),
+            regions_errored: errored_regions.len(),
+            regions_not_enabled: self.regions_skipped.values().map(Vec::len).sum(),
+            findings_decided: findings.len() - errored,
+            findings_errored: errored,
+        };
+        let mut accounts_skipped = inactive.to_vec();
+        accounts_skipped.sort_by(|a, b| a.id.cmp(&b.id));
         Summary {
-            accounts_scanned: facts.accounts.len() - accounts_errored,
-            accounts_errored,
-            accounts_skipped: facts.inactive_accounts.clone(),
-            regions_skipped: facts
-                .accounts
-                .iter()
-                .filter(|a| !a.skipped_regions.is_empty())
-                .map(|a| (a.id.clone(), a.skipped_regions.clone()))
-                .collect(),
+            accounts_scanned: self.accounts_reached,
+            accounts_errored: self.accounts_unreachable,
+            accounts_skipped,
+            regions_skipped: self.regions_skipped,
+            coverage,
             by_status,
             by_check,
             duration_seconds,
-            api_calls: api_calls
-                .iter()
-                .map(|(api, count)| (api.to_string(), *count))
-                .collect(),
+            api_calls: api_calls.clone(),
         }
+    }
+}
+
+impl Summary {
+    /// The summary of saved facts and their findings, as their scan made it.
+    pub fn of_facts(facts: &ScanFacts, findings: &[Finding]) -> Self {
+        let mut tally = Tally::default();
+        for account in &facts.accounts {
+            tally.account(account);
+        }
+        tally.summary(
+            &facts.inactive_accounts,
+            findings,
+            facts.duration_seconds,
+            &facts.api_calls,
+        )
     }
 
     /// The table printed on stdout at the end of a scan.
@@ -84,6 +161,24 @@ impl Summary {
             } else {
                 format!(" ({})", skipped.join(", "))
             }
+        );
+        let c = &self.coverage;
+        let _ = writeln!(
+            out,
+            "coverage: {} of {} accounts complete ({} partial, {} unreachable)\n          \
+             {} of {} account-regions complete ({} with errors, {} not enabled)\n          \
+             {} of {} verdicts decided ({} ERROR)",
+            c.accounts_complete,
+            c.accounts_complete + c.accounts_partial + c.accounts_unreachable,
+            c.accounts_partial,
+            c.accounts_unreachable,
+            c.regions_complete,
+            c.regions_scanned,
+            c.regions_errored,
+            c.regions_not_enabled,
+            c.findings_decided,
+            c.findings_decided + c.findings_errored,
+            c.findings_errored,
         );
         // Most accounts share the same opt-in choices: one line per choice.
         let mut by_regions: BTreeMap<&[String], Vec<&str>> = BTreeMap::new();
@@ -135,6 +230,7 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::ACCOUNT_WIDE;
 
     #[test]
     fn skipped_regions_are_grouped_by_identical_lists() {
@@ -156,6 +252,7 @@ mod tests {
             ]
             .into_iter()
             .collect(),
+            coverage: Coverage::default(),
             by_status: BTreeMap::new(),
             by_check: BTreeMap::new(),
             duration_seconds: 1.0,
@@ -169,6 +266,127 @@ mod tests {
         assert!(
             rendered.contains("regions not enabled in 333333333333 (skipped): ap-east-1\n"),
             "{rendered}"
+        );
+    }
+
+    fn finding(account: &str, region: &str, check: CheckId, status: Status) -> Finding {
+        Finding {
+            account_id: account.into(),
+            account_name: String::new(),
+            region: region.into(),
+            check,
+            status,
+            resource_id: String::new(),
+            detail: String::new(),
+        }
+    }
+
+    fn account(id: &str, regions: &[&str], skipped: &[&str], reached: bool) -> AccountFacts {
+        AccountFacts {
+            id: id.into(),
+            name: String::new(),
+            access: if reached {
+                Ok(())
+            } else {
+                Err(crate::throttle::CallError::new(
+                    crate::api::Api::StsAssumeRole,
+                    "AccessDenied",
+                    "no",
+                ))
+            },
+            skipped_regions: skipped.iter().map(|s| s.to_string()).collect(),
+            trails: Vec::new(),
+            regions: regions
+                .iter()
+                .map(|r| crate::facts::RegionFacts {
+                    region: r.to_string(),
+                    visible_trails: Ok(Vec::new()),
+                    config: Ok(Default::default()),
+                    rules: Ok(Vec::new()),
+                    keys: Ok(Default::default()),
+                    recent_events: Ok(Vec::new()),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn coverage_counts_complete_partial_and_unreachable() {
+        let mut tally = Tally::default();
+        tally.account(&account(
+            "111111111111",
+            &["us-east-1", "eu-west-1"],
+            &[],
+            true,
+        ));
+        tally.account(&account(
+            "222222222222",
+            &["us-east-1", "eu-west-1"],
+            &["ap-east-1"],
+            true,
+        ));
+        tally.account(&account("333333333333", &[], &[], false));
+        let findings = [
+            finding(
+                "111111111111",
+                "us-east-1",
+                CheckId::KmsEventsLogged,
+                Status::Pass,
+            ),
+            finding(
+                "111111111111",
+                "eu-west-1",
+                CheckId::KmsEventsLogged,
+                Status::Fail,
+            ),
+            finding(
+                "222222222222",
+                "us-east-1",
+                CheckId::KmsEventsLogged,
+                Status::Pass,
+            ),
+            finding(
+                "222222222222",
+                "eu-west-1",
+                CheckId::KmsEventsLogged,
+                Status::Error,
+            ),
+            finding(
+                "222222222222",
+                "eu-west-1",
+                CheckId::KmsKeyRecording,
+                Status::Error,
+            ),
+            finding(
+                "333333333333",
+                ACCOUNT_WIDE,
+                CheckId::AccountAccess,
+                Status::Error,
+            ),
+        ];
+        let summary = tally.summary(&[], &findings, 1.0, &BTreeMap::new());
+        assert_eq!(
+            summary.coverage,
+            Coverage {
+                accounts_complete: 1,
+                accounts_partial: 1,
+                accounts_unreachable: 1,
+                regions_scanned: 4,
+                regions_complete: 3,
+                regions_errored: 1,
+                regions_not_enabled: 1,
+                findings_decided: 3,
+                findings_errored: 3,
+            }
+        );
+        assert!(
+            summary.render().contains(
+                "coverage: 1 of 3 accounts complete (1 partial, 1 unreachable)\n          \
+                 3 of 4 account-regions complete (1 with errors, 1 not enabled)\n          \
+                 3 of 6 verdicts decided (3 ERROR)\n"
+            ),
+            "{}",
+            summary.render()
         );
     }
 }

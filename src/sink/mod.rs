@@ -4,23 +4,62 @@
 mod local;
 mod s3;
 
-pub use local::{check_writable, write_file, write_local, LocalError};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use crate::report::Report;
+
+pub use local::{check_writable, write_file, LocalError, PendingFile};
 pub use s3::{upload, S3Error, S3Target};
 
-/// The report files, by name.
-pub struct ReportFiles {
-    pub csv: Vec<u8>,
-    pub json: Vec<u8>,
+pub const CSV_NAME: &str = "findings.csv";
+pub const JSON_NAME: &str = "findings.json";
+pub const FACTS_NAME: &str = "facts.json.gz";
+
+/// A report file on local disk, ready to upload.
+#[derive(Debug, Clone)]
+pub struct LocalFile {
+    pub path: PathBuf,
+    /// The object's name under the report folder.
+    pub name: &'static str,
+    pub content_type: &'static str,
 }
 
-impl ReportFiles {
-    pub const CSV_NAME: &'static str = "findings.csv";
-    pub const JSON_NAME: &'static str = "findings.json";
-
-    pub fn entries(&self) -> [(&'static str, &[u8], &'static str); 2] {
-        [
-            (Self::CSV_NAME, &self.csv, "text/csv; charset=utf-8"),
-            (Self::JSON_NAME, &self.json, "application/json"),
-        ]
+impl LocalFile {
+    pub fn csv(path: PathBuf) -> Self {
+        LocalFile {
+            path,
+            name: CSV_NAME,
+            content_type: "text/csv; charset=utf-8",
+        }
     }
+
+    pub fn json(path: PathBuf) -> Self {
+        LocalFile {
+            path,
+            name: JSON_NAME,
+            content_type: "application/json",
+        }
+    }
+
+    pub fn facts(path: PathBuf) -> Self {
+        LocalFile {
+            path,
+            name: FACTS_NAME,
+            content_type: "application/gzip",
+        }
+    }
+}
+
+/// Writes `findings.csv` then `findings.json` into `dir`, each complete or
+/// not at all.
+pub fn write_report(dir: &Path, report: &Report) -> Result<[LocalFile; 2], LocalError> {
+    let csv = write_file(dir, CSV_NAME, |out| {
+        report.write_csv(&mut *out).map_err(std::io::Error::other)
+    })?;
+    let json = write_file(dir, JSON_NAME, |out| {
+        report.write_json(&mut *out)?;
+        out.flush()
+    })?;
+    Ok([LocalFile::csv(csv), LocalFile::json(json)])
 }

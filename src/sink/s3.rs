@@ -1,7 +1,7 @@
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 
-use super::ReportFiles;
+use super::LocalFile;
 use crate::api::Api;
 use crate::collect::session::AccountSession;
 use crate::ids::S3Uri;
@@ -21,28 +21,52 @@ pub struct S3Error {
     pub bucket: String,
     pub key: String,
     #[source]
-    pub source: CallError,
+    pub source: UploadFailure,
 }
 
-/// Uploads both files to `prefix/YYYY/MM/DD/<scan_id>/` and returns their URIs.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadFailure {
+    #[error("cannot read {}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        #[source]
+        source: aws_smithy_types::byte_stream::error::Error,
+    },
+    #[error(transparent)]
+    Put(CallError),
+}
+
+/// Uploads the files to `prefix/YYYY/MM/DD/<scan_id>/` and returns their
+/// URIs. Bodies stream from disk: a large report is never held in memory.
 pub async fn upload(
     session: &AccountSession,
     target: &S3Target,
     scan_id: &str,
     scan_time: &str,
-    files: &ReportFiles,
+    files: &[LocalFile],
 ) -> Result<Vec<String>, S3Error> {
     let client = session.s3(&target.region);
     let folder = target.uri.key_for(&report_folder(scan_id, scan_time));
     let mut uploaded = Vec::new();
-    for (name, bytes, content_type) in files.entries() {
-        let key = format!("{folder}/{name}");
+    for file in files {
+        let key = format!("{folder}/{}", file.name);
+        let failed = |source| S3Error {
+            bucket: target.uri.bucket().to_string(),
+            key: key.clone(),
+            source,
+        };
+        let body = ByteStream::from_path(&file.path).await.map_err(|source| {
+            failed(UploadFailure::Read {
+                path: file.path.clone(),
+                source,
+            })
+        })?;
         let mut request = client
             .put_object()
             .bucket(target.uri.bucket())
             .key(&key)
-            .content_type(content_type)
-            .body(ByteStream::from(bytes.to_vec()));
+            .content_type(file.content_type)
+            .body(body);
         request = match &target.kms_key_id {
             Some(key_id) => request
                 .server_side_encryption(ServerSideEncryption::AwsKms)
@@ -55,11 +79,7 @@ pub async fn upload(
                 request.send()
             })
             .await
-            .map_err(|source| S3Error {
-                bucket: target.uri.bucket().to_string(),
-                key: key.clone(),
-                source,
-            })?;
+            .map_err(|err| failed(UploadFailure::Put(err)))?;
         uploaded.push(format!("s3://{}/{key}", target.uri.bucket()));
     }
     Ok(uploaded)

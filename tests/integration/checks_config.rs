@@ -1,9 +1,9 @@
 //! `config.kms_key_recording` against the emulator: one scenario per test,
 //! each on its own emulator, asserting the status and the detail.
 
+use crate::support::TestScan;
 use cmkscan::checks::catalog::Status;
 use cmkscan::checks::Finding;
-use cmkscan::scan::ScanOutcome;
 
 use crate::support::seed::Recording;
 use crate::support::{assert_finding, findings_for, options, single, Emulator, MANAGEMENT_ACCOUNT};
@@ -13,7 +13,7 @@ const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
 /// An organisation of the management account alone, with one recorder in
 /// us-east-1 (none in eu-west-1), scanned in both regions.
-async fn scan_recorder(recording: Recording, started: bool, channel: bool) -> ScanOutcome {
+async fn scan_recorder(recording: Recording, started: bool, channel: bool) -> TestScan {
     let emulator = Emulator::with_organization().await;
     emulator
         .management()

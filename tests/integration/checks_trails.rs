@@ -1,10 +1,10 @@
 //! `cloudtrail.kms_events_logged` against the emulator: one scenario per
 //! test, each on its own emulator, asserting the status and the detail.
 
+use crate::support::TestScan;
 use aws_sdk_cloudtrail::types::ReadWriteType;
 use cmkscan::checks::catalog::Status;
 use cmkscan::checks::Finding;
-use cmkscan::scan::ScanOutcome;
 
 use crate::support::seed::{Selectors, TrailSpec};
 use crate::support::{assert_finding, findings_for, options, single, Emulator, MANAGEMENT_ACCOUNT};
@@ -14,7 +14,7 @@ const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 
 /// An organisation of the management account alone, with `spec` as its only
 /// trail, scanned in us-east-1 and eu-west-1.
-async fn scan_one_trail(spec: TrailSpec) -> ScanOutcome {
+async fn scan_one_trail(spec: TrailSpec) -> TestScan {
     let emulator = Emulator::with_organization().await;
     emulator.management().await.trail(spec).await;
     emulator.scan(options(&REGIONS)).await

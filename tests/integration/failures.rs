@@ -5,9 +5,10 @@
 
 use std::collections::BTreeSet;
 
+use crate::support::TestScan;
 use cmkscan::checks::catalog::{CheckId, Status};
 use cmkscan::checks::Finding;
-use cmkscan::scan::{RegionSelection, ScanOutcome};
+use cmkscan::scan::RegionSelection;
 
 use crate::support::seed::{KeyState, Recording, TrailSpec};
 use crate::support::{assert_finding, options, single, Emulator, MANAGEMENT_ACCOUNT};
@@ -33,7 +34,7 @@ fn regions_of(findings: &[Finding], account: &str) -> BTreeSet<String> {
 }
 
 /// An account scanned normally: regional rows, no access error.
-fn assert_scanned(outcome: &ScanOutcome, account: &str, regions: &[&str]) {
+fn assert_scanned(outcome: &TestScan, account: &str, regions: &[&str]) {
     let rows = rows_of(&outcome.findings, account);
     assert!(
         rows.iter().all(|f| f.check != CheckId::AccountAccess),
@@ -56,7 +57,7 @@ fn assert_scanned(outcome: &ScanOutcome, account: &str, regions: &[&str]) {
 
 /// An account whose only row is one `scan.account_access` ERROR, region
 /// `global`, whose detail contains every needle.
-fn assert_access_error(outcome: &ScanOutcome, account: &str, needles: &[&str]) {
+fn assert_access_error(outcome: &TestScan, account: &str, needles: &[&str]) {
     let rows = rows_of(&outcome.findings, account);
     assert_eq!(rows.len(), 1, "{rows:#?}");
     let row = rows[0];

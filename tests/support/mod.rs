@@ -166,12 +166,25 @@ pub fn options(regions: &[&str]) -> cmkscan::scan::ScanOptions {
     }
 }
 
+/// A library scan's outcome with its facts kept in memory.
+pub struct TestScan {
+    pub facts: cmkscan::facts::ScanFacts,
+    pub findings: Vec<Finding>,
+    pub summary: cmkscan::report::Summary,
+}
+
 impl Emulator {
     /// Runs the library scan against the emulator, as the runner.
-    pub async fn scan(&self, options: cmkscan::scan::ScanOptions) -> cmkscan::scan::ScanOutcome {
-        cmkscan::scan::run(self.runner_config().await, options)
+    pub async fn scan(&self, options: cmkscan::scan::ScanOptions) -> TestScan {
+        let mut facts = cmkscan::evidence::CollectedFacts::default();
+        let outcome = cmkscan::scan::run(self.runner_config().await, options, &mut facts)
             .await
-            .expect("scan")
+            .expect("scan");
+        TestScan {
+            facts: facts.into_facts().expect("the scan ended its facts"),
+            findings: outcome.findings,
+            summary: outcome.summary,
+        }
     }
 }
 
