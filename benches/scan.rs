@@ -1,159 +1,261 @@
-//! Scan benchmark against the emulator: seeds an organisation of
-//! `CMKSCAN_BENCH_ACCOUNTS` members (default 40), then runs the release
-//! `cmkscan scan` binary at several `--concurrency` values and prints wall
-//! time, AWS requests and the binary's peak memory, with ratios against
-//! concurrency 1. The emulator (one Python process) is usually the
-//! bottleneck, so the figures are an upper bound on cmkscan's own cost.
+//! Organisation-scale benchmark. Seeds the emulator with a synthetic
+//! organisation (a realistic mix per account × region: trails, recorders,
+//! 0–20 keys in various states, alarm chains, rules, key events), then runs
+//! the release `cmkscan scan` binary against it twice:
 //!
-//! Run: `cargo bench --bench scan` (builds the release binary first).
+//! - **raw**: straight to the emulator, no latency, no quotas. Measures the
+//!   scanner's own cost: CPU time, peak RSS, requests.
+//! - **paced**: through [`support::pace`], which adds a round-trip latency to
+//!   every request and refuses requests over AWS's quotas (LookupEvents 2/s
+//!   per account × region, ListAccounts 1/s) with throttling errors. Prints
+//!   the wall time against the lower bound that the quotas, latencies and
+//!   `--concurrency` allow (see [`lower_bound`]).
+//!
+//! Settings come from the environment (defaults in brackets):
+//! `CMKSCAN_BENCH_ACCOUNTS` [200] members, `CMKSCAN_BENCH_REGIONS` [4],
+//! `CMKSCAN_BENCH_LATENCY_MS` [50], `CMKSCAN_BENCH_CONCURRENCY` [64],
+//! `CMKSCAN_BENCH_MODES` [raw,paced]. Run through `scripts/bench.sh`.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
+use support::pace::{OperationStats, Pace, PaceConfig};
 use support::sample_org::key_event;
 use support::seed::{KeyState, Recording, TrailSpec, CIS_RULE};
 
-const REGIONS: &str = "us-east-1,eu-west-1,ap-southeast-2";
+const ALL_REGIONS: [&str; 8] = [
+    "us-east-1",
+    "eu-west-1",
+    "ap-southeast-2",
+    "us-west-2",
+    "eu-central-1",
+    "ap-northeast-1",
+    "sa-east-1",
+    "ca-central-1",
+];
+/// AWS's quotas the pacer enforces, per key (account × region × API).
+const QUOTAS: [(&str, u32); 2] = [("LookupEvents", 2), ("ListAccounts", 1)];
+/// Accounts per ListAccounts page: AWS's maximum, which cmkscan asks for.
+const PAGE: usize = 20;
 
-struct Run {
+struct Settings {
+    members: usize,
+    regions: Vec<&'static str>,
+    latency: Duration,
     concurrency: usize,
-    wall: Duration,
-    requests: u64,
-    rows: usize,
-    peak_rss_kib: i64,
+    modes: Vec<String>,
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    match std::env::var(name) {
+        Ok(value) => value
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value} is not a valid value")),
+        Err(_) => default,
+    }
+}
+
+impl Settings {
+    fn from_env() -> Settings {
+        let regions: usize = env_or("CMKSCAN_BENCH_REGIONS", 4);
+        assert!(
+            (1..=ALL_REGIONS.len()).contains(&regions),
+            "CMKSCAN_BENCH_REGIONS must be 1 to {}",
+            ALL_REGIONS.len()
+        );
+        Settings {
+            members: env_or("CMKSCAN_BENCH_ACCOUNTS", 200),
+            regions: ALL_REGIONS[..regions].to_vec(),
+            latency: Duration::from_millis(env_or("CMKSCAN_BENCH_LATENCY_MS", 50)),
+            concurrency: env_or("CMKSCAN_BENCH_CONCURRENCY", 64),
+            modes: env_or("CMKSCAN_BENCH_MODES", "raw,paced".to_string())
+                .split(',')
+                .map(str::to_string)
+                .collect(),
+        }
+    }
+}
+
+/// What was seeded in an account, as far as the lower bound needs it.
+struct Seeded {
+    /// LookupEvents requests each region needs: one page per event (the
+    /// front serves one a page), at least one per event name.
+    lookups_per_region: Vec<usize>,
+    /// Has its own trail with a log group, so its scan follows the chain
+    /// DescribeTrails → DescribeMetricFilters → DescribeAlarmsForMetric →
+    /// ListSubscriptionsByTopic (four dependent calls).
+    alarm_chain: bool,
 }
 
 fn main() {
-    let accounts: usize = std::env::var("CMKSCAN_BENCH_ACCOUNTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(40);
+    let settings = Settings::from_env();
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let emulator = runtime.block_on(support::Emulator::start());
+    let pace = runtime.block_on(Pace::start(emulator.endpoint()));
     let seeding = Instant::now();
-    runtime.block_on(seed(&emulator, accounts));
+    let seeded = runtime.block_on(seed(&emulator, &settings));
+    let account_regions = seeded.len() * settings.regions.len();
     println!(
-        "seeded {accounts} member accounts + management in {:.1}s; regions {REGIONS}",
+        "seeded {} accounts (management + {} members) x {} regions ({}) in {:.0} s",
+        seeded.len(),
+        settings.members,
+        settings.regions.len(),
+        settings.regions.join(","),
         seeding.elapsed().as_secs_f64()
     );
 
-    let runs: Vec<Run> = [1, 4, 16]
-        .into_iter()
-        .map(|concurrency| run(&emulator, concurrency))
-        .collect();
-    println!();
-    println!(
-        "{:>11} {:>9} {:>9} {:>9} {:>10} {:>12} {:>8}",
-        "concurrency", "wall s", "requests", "req/s", "rows", "peak RSS MiB", "speedup"
-    );
-    let base = runs[0].wall.as_secs_f64();
-    for r in &runs {
-        let wall = r.wall.as_secs_f64();
-        println!(
-            "{:>11} {:>9.2} {:>9} {:>9.0} {:>10} {:>12.1} {:>7.2}x",
-            r.concurrency,
-            wall,
-            r.requests,
-            r.requests as f64 / wall,
-            r.rows,
-            r.peak_rss_kib as f64 / 1024.0,
-            base / wall
-        );
-    }
-    let accounts_scanned = (accounts + 1) as f64;
-    println!(
-        "\nper account: {:.1} requests, {:.3}s at concurrency 16",
-        runs[0].requests as f64 / accounts_scanned,
-        runs[2].wall.as_secs_f64() / accounts_scanned
-    );
-}
+    // moto builds each account's and region's backends on first use: a
+    // first scan warms them so that neither measured run pays for it.
+    pace.reset(PaceConfig::default());
+    let warm_up = run(&pace, &settings);
+    println!("warm-up scan: {:.1} s", warm_up.wall.as_secs_f64());
 
-async fn seed(emulator: &support::Emulator, accounts: usize) {
-    emulator.create_organization().await;
-    let management = emulator.management().await;
-    let mut org_trail = TrailSpec::multi_region("org-trail", "us-east-1");
-    org_trail.organization = true;
-    org_trail.log_group = Some("org-trail-logs");
-    management.trail(org_trail).await;
-    management
-        .cis_alarm_chain("us-east-1", "org-trail-logs")
-        .await;
-    for i in 0..accounts {
-        let member = emulator.create_account(&format!("member-{i:03}")).await;
-        member
-            .recorder("us-east-1", Recording::AllSupported, true, true)
-            .await;
-        let topic = member.topic("eu-west-1", "alerts", true).await;
-        member
-            .rule(
-                "eu-west-1",
-                "kms-disable-delete",
-                CIS_RULE,
-                true,
-                Some(&topic),
-            )
-            .await;
-        for (n, state) in [KeyState::Enabled, KeyState::Disabled, KeyState::Enabled]
-            .into_iter()
-            .enumerate()
-        {
-            let key = member
-                .key("us-east-1", Some(&format!("alias/app-{n}")), state)
-                .await;
-            if n == 1 {
-                emulator.front.add_event(key_event(
-                    &member.id,
-                    "us-east-1",
-                    "DisableKey",
-                    &key,
-                    Duration::from_secs(3600),
-                ));
+    let mut raw_throughput = None;
+    for mode in &settings.modes {
+        let config = match mode.as_str() {
+            "raw" => PaceConfig::default(),
+            "paced" => PaceConfig {
+                latency: settings.latency,
+                quotas: QUOTAS.iter().map(|(op, q)| (op.to_string(), *q)).collect(),
+            },
+            other => panic!("unknown mode {other}: use raw or paced"),
+        };
+        pace.reset(config);
+        let run = run(&pace, &settings);
+        let stats = pace.stats();
+        println!("\n== {mode}: --concurrency {}", settings.concurrency);
+        print_run(&run, &stats, account_regions);
+        if mode == "raw" {
+            raw_throughput = Some(run.requests as f64 / run.wall.as_secs_f64());
+        } else {
+            let bound = lower_bound(&seeded, &settings);
+            let wall = run.wall.as_secs_f64();
+            println!(
+                "lower bound {bound:.2} s (latency {} ms, quotas {QUOTAS:?}, {PAGE} accounts a page)",
+                settings.latency.as_millis()
+            );
+            println!("wall / lower bound = {:.2}", wall / bound);
+            if let Some(capacity) = raw_throughput {
+                let emulator_bound = run.requests as f64 / capacity;
+                println!(
+                    "emulator ceiling: {capacity:.0} requests/s (raw run) -> {emulator_bound:.2} s \
+                     for these requests; wall / max(lower bound, emulator ceiling) = {:.2}",
+                    wall / bound.max(emulator_bound)
+                );
             }
         }
     }
 }
 
-fn run(emulator: &support::Emulator, concurrency: usize) -> Run {
+struct Run {
+    wall: Duration,
+    cpu: Duration,
+    peak_rss_kib: i64,
+    requests: u64,
+    requests_by_api: BTreeMap<String, u64>,
+    findings: usize,
+    facts_bytes: u64,
+    coverage: serde_json::Value,
+}
+
+fn print_run(run: &Run, stats: &BTreeMap<String, OperationStats>, account_regions: usize) {
+    let per = |x: f64| x / account_regions as f64;
+    println!(
+        "wall {:.2} s | CPU {:.2} s ({:.2} ms per account-region) | peak RSS {:.1} MiB",
+        run.wall.as_secs_f64(),
+        run.cpu.as_secs_f64(),
+        per(run.cpu.as_secs_f64() * 1000.0),
+        run.peak_rss_kib as f64 / 1024.0
+    );
+    println!(
+        "requests {} ({:.2} per account-region) | findings {} | facts.json.gz {} bytes ({:.0} per account-region)",
+        run.requests,
+        per(run.requests as f64),
+        run.findings,
+        run.facts_bytes,
+        per(run.facts_bytes as f64)
+    );
+    println!("coverage {}", run.coverage);
+    println!(
+        "{:<48} {:>8} {:>10} {:>10} {:>15}",
+        "API", "cmkscan", "per acct-rg", "throttled", "peak/key/s"
+    );
+    for (api, count) in &run.requests_by_api {
+        let operation = api.split(':').nth(1).unwrap_or(api);
+        let seen = stats.get(operation).cloned().unwrap_or_default();
+        println!(
+            "{api:<48} {count:>8} {:>10.3} {:>10} {:>15}",
+            per(*count as f64),
+            seen.throttled,
+            seen.peak_per_key_second
+        );
+    }
+}
+
+/// Runs the release binary against the pacer and waits for it.
+fn run(pace: &Pace, settings: &Settings) -> Run {
     let out = tempfile::tempdir().expect("temp dir");
     let started = Instant::now();
     // Reaped by wait4 below, which std's Child cannot see.
     #[allow(clippy::zombie_processes)]
-    let child = support::cmkscan_command(emulator.endpoint())
-        .args(["scan", "--regions", REGIONS, "--concurrency"])
-        .arg(concurrency.to_string())
+    let child = support::cmkscan_command(&pace.endpoint)
+        .arg("scan")
+        .arg("--regions")
+        .arg(settings.regions.join(","))
+        .arg("--concurrency")
+        .arg(settings.concurrency.to_string())
         .arg("--output-dir")
         .arg(out.path())
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
         .expect("start cmkscan");
-    let (status, peak_rss_kib) = wait_with_rusage(child.id());
+    let usage = wait_with_rusage(child.id());
     let wall = started.elapsed();
-    assert!(status == 0, "cmkscan exited with status {status}");
+    assert!(usage.status == 0, "cmkscan exited with status {}", usage.status);
+    read_report(out.path(), wall, usage)
+}
+
+fn read_report(dir: &Path, wall: Duration, usage: Usage) -> Run {
     let report: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(out.path().join("findings.json")).expect("findings.json"),
+        &std::fs::read(dir.join("findings.json")).expect("findings.json"),
     )
     .expect("report JSON");
-    let requests = report["summary"]["api_calls"]
+    let requests_by_api: BTreeMap<String, u64> = report["summary"]["api_calls"]
         .as_object()
-        .map(|calls| calls.values().filter_map(|v| v.as_u64()).sum())
-        .unwrap_or(0);
-    let rows = report["findings"].as_array().map_or(0, Vec::len);
+        .expect("api_calls")
+        .iter()
+        .map(|(api, n)| (api.clone(), n.as_u64().unwrap_or(0)))
+        .collect();
     Run {
-        concurrency,
         wall,
-        requests,
-        rows,
-        peak_rss_kib,
+        cpu: usage.cpu,
+        peak_rss_kib: usage.peak_rss_kib,
+        requests: requests_by_api.values().sum(),
+        requests_by_api,
+        findings: report["findings"].as_array().map_or(0, Vec::len),
+        facts_bytes: std::fs::metadata(dir.join("facts.json.gz"))
+            .expect("facts.json.gz")
+            .len(),
+        coverage: report["summary"]["coverage"].clone(),
     }
 }
 
-/// Waits for one child and returns (exit status, its own peak RSS in KiB).
-/// wait4 reports the child alone, not the emulator (also our child).
-fn wait_with_rusage(pid: u32) -> (i32, i64) {
+struct Usage {
+    status: i32,
+    cpu: Duration,
+    peak_rss_kib: i64,
+}
+
+/// Waits for one child and returns its exit status, CPU time (user + sys)
+/// and peak RSS: wait4 reports the child alone, not the emulator.
+fn wait_with_rusage(pid: u32) -> Usage {
     let mut status = 0;
     // SAFETY: rusage is plain data; wait4 fills it for the child we started
     // and reaps it, so std's Child is never waited on afterwards.
@@ -161,5 +263,211 @@ fn wait_with_rusage(pid: u32) -> (i32, i64) {
     let pid = libc::pid_t::try_from(pid).expect("pid fits pid_t");
     let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(reaped, pid, "wait4 failed");
-    (libc::WEXITSTATUS(status), usage.ru_maxrss)
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    Usage {
+        status: libc::WEXITSTATUS(status),
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        peak_rss_kib: usage.ru_maxrss,
+    }
+}
+
+/// The earliest the paced scan can end, given only the quotas, the
+/// latency and `--concurrency`; the emulator's own speed is not in it.
+///
+/// - Before listing: GetCallerIdentity, DescribeOrganization and
+///   DescribeRegions, one after the other (3 round trips).
+/// - ListAccounts pages go out at most once a second; an account is known
+///   when its page is back.
+/// - An account then needs AssumeRole and DescribeRegions (2 round trips,
+///   none for the management account), then its regions in parallel. A
+///   region takes the longer of its LookupEvents requests at 2 a second
+///   ((k − 1) / 2 s + one round trip) and its longest chain of dependent
+///   calls (DescribeTrails → DescribeMetricFilters → DescribeAlarmsForMetric
+///   → ListSubscriptionsByTopic where the account has an alarm chain, else
+///   ListKeys → DescribeKey: 2 round trips).
+/// - At most `--concurrency` members are scanned at once, in listing order;
+///   the management account runs beside them from the start, and members'
+///   verdicts need its organisation trails.
+fn lower_bound(seeded: &[Seeded], settings: &Settings) -> f64 {
+    let rtt = settings.latency.as_secs_f64();
+    let lookup_rate = 2.0;
+    let list_rate = 1.0;
+    let account_path = |account: &Seeded, entry_round_trips: f64| {
+        let chain = if account.alarm_chain { 4.0 } else { 2.0 } * rtt;
+        let regions = account
+            .lookups_per_region
+            .iter()
+            .map(|&k| ((k as f64 - 1.0) / lookup_rate + rtt).max(chain))
+            .fold(0.0, f64::max);
+        entry_round_trips * rtt + regions
+    };
+    let preamble = 3.0 * rtt;
+    let management_done = preamble + account_path(&seeded[0], 1.0);
+    let mut slots = vec![preamble; settings.concurrency.max(1)];
+    let mut end = management_done;
+    // Organizations lists the management account first.
+    for (index, account) in seeded.iter().enumerate().skip(1) {
+        let listed = preamble + (index / PAGE) as f64 / list_rate + rtt;
+        let slot = slots
+            .iter_mut()
+            .min_by(|a, b| a.total_cmp(b))
+            .expect("at least one slot");
+        let finished = listed.max(*slot) + account_path(account, 2.0);
+        *slot = finished;
+        end = end.max(finished.max(management_done));
+    }
+    end
+}
+
+/// The organisation: the management account (an organisation trail with
+/// the CIS alarm chain, so members' logging is covered) and the members,
+/// each with a mix drawn from a generator seeded by its index (the same
+/// organisation every run).
+async fn seed(emulator: &support::Emulator, settings: &Settings) -> Vec<Seeded> {
+    emulator.create_organization().await;
+    let management = emulator.management().await;
+    let home = settings.regions[0];
+    let mut org_trail = TrailSpec::multi_region("org-trail", home);
+    org_trail.organization = true;
+    org_trail.log_group = Some("org-trail-logs");
+    management.trail(org_trail).await;
+    management.cis_alarm_chain(home, "org-trail-logs").await;
+    let mut seeded = vec![Seeded {
+        lookups_per_region: vec![2; settings.regions.len()],
+        alarm_chain: true,
+    }];
+    let members: Vec<(String, Seeded)> = futures::stream::iter(0..settings.members)
+        .map(|i| seed_member(emulator, i, &settings.regions))
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    // Listing order: moto lists accounts in creation order.
+    let mut by_id: HashMap<String, Seeded> = members.into_iter().collect();
+    let listed = list_member_ids(emulator).await;
+    for id in listed {
+        seeded.push(by_id.remove(&id).expect("every listed member was seeded"));
+    }
+    seeded
+}
+
+async fn list_member_ids(emulator: &support::Emulator) -> Vec<String> {
+    let org = aws_sdk_organizations::Client::new(&emulator.runner_config().await);
+    let mut ids = Vec::new();
+    let mut token = None;
+    loop {
+        let page = org
+            .list_accounts()
+            .max_results(PAGE as i32)
+            .set_next_token(token)
+            .send()
+            .await
+            .expect("list accounts");
+        ids.extend(
+            page.accounts()
+                .iter()
+                .filter_map(|a| a.id())
+                .filter(|id| *id != support::MANAGEMENT_ACCOUNT)
+                .map(str::to_string),
+        );
+        token = page.next_token().map(str::to_string);
+        if token.is_none() {
+            return ids;
+        }
+    }
+}
+
+async fn seed_member(
+    emulator: &support::Emulator,
+    index: usize,
+    regions: &[&'static str],
+) -> (String, Seeded) {
+    let mut rng = fastrand::Rng::with_seed(index as u64);
+    let member = emulator
+        .create_account(&format!("member-{index:04}"))
+        .await;
+    let alarm_chain = rng.u8(..100) < 25;
+    if alarm_chain {
+        let mut trail = TrailSpec::multi_region("own-trail", regions[0]);
+        trail.log_group = Some("own-trail-logs");
+        member.trail(trail).await;
+        member.cis_alarm_chain(regions[0], "own-trail-logs").await;
+    }
+    let mut lookups_per_region = Vec::new();
+    for (n, region) in regions.iter().enumerate() {
+        match rng.u8(..100) {
+            0..60 => {
+                member
+                    .recorder(region, Recording::AllSupported, true, true)
+                    .await
+            }
+            60..75 => {
+                member
+                    .recorder(
+                        region,
+                        Recording::Include(vec!["AWS::EC2::Instance"]),
+                        true,
+                        true,
+                    )
+                    .await
+            }
+            75..85 => {
+                member
+                    .recorder(region, Recording::AllSupported, false, true)
+                    .await
+            }
+            _ => {}
+        }
+        // Most keys live in the home region; other regions hold a few.
+        let keys = if n == 0 {
+            rng.usize(0..=20)
+        } else {
+            rng.usize(0..=3)
+        };
+        let (mut disabled_events, mut deletion_events) = (0, 0);
+        for k in 0..keys {
+            let state = match rng.u8(..100) {
+                0..75 => KeyState::Enabled,
+                75..90 => KeyState::Disabled,
+                _ => KeyState::PendingDeletion,
+            };
+            let event = match state {
+                KeyState::Disabled => Some("DisableKey"),
+                KeyState::PendingDeletion => Some("ScheduleKeyDeletion"),
+                KeyState::Enabled => None,
+            }
+            .filter(|_| rng.bool());
+            let alias = rng.bool().then(|| format!("alias/app-{k}"));
+            let arn = member.key(region, alias.as_deref(), state).await;
+            if let Some(name) = event {
+                if name == "DisableKey" {
+                    disabled_events += 1;
+                } else {
+                    deletion_events += 1;
+                }
+                emulator.front.add_event(key_event(
+                    &member.id,
+                    region,
+                    name,
+                    &arn,
+                    Duration::from_secs(3600 * rng.u64(1..72)),
+                ));
+            }
+        }
+        lookups_per_region.push(usize::max(disabled_events, 1) + usize::max(deletion_events, 1));
+        if rng.u8(..100) < 30 {
+            let topic = member.topic(region, "kms-alerts", true).await;
+            member
+                .rule(region, "kms-disable-delete", CIS_RULE, true, Some(&topic))
+                .await;
+        }
+    }
+    (
+        member.id.clone(),
+        Seeded {
+            lookups_per_region,
+            alarm_chain,
+        },
+    )
 }

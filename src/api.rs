@@ -122,7 +122,11 @@ impl Api {
     pub fn requests_per_second(self) -> NonZeroU32 {
         let rps = match self {
             Api::CloudTrailLookupEvents => 2,
-            Api::OrganizationsDescribeOrganization | Api::OrganizationsListAccounts => 2,
+            Api::OrganizationsDescribeOrganization => 2,
+            // Organizations publishes no per-API rate; 1 per second is the
+            // pace its throttling is commonly met at, and listing 20
+            // accounts a page keeps even 5,000 accounts to about 4 minutes.
+            Api::OrganizationsListAccounts => 1,
             Api::LogsDescribeMetricFilters
             | Api::CloudWatchDescribeAlarmsForMetric
             | Api::CloudTrailDescribeTrails

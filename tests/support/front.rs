@@ -149,13 +149,13 @@ impl Front {
     }
 }
 
-struct Request {
+pub(super) struct Request {
     head: Vec<u8>,
-    headers: HashMap<String, String>,
+    pub(super) headers: HashMap<String, String>,
     body: Vec<u8>,
 }
 
-async fn read_request(conn: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
+pub(super) async fn read_request(conn: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
     let mut head = Vec::new();
     loop {
         let mut line = Vec::new();
@@ -251,7 +251,7 @@ fn percent_decode(value: &str) -> String {
 
 /// (operation, region, access key) of a request.
 /// (operation, region, access key, IAM service prefix) of a request.
-fn describe(req: &Request) -> (String, String, String, String) {
+pub(super) fn describe(req: &Request) -> (String, String, String, String) {
     let method = String::from_utf8_lossy(&req.head)
         .split(' ')
         .next()
@@ -374,7 +374,7 @@ async fn handle(
     stream.shutdown().await
 }
 
-async fn forward(req: &Request, upstream: SocketAddr) -> std::io::Result<Vec<u8>> {
+pub(super) async fn forward(req: &Request, upstream: SocketAddr) -> std::io::Result<Vec<u8>> {
     let mut out = TcpStream::connect(upstream).await?;
     let head = String::from_utf8_lossy(&req.head);
     let mut rewritten = String::new();
@@ -417,7 +417,7 @@ fn http_response(status: &str, content_type: &str, body: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn throttling(json_protocol: bool, operation: &str) -> Vec<u8> {
+pub(super) fn throttling(json_protocol: bool, operation: &str) -> Vec<u8> {
     let message = format!("Rate exceeded for {operation}");
     if json_protocol {
         let body = json!({"__type": "ThrottlingException", "message": message}).to_string();

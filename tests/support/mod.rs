@@ -6,6 +6,7 @@
 
 pub mod front;
 pub mod moto;
+pub mod pace;
 pub mod sample_org;
 pub mod seed;
 
