@@ -218,15 +218,18 @@ fn run(pace: &Pace, settings: &Settings) -> Run {
         .expect("start cmkscan");
     let usage = wait_with_rusage(child.id());
     let wall = started.elapsed();
-    assert!(usage.status == 0, "cmkscan exited with status {}", usage.status);
+    assert!(
+        usage.status == 0,
+        "cmkscan exited with status {}",
+        usage.status
+    );
     read_report(out.path(), wall, usage)
 }
 
 fn read_report(dir: &Path, wall: Duration, usage: Usage) -> Run {
-    let report: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(dir.join("findings.json")).expect("findings.json"),
-    )
-    .expect("report JSON");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("findings.json")).expect("findings.json"))
+            .expect("report JSON");
     let requests_by_api: BTreeMap<String, u64> = report["summary"]["api_calls"]
         .as_object()
         .expect("api_calls")
@@ -384,9 +387,7 @@ async fn seed_member(
     regions: &[&'static str],
 ) -> (String, Seeded) {
     let mut rng = fastrand::Rng::with_seed(index as u64);
-    let member = emulator
-        .create_account(&format!("member-{index:04}"))
-        .await;
+    let member = emulator.create_account(&format!("member-{index:04}")).await;
     let alarm_chain = rng.u8(..100) < 25;
     if alarm_chain {
         let mut trail = TrailSpec::multi_region("own-trail", regions[0]);

@@ -22,6 +22,8 @@
 //!   request counts, and the mapping of SDK failures to [`throttle::CallError`].
 //! - [`api`] — the catalogue of AWS operations, their IAM actions and rates.
 //! - [`ids`] — validated input: account ids, region names, S3 URIs.
+//! - [`diff`] — `cmkscan diff`: rows whose status changed between two
+//!   reports, read back from their CSV or JSON.
 //!
 //! The binary (`src/main.rs`) parses the command line, loads the AWS
 //! configuration, runs [`scan::run`] and delivers the report.
@@ -29,6 +31,7 @@
 pub mod api;
 pub mod checks;
 pub mod collect;
+pub mod diff;
 pub mod evidence;
 pub mod facts;
 pub mod ids;

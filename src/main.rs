@@ -13,6 +13,7 @@ use aws_config::BehaviorVersion;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use cmkscan::checks;
+use cmkscan::diff::Findings;
 use cmkscan::evidence::{self, FactsWriter};
 use cmkscan::facts::ScanHeader;
 use cmkscan::ids::{AccountId, RegionName, S3Uri};
@@ -51,6 +52,8 @@ enum Command {
     Scan(Box<ScanArgs>),
     /// Re-evaluate a scan's facts.json.gz into the same report, without AWS.
     Evaluate(EvaluateArgs),
+    /// Rows whose status changed between two reports (findings.csv or findings.json).
+    Diff(DiffArgs),
 }
 
 #[derive(clap::Args)]
@@ -89,6 +92,21 @@ struct EvaluateArgs {
     facts: PathBuf,
     #[command(flatten)]
     output: OutputArgs,
+}
+
+/// An unreadable or malformed report is a usage error (exit 2), reported
+/// by clap before anything runs.
+#[derive(clap::Args)]
+struct DiffArgs {
+    /// The earlier report: findings.csv or findings.json.
+    #[arg(value_parser = |path: &str| Findings::from_path(Path::new(path)))]
+    old: Findings,
+    /// The later report: findings.csv or findings.json.
+    #[arg(value_parser = |path: &str| Findings::from_path(Path::new(path)))]
+    new: Findings,
+    /// Also write the changed rows to this CSV file.
+    #[arg(long)]
+    output: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -163,6 +181,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Scan(args) => run_scan(*args).await,
         Command::Evaluate(args) => run_evaluate(args).await,
+        Command::Diff(args) => run_diff(args).await,
     }
 }
 
@@ -245,6 +264,19 @@ async fn run_evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
         &args.output.output_dir,
     )?;
     print_written(&files);
+    Ok(())
+}
+
+async fn run_diff(args: DiffArgs) -> anyhow::Result<()> {
+    let diff = cmkscan::diff::diff(&args.old, &args.new);
+    print!("{}", diff.render());
+    if let Some(path) = &args.output {
+        let csv = diff.to_csv().context("cannot render the diff CSV")?;
+        tokio::fs::write(path, csv)
+            .await
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
     Ok(())
 }
 

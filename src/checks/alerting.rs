@@ -7,7 +7,7 @@ use super::catalog::{CheckId, Status};
 use super::kms_events::{self, Coverage, Subject};
 use super::trails::{self, TrailGap};
 use super::{Finding, RegionContext};
-use crate::facts::{AlarmFacts, MetricFilterFacts, RuleFacts, TrailFacts, TrailStatus};
+use crate::facts::{AlarmFacts, MetricFilterFacts, MetricRef, RuleFacts, TrailFacts, TrailStatus};
 
 /// What the walk along every possible chain found.
 #[derive(Default)]
@@ -58,22 +58,22 @@ fn trail_chain(trail: &TrailFacts, subject: Subject<'_>, walk: &mut Walk) -> Opt
     match trails::qualifies(trail) {
         Ok(()) => {}
         Err(TrailGap::Missing(why)) => {
-            walk.gaps.push(format!("trail {} {why}", trail.name));
+            walk.gaps.push(format!("trail {} {why}", trail.arn));
             return None;
         }
         Err(TrailGap::Unknown(why)) => {
-            walk.unknown.push(format!("trail {}: {why}", trail.name));
+            walk.unknown.push(format!("trail {}: {why}", trail.arn));
             return None;
         }
         Err(TrailGap::Undecidable(why)) => {
-            walk.undecidable.push(format!("trail {} {why}", trail.name));
+            walk.undecidable.push(format!("trail {} {why}", trail.arn));
             return None;
         }
     }
     let Some(filters) = &trail.metric_filters else {
         walk.gaps.push(format!(
             "trail {} does not deliver to CloudWatch Logs",
-            trail.name
+            trail.arn
         ));
         return None;
     };
@@ -85,22 +85,23 @@ fn trail_chain(trail: &TrailFacts, subject: Subject<'_>, walk: &mut Walk) -> Opt
     {
         walk.gaps.push(format!(
             "trail {} fails to deliver to CloudWatch Logs: {error}",
-            trail.name
+            trail.arn
         ));
         return None;
     }
     let filters = match filters {
         Err(err) => {
             walk.unknown
-                .push(format!("metric filters of trail {}: {err}", trail.name));
+                .push(format!("metric filters of trail {}: {err}", trail.arn));
             return None;
         }
         Ok(filters) => filters,
     };
     if filters.is_empty() {
         walk.gaps.push(format!(
-            "log group of trail {} has no metric filter",
-            trail.name
+            "log group {} of trail {} has no metric filter",
+            log_group(trail),
+            trail.arn
         ));
         return None;
     }
@@ -115,20 +116,22 @@ fn filter_chain(
     subject: Subject<'_>,
     walk: &mut Walk,
 ) -> Option<Chain> {
+    let named = format!(
+        "metric filter {} (pattern {}) on log group {} of trail {}",
+        filter.name,
+        quoted(&filter.pattern),
+        log_group(trail),
+        trail.arn
+    );
     let broader = match kms_events::filter_coverage(&filter.pattern, subject) {
         Coverage::Both { broader } => broader,
         Coverage::Misses(missed) => {
-            walk.gaps.push(format!(
-                "metric filter {} on the log group of trail {} does not match {}",
-                filter.name,
-                trail.name,
-                missed.join(" or ")
-            ));
+            walk.gaps
+                .push(format!("{named} does not match {}", missed.join(" or ")));
             return None;
         }
         Coverage::Undecidable(why) => {
-            walk.undecidable
-                .push(format!("metric filter {}: {why}", filter.name));
+            walk.undecidable.push(format!("{named}: {why}"));
             return None;
         }
     };
@@ -141,19 +144,30 @@ fn filter_chain(
         }
     };
     if alarms.is_empty() {
-        walk.gaps
-            .push(format!("no alarm on the metric of filter {}", filter.name));
+        let metrics: Vec<String> = filter.metrics.iter().map(metric_name).collect();
+        walk.gaps.push(format!(
+            "no alarm on the metric {} of filter {}",
+            list_or_none(&metrics),
+            filter.name
+        ));
         return None;
     }
-    let alarm = alarms.iter().find(|alarm| alarm_notifies(alarm, walk))?;
+    let (alarm, (topic, subscriptions)) = alarms
+        .iter()
+        .find_map(|alarm| alarm_notifies(alarm, walk).map(|topic| (alarm, topic)))?;
     let scope = if trail.is_organization_trail {
-        format!("organisation trail {}", trail.name)
+        "organisation trail"
     } else {
-        format!("trail {}", trail.name)
+        "trail"
     };
     let mut detail = format!(
-        "{scope} → metric filter {} → alarm {} → SNS topic with a confirmed subscriber",
-        filter.name, alarm.name
+        "{scope} {} → log group {} → metric filter {} (pattern {}) → metric {} → alarm {} → SNS topic {topic} ({subscriptions} confirmed subscription(s))",
+        trail.arn,
+        log_group(trail),
+        filter.name,
+        quoted(&filter.pattern),
+        metric_name(&alarm.metric),
+        alarm.name
     );
     if broader {
         detail.push_str(
@@ -163,46 +177,82 @@ fn filter_chain(
     Some((alarm.name.clone(), detail))
 }
 
-fn alarm_notifies(alarm: &AlarmFacts, walk: &mut Walk) -> bool {
+/// The alarm's first SNS topic with confirmed subscriptions, and their
+/// count, when one matching event makes the alarm notify someone.
+fn alarm_notifies<'a>(alarm: &'a AlarmFacts, walk: &mut Walk) -> Option<(&'a str, u32)> {
     if !alarm.actions_enabled {
         walk.gaps
             .push(format!("alarm {} has its actions disabled", alarm.name));
-        return false;
+        return None;
     }
     match fires_on_one_event(alarm) {
         Fires::Yes => {}
         Fires::No(why) => {
             walk.gaps.push(format!("alarm {} {why}", alarm.name));
-            return false;
+            return None;
         }
         Fires::Undecidable(why) => {
             walk.undecidable.push(format!("alarm {} {why}", alarm.name));
-            return false;
+            return None;
         }
     }
-    let mut topics = 0;
+    let mut topics = Vec::new();
     for action in &alarm.actions {
         match &action.confirmed_subscriptions {
             None => {}
-            Some(Ok(0)) => topics += 1,
-            Some(Ok(_)) => return true,
+            Some(Ok(0)) => topics.push(action.arn.clone()),
+            Some(Ok(n)) => return Some((&action.arn, *n)),
             Some(Err(err)) => {
                 walk.unknown
                     .push(format!("subscribers of {}: {err}", action.arn));
-                topics += 1;
+                topics.push(action.arn.clone());
             }
         }
     }
-    if topics == 0 {
-        walk.gaps
-            .push(format!("alarm {} has no SNS topic action", alarm.name));
+    if topics.is_empty() {
+        let actions: Vec<String> = alarm.actions.iter().map(|a| a.arn.clone()).collect();
+        walk.gaps.push(format!(
+            "alarm {} has no SNS topic action (actions: {})",
+            alarm.name,
+            list_or_none(&actions)
+        ));
     } else {
         walk.gaps.push(format!(
-            "SNS topics of alarm {} have no confirmed subscriber",
-            alarm.name
+            "SNS topics of alarm {} have no confirmed subscriber: {}",
+            alarm.name,
+            topics.join(", ")
         ));
     }
-    false
+    None
+}
+
+/// A user's pattern as a JSON string: exact, and one line even when the
+/// pattern spans several (a detail is one CSV cell).
+fn quoted(text: &str) -> String {
+    serde_json::Value::String(text.to_owned()).to_string()
+}
+
+/// The log group's name, as the CloudWatch console lists it in the trail's
+/// home region; the whole ARN if it is not a log group ARN.
+fn log_group(trail: &TrailFacts) -> &str {
+    let Some(arn) = trail.log_group_arn.as_deref() else {
+        return "(none)";
+    };
+    arn.split_once(":log-group:")
+        .map(|(_, name)| name.strip_suffix(":*").unwrap_or(name))
+        .unwrap_or(arn)
+}
+
+fn metric_name(metric: &MetricRef) -> String {
+    format!("{}/{}", metric.namespace, metric.name)
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
 }
 
 /// Does one matching log event put the alarm into ALARM? The texts complete
@@ -344,16 +394,20 @@ fn rule_chain(ctx: &RegionContext<'_>, subject: Subject<'_>, walk: &mut Walk) ->
         }
     }
     if !any_candidate {
-        walk.gaps
-            .push("no EventBridge rule matches DisableKey and ScheduleKeyDeletion".into());
+        walk.gaps.push(format!(
+            "no EventBridge rule matches DisableKey and ScheduleKeyDeletion ({} rules on the default event bus)",
+            rules.len()
+        ));
     }
     None
 }
 
 fn rule_notifies(rule: &RuleFacts, broader: bool, walk: &mut Walk) -> Option<Chain> {
     if !rule.state.starts_with("ENABLED") {
-        walk.gaps
-            .push(format!("EventBridge rule {} is disabled", rule.name));
+        walk.gaps.push(format!(
+            "EventBridge rule {} is disabled (state {})",
+            rule.name, rule.state
+        ));
         return None;
     }
     match &rule.targets {
@@ -391,7 +445,7 @@ fn rule_notifies(rule: &RuleFacts, broader: bool, walk: &mut Walk) -> Option<Cha
 mod tests {
     use super::*;
     use crate::api::Api;
-    use crate::facts::{AlarmActionFacts, MetricRef};
+    use crate::facts::AlarmActionFacts;
     use crate::throttle::CallError;
 
     const CIS: &str = "{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)) }";
@@ -641,15 +695,118 @@ mod tests {
     }
 
     #[test]
-    fn complete_chain_passes_with_todays_detail() {
+    fn complete_chain_names_every_link() {
         let (chain, walk) = walk(&trail(alarm()));
         let (resource, detail) = chain.expect("complete chain");
         assert_eq!(resource, "kms-alarm");
         assert_eq!(
             detail,
-            "trail main → metric filter kms-filter → alarm kms-alarm → SNS topic with a confirmed subscriber"
+            format!(
+                "trail arn:aws:cloudtrail:us-east-1:111122223333:trail/main → log group trail-logs \
+                 → metric filter kms-filter (pattern \"{CIS}\") → metric CISBenchmark/KmsMetric \
+                 → alarm kms-alarm → SNS topic arn:aws:sns:us-east-1:111122223333:kms-alerts \
+                 (1 confirmed subscription(s))"
+            )
         );
         assert!(walk.gaps.is_empty() && walk.unknown.is_empty());
+    }
+
+    #[test]
+    fn eventbridge_details_name_the_rule_its_state_and_targets() {
+        use crate::checks::fixtures::{account, empty_region, evaluate_region, verdicts};
+        let cis =
+            r#"{"source":["aws.kms"],"detail":{"eventName":["DisableKey","ScheduleKeyDeletion"]}}"#;
+        let rule = |name: &str, state: &str, pattern: &str, targets: Option<u32>| RuleFacts {
+            name: name.into(),
+            state: state.into(),
+            event_pattern: Some(pattern.into()),
+            targets: targets.map(Ok),
+        };
+        let alerting = |rules: Vec<RuleFacts>| {
+            let mut region = empty_region();
+            region.rules = Ok(rules);
+            verdicts(
+                &evaluate_region(&account(region), &Ok(vec![])),
+                CheckId::KmsDisableDeleteAlerting,
+            )
+        };
+        assert_eq!(
+            alerting(vec![rule("kms", "ENABLED", cis, Some(2))]),
+            vec![(
+                Status::Pass,
+                "EventBridge rule kms matches both events and has 2 target(s)".to_string()
+            )]
+        );
+        assert_eq!(
+            alerting(vec![rule("kms", "DISABLED", cis, Some(1))]),
+            vec![(
+                Status::Fail,
+                "no trail covers this region; EventBridge rule kms is disabled (state DISABLED)"
+                    .to_string()
+            )]
+        );
+        let ec2 = r#"{"source":["aws.ec2"]}"#;
+        assert_eq!(
+            alerting(vec![rule("ec2", "ENABLED", ec2, None)]),
+            vec![(
+                Status::Fail,
+                "no trail covers this region; no EventBridge rule matches DisableKey and ScheduleKeyDeletion (1 rules on the default event bus)"
+                    .to_string()
+            )]
+        );
+    }
+
+    #[test]
+    fn a_multi_line_pattern_stays_on_one_line() {
+        let mut t = trail(alarm());
+        if let Some(Ok(filters)) = &mut t.metric_filters {
+            filters[0].pattern = "{ $.eventName = \"DisableKey\" }\n".into();
+        }
+        let (chain, walk) = walk(&t);
+        assert!(chain.is_none());
+        assert_eq!(walk.gaps.len(), 1, "{:?}", walk.gaps);
+        assert!(
+            walk.gaps[0].contains(r#"(pattern "{ $.eventName = \"DisableKey\" }\n")"#)
+                && !walk.gaps[0].contains('\n'),
+            "{:?}",
+            walk.gaps
+        );
+    }
+
+    #[test]
+    fn missing_links_name_their_evidence() {
+        let mut no_alarm = trail(alarm());
+        if let Some(Ok(filters)) = &mut no_alarm.metric_filters {
+            filters[0].alarms = Ok(vec![]);
+        }
+        assert_eq!(
+            walk(&no_alarm).1.gaps,
+            vec!["no alarm on the metric CISBenchmark/KmsMetric of filter kms-filter"]
+        );
+
+        let mut unconfirmed = alarm();
+        unconfirmed.actions[0].confirmed_subscriptions = Some(Ok(0));
+        assert_eq!(
+            walk(&trail(unconfirmed)).1.gaps,
+            vec!["SNS topics of alarm kms-alarm have no confirmed subscriber: arn:aws:sns:us-east-1:111122223333:kms-alerts"]
+        );
+
+        let mut autoscaling = alarm();
+        autoscaling.actions = vec![AlarmActionFacts {
+            arn: "arn:aws:autoscaling:us-east-1:111122223333:scalingPolicy:x".into(),
+            confirmed_subscriptions: None,
+        }];
+        assert_eq!(
+            walk(&trail(autoscaling)).1.gaps,
+            vec!["alarm kms-alarm has no SNS topic action (actions: arn:aws:autoscaling:us-east-1:111122223333:scalingPolicy:x)"]
+        );
+
+        let mut no_filters = trail(alarm());
+        no_filters.metric_filters = Some(Ok(vec![]));
+        assert_eq!(
+            walk(&no_filters).1.gaps,
+            vec!["log group trail-logs of trail arn:aws:cloudtrail:us-east-1:111122223333:trail/main has no metric filter"]
+        );
     }
 
     #[test]
@@ -692,7 +849,7 @@ mod tests {
         assert!(chain.is_none());
         assert_eq!(
             walk.gaps,
-            vec!["trail main fails to deliver to CloudWatch Logs: AccessDeniedException"]
+            vec!["trail arn:aws:cloudtrail:us-east-1:111122223333:trail/main fails to deliver to CloudWatch Logs: AccessDeniedException"]
         );
     }
 
@@ -727,7 +884,7 @@ mod tests {
         assert!(chain.is_none());
         assert_eq!(
             walk.gaps,
-            vec!["trail main fails to deliver to S3: NoSuchBucket"]
+            vec!["trail arn:aws:cloudtrail:us-east-1:111122223333:trail/main fails to deliver to S3: NoSuchBucket"]
         );
     }
 }

@@ -1,6 +1,11 @@
 //! Facts shared by the checks' unit tests.
 
-use crate::facts::{EventSelectors, TrailFacts, TrailStatus};
+use super::catalog::{CheckId, Status};
+use super::{Finding, RegionContext};
+use crate::facts::{
+    AccountFacts, ConfigFacts, EventSelectors, Fetched, KmsFacts, RegionFacts, TrailFacts,
+    TrailStatus,
+};
 
 /// A logging multi-region trail with an S3 bucket and default selectors, no
 /// log group; tests change the field they are about.
@@ -20,4 +25,58 @@ pub fn logging_trail() -> TrailFacts {
         selectors: Ok(EventSelectors::Default),
         metric_filters: None,
     }
+}
+
+/// A member account (111122223333) with one region, `region`, and no trails.
+pub fn account(region: RegionFacts) -> AccountFacts {
+    AccountFacts {
+        id: "111122223333".into(),
+        name: "member".into(),
+        access: Ok(()),
+        skipped_regions: vec![],
+        trails: vec![],
+        regions: vec![region],
+    }
+}
+
+/// us-east-1 with nothing in it: no trails, recorders, rules, keys or events.
+pub fn empty_region() -> RegionFacts {
+    RegionFacts {
+        region: "us-east-1".into(),
+        visible_trails: Ok(vec![]),
+        config: Ok(ConfigFacts::default()),
+        rules: Ok(vec![]),
+        keys: Ok(KmsFacts::default()),
+        recent_events: Ok(vec![]),
+    }
+}
+
+/// The findings of every regional check for `account`'s first region, as
+/// seen from a management account that is not `account`.
+pub fn evaluate_region(
+    account: &AccountFacts,
+    org_trails: &Fetched<Vec<TrailFacts>>,
+) -> Vec<Finding> {
+    let ctx = RegionContext {
+        account,
+        region: &account.regions[0],
+        management_account_id: "999999999999",
+        organization_trails: org_trails,
+    };
+    let mut out = Vec::new();
+    super::trails::check(&ctx, &mut out);
+    super::recording::check(&ctx, &mut out);
+    super::alerting::check(&ctx, &mut out);
+    super::keys::key_state(&ctx, &mut out);
+    super::keys::recent_events(&ctx, 7, &mut out);
+    out
+}
+
+/// The (status, detail) of each finding of `check`.
+pub fn verdicts(findings: &[Finding], check: CheckId) -> Vec<(Status, String)> {
+    findings
+        .iter()
+        .filter(|f| f.check == check)
+        .map(|f| (f.status, f.detail.clone()))
+        .collect()
 }

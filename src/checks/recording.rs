@@ -14,9 +14,11 @@ pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
                 Status::Pass,
                 recorder.name.clone(),
                 format!(
-                    "recorder {} is recording {KMS_KEY} ({})",
+                    "recorder {} is recording {KMS_KEY} ({}; last status {}) with delivery channel {}",
                     recorder.name,
-                    group_summary(recorder)
+                    group_summary(recorder),
+                    recorder.last_status.as_deref().unwrap_or("not reported"),
+                    config.delivery_channels.join(", ")
                 ),
             ),
             Err((resource, why)) => (Status::Fail, resource, why),
@@ -42,12 +44,12 @@ pub fn verdict(config: &ConfigFacts) -> Result<&RecorderFacts, (String, String)>
             ))
         } else if !recorder.recording {
             Some("is stopped".to_string())
-        } else if recorder
+        } else if let Some(failed) = recorder
             .last_status
             .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case("failure"))
+            .filter(|s| s.eq_ignore_ascii_case("failure"))
         {
-            Some("is failing (last status FAILURE)".to_string())
+            Some(format!("is failing (last status {failed})"))
         } else if config.delivery_channels.is_empty() {
             Some("has no delivery channel".to_string())
         } else {
@@ -161,6 +163,44 @@ mod tests {
         }
     }
 
+    fn rows(config: crate::facts::Fetched<ConfigFacts>) -> Vec<(Status, String)> {
+        use crate::checks::fixtures::{account, empty_region, evaluate_region, verdicts};
+        let mut region = empty_region();
+        region.config = config;
+        verdicts(
+            &evaluate_region(&account(region), &Ok(vec![])),
+            CheckId::KmsKeyRecording,
+        )
+    }
+
+    #[test]
+    fn details_name_the_recorder_its_status_and_channel_or_the_failed_call() {
+        assert_eq!(
+            rows(Ok(config(vec![recorder(true, None, &[], &[])]))),
+            vec![(
+                Status::Pass,
+                "recorder default is recording AWS::KMS::Key (all supported types; last status SUCCESS) with delivery channel default".to_string()
+            )]
+        );
+        let mut stopped = recorder(true, None, &[], &[]);
+        stopped.recording = false;
+        assert_eq!(
+            rows(Ok(config(vec![stopped]))),
+            vec![(Status::Fail, "recorder default is stopped".to_string())]
+        );
+        assert_eq!(
+            rows(Err(crate::throttle::CallError::new(
+                crate::api::Api::ConfigDescribeDeliveryChannels,
+                "AccessDeniedException",
+                "no"
+            ))),
+            vec![(
+                Status::Error,
+                "config:DescribeDeliveryChannels failed: AccessDeniedException: no".to_string()
+            )]
+        );
+    }
+
     #[test]
     fn verdict_reasons() {
         assert!(verdict(&config(vec![recorder(true, None, &[], &[])])).is_ok());
@@ -181,7 +221,7 @@ mod tests {
         assert!(verdict(&config(vec![failing]))
             .unwrap_err()
             .1
-            .contains("is failing"));
+            .contains("is failing (last status Failure)"));
 
         let excluded = recorder(false, Some("EXCLUSION_BY_RESOURCE_TYPES"), &[], &[KMS_KEY]);
         assert!(verdict(&config(vec![excluded]))

@@ -66,16 +66,20 @@ pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
                     Status::Pass,
                     &trail.arn,
                     format!(
-                        "{scope} {} is logging to S3 and captures KMS write management events",
-                        trail.name
+                        "{scope} {} (home region {}) is logging to S3 bucket {} and captures KMS write management events ({})",
+                        trail.arn,
+                        trail.home_region,
+                        // `qualifies` required the bucket.
+                        trail.s3_bucket.as_deref().unwrap_or("?"),
+                        selector_kind(trail)
                     ),
                 ));
                 return;
             }
-            Err(TrailGap::Missing(why)) => gaps.push(format!("trail {} {why}", trail.name)),
-            Err(TrailGap::Unknown(why)) => unknown.push(format!("trail {}: {why}", trail.name)),
+            Err(TrailGap::Missing(why)) => gaps.push(format!("trail {} {why}", trail.arn)),
+            Err(TrailGap::Unknown(why)) => unknown.push(format!("trail {}: {why}", trail.arn)),
             Err(TrailGap::Undecidable(why)) => {
-                undecidable.push(format!("trail {} {why}", trail.name))
+                undecidable.push(format!("trail {} {why}", trail.arn))
             }
         }
     }
@@ -96,6 +100,17 @@ pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
         )
     };
     out.push(ctx.finding(CheckId::KmsEventsLogged, status, "", detail));
+}
+
+/// Which kind of event selectors made a qualifying trail capture the events.
+fn selector_kind(trail: &TrailFacts) -> &'static str {
+    match trail.selectors {
+        Ok(EventSelectors::Default) => "default event selectors",
+        Ok(EventSelectors::Classic(_)) => "basic event selectors",
+        Ok(EventSelectors::Advanced(_)) => "advanced event selectors",
+        // A trail whose selectors are unknown never qualifies.
+        Err(_) => "event selectors unknown",
+    }
 }
 
 /// Failed lookups that may hide a trail covering the region: DescribeTrails
@@ -234,6 +249,7 @@ fn field_matches(f: &AdvancedFieldSelector, value: &str) -> bool {
 mod tests {
     use super::*;
     use crate::api::Api;
+    use crate::checks::catalog::Status;
     use crate::facts::{ClassicSelector, TrailStatus};
     use crate::throttle::CallError;
 
@@ -249,6 +265,73 @@ mod tests {
             is_logging: true,
             ..Default::default()
         }
+    }
+
+    fn rows(
+        trails: Vec<TrailFacts>,
+        org: crate::facts::Fetched<Vec<TrailFacts>>,
+    ) -> Vec<(Status, String)> {
+        use crate::checks::fixtures::{account, empty_region, evaluate_region, verdicts};
+        let mut member = account(empty_region());
+        member.trails = trails;
+        verdicts(&evaluate_region(&member, &org), CheckId::KmsEventsLogged)
+    }
+
+    const MAIN: &str = "arn:aws:cloudtrail:us-east-1:111122223333:trail/main";
+
+    #[test]
+    fn details_name_the_trail_by_arn_with_its_evidence() {
+        assert_eq!(
+            rows(vec![trail(logging())], Ok(vec![])),
+            vec![(
+                Status::Pass,
+                format!("multi-region trail {MAIN} (home region us-east-1) is logging to S3 bucket trail-bucket and captures KMS write management events (default event selectors)")
+            )]
+        );
+        let mut org_trail = trail(logging());
+        org_trail.is_organization_trail = true;
+        org_trail.arn = "arn:aws:cloudtrail:eu-west-1:999999999999:trail/org".into();
+        org_trail.home_region = "eu-west-1".into();
+        org_trail.selectors = Ok(EventSelectors::Classic(vec![classic(true, "All", &[])]));
+        assert_eq!(
+            rows(vec![trail(TrailStatus::default())], Ok(vec![org_trail])),
+            vec![(
+                Status::Pass,
+                "organisation trail arn:aws:cloudtrail:eu-west-1:999999999999:trail/org (home region eu-west-1) is logging to S3 bucket trail-bucket and captures KMS write management events (basic event selectors)".to_string()
+            )]
+        );
+        assert_eq!(
+            rows(vec![trail(TrailStatus::default())], Ok(vec![])),
+            vec![(
+                Status::Fail,
+                format!("no trail qualifies: trail {MAIN} is not logging")
+            )]
+        );
+        let mut unknown = trail(logging());
+        unknown.selectors = Err(CallError::new(
+            Api::CloudTrailGetEventSelectors,
+            "AccessDeniedException",
+            "no",
+        ));
+        assert_eq!(
+            rows(vec![unknown], Err(CallError::new(Api::CloudTrailDescribeTrails, "AccessDenied", "no"))),
+            vec![(
+                Status::Error,
+                format!("trail {MAIN}: cloudtrail:GetEventSelectors failed: AccessDeniedException: no; organisation trails of the management account: cloudtrail:DescribeTrails failed: AccessDenied: no")
+            )]
+        );
+        let mut undecidable = trail(logging());
+        undecidable.selectors = Ok(advanced(vec![
+            field("eventCategory", &["Management"], &[]),
+            field("userIdentity.arn", &[], &["x"]),
+        ]));
+        assert_eq!(
+            rows(vec![undecidable], Ok(vec![])),
+            vec![(
+                Status::Warn,
+                format!("cannot decide: trail {MAIN} has an advanced selector on userIdentity.arn, which cmkscan does not evaluate")
+            )]
+        );
     }
 
     #[test]

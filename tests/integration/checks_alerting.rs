@@ -95,7 +95,10 @@ async fn full_cis_chain_passes() {
     assert_finding(
         &f,
         Status::Pass,
-        &["trail main → metric filter kms-disable-delete → alarm kms-disable-delete → SNS topic with a confirmed subscriber"],
+        &[
+            "trail arn:aws:cloudtrail:us-east-1:123456789012:trail/main → log group trail-logs → metric filter kms-disable-delete (pattern ",
+            "→ metric CISBenchmark/KmsDisableDelete → alarm kms-disable-delete → SNS topic arn:aws:sns:us-east-1:123456789012:security-alerts (1 confirmed subscription(s))",
+        ],
     );
     assert_eq!(f.resource_id, "kms-disable-delete");
     assert!(!f.detail.contains("broader"), "{f:#?}");
@@ -107,7 +110,11 @@ async fn broader_filter_passes_and_says_so() {
     assert_finding(
         &f,
         Status::Pass,
-        &["metric filter kms-filter → alarm kms-alarm", "broader"],
+        &[
+            "metric filter kms-filter (pattern ",
+            "→ alarm kms-alarm",
+            "broader",
+        ],
     );
 }
 
@@ -120,7 +127,7 @@ async fn cis_filter_with_odd_spacing_quotes_and_order_passes() {
     assert_finding(
         &f,
         Status::Pass,
-        &["metric filter kms-filter → alarm kms-alarm"],
+        &["metric filter kms-filter (pattern ", "→ alarm kms-alarm"],
     );
     assert!(!f.detail.contains("broader"), "{f:#?}");
 }
@@ -134,7 +141,7 @@ async fn filter_matching_only_disable_key_fails_naming_schedule_key_deletion() {
     assert_finding(
         &f,
         Status::Fail,
-        &["metric filter kms-filter on the log group of trail main does not match ScheduleKeyDeletion"],
+        &["metric filter kms-filter (pattern ", ") on log group trail-logs of trail arn:aws:cloudtrail:us-east-1:123456789012:trail/main does not match ScheduleKeyDeletion"],
     );
     assert!(!f.detail.contains("DisableKey or"), "{f:#?}");
 }
@@ -196,7 +203,7 @@ async fn alarm_on_another_metric_fails() {
     assert_finding(
         &f,
         Status::Fail,
-        &["no alarm on the metric of filter kms-filter"],
+        &["no alarm on the metric CISBenchmark/KmsMetric of filter kms-filter"],
     );
 }
 
@@ -252,7 +259,10 @@ async fn alarm_needing_one_of_three_periods_passes() {
     assert_finding(
         &f,
         Status::Pass,
-        &["trail main → metric filter kms-filter → alarm kms-alarm → SNS topic with a confirmed subscriber"],
+        &[
+            "trail arn:aws:cloudtrail:us-east-1:123456789012:trail/main → log group trail-logs → metric filter kms-filter (pattern ",
+            "→ metric CISBenchmark/KmsMetric → alarm kms-alarm → SNS topic arn:aws:sns:us-east-1:123456789012:kms-alerts (1 confirmed subscription(s))",
+        ],
     );
 }
 
@@ -308,7 +318,7 @@ async fn trail_without_cloudwatch_logs_and_no_rule_fails() {
         &f,
         Status::Fail,
         &[
-            "trail main does not deliver to CloudWatch Logs",
+            "trail arn:aws:cloudtrail:us-east-1:123456789012:trail/main does not deliver to CloudWatch Logs",
             "no EventBridge rule matches DisableKey and ScheduleKeyDeletion",
         ],
     );
@@ -325,7 +335,10 @@ async fn multi_region_trail_chain_covers_other_regions() {
         assert_finding(
             f,
             Status::Pass,
-            &["trail main → metric filter kms-disable-delete → alarm kms-disable-delete"],
+            &[
+                "trail arn:aws:cloudtrail:us-east-1:123456789012:trail/main → log group trail-logs → metric filter kms-disable-delete (pattern ",
+                "→ alarm kms-disable-delete",
+            ],
         );
     }
 }
@@ -338,7 +351,7 @@ async fn single_region_trail_chain_does_not_cover_other_regions() {
 
     let outcome = emulator.scan(options(&[EAST, WEST])).await;
     let east = single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST, CHECK);
-    assert_finding(east, Status::Pass, &["trail main → metric filter"]);
+    assert_finding(east, Status::Pass, &["trail arn:aws:cloudtrail:us-east-1:123456789012:trail/main → log group trail-logs → metric filter"]);
     // No trail covers eu-west-1 and it has no rule: the detail must say the
     // trail side is missing too, not only the EventBridge side.
     let west = single(&outcome.findings, MANAGEMENT_ACCOUNT, WEST, CHECK);
@@ -361,7 +374,10 @@ async fn organisation_trail_chain_covers_a_bare_member() {
     assert_finding(
         f,
         Status::Pass,
-        &["organisation trail org-trail → metric filter kms-disable-delete → alarm kms-disable-delete"],
+        &[
+            "organisation trail arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail → log group org-trail-logs → metric filter kms-disable-delete (pattern ",
+            "→ alarm kms-disable-delete",
+        ],
     );
 
     // The member alone: the org trail is fetched from the management account.
@@ -373,7 +389,11 @@ async fn organisation_trail_chain_covers_a_bare_member() {
         "the management account was not to be scanned"
     );
     let f = single(&outcome.findings, &member.id, EAST, CHECK);
-    assert_finding(f, Status::Pass, &["organisation trail org-trail"]);
+    assert_finding(
+        f,
+        Status::Pass,
+        &["organisation trail arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail"],
+    );
 }
 
 // ---- EventBridge ------------------------------------------------------------
@@ -574,6 +594,9 @@ async fn proven_rule_wins_over_denied_metric_filters() {
     assert_finding(
         west,
         Status::Error,
-        &["metric filters of trail main", "logs:DescribeMetricFilters"],
+        &[
+            "metric filters of trail arn:aws:cloudtrail:us-east-1:123456789012:trail/main",
+            "logs:DescribeMetricFilters",
+        ],
     );
 }

@@ -34,7 +34,10 @@ async fn all_supported_types_pass() {
     assert_finding(
         &finding,
         Status::Pass,
-        &["recorder default is recording AWS::KMS::Key (all supported types)"],
+        &[
+            "recorder default is recording AWS::KMS::Key (all supported types; last status ",
+            "with delivery channel ",
+        ],
     );
     assert_eq!(finding.resource_id, "default");
 }
@@ -50,7 +53,7 @@ async fn inclusion_of_kms_keys_passes() {
     assert_finding(
         &finding,
         Status::Pass,
-        &["is recording AWS::KMS::Key (only AWS::S3::Bucket, AWS::KMS::Key)"],
+        &["is recording AWS::KMS::Key (only AWS::S3::Bucket, AWS::KMS::Key; last status "],
     );
 }
 
@@ -86,7 +89,7 @@ async fn exclusion_of_other_types_passes() {
     assert_finding(
         &finding,
         Status::Pass,
-        &["is recording AWS::KMS::Key (all types except AWS::EC2::Instance)"],
+        &["is recording AWS::KMS::Key (all types except AWS::EC2::Instance; last status "],
     );
 }
 

@@ -81,13 +81,13 @@ async fn key_states_map_to_pass_warn_fail() {
     assert_finding(
         by_resource(&rows, &enabled),
         Status::Pass,
-        &["key enabled", "alias/payments"],
+        &["is enabled", "alias/payments"],
     );
     assert_finding(by_resource(&rows, &bare), Status::Pass, &["no alias"]);
     assert_finding(
         by_resource(&rows, &disabled),
         Status::Warn,
-        &["key disabled", "alias/orders"],
+        &["is disabled", "alias/orders"],
     );
     let f = by_resource(&rows, &pending);
     assert_finding(
@@ -169,7 +169,7 @@ async fn denied_describe_key_is_an_error_per_key_without_hiding_the_region() {
         payments_row,
         Status::Error,
         &[
-            "state unknown",
+            "unknown: kms:DescribeKey failed",
             "kms:DescribeKey",
             "AccessDenied",
             "alias/payments",
@@ -178,7 +178,7 @@ async fn denied_describe_key_is_an_error_per_key_without_hiding_the_region() {
     assert_finding(
         by_resource(&rows, &orders),
         Status::Error,
-        &["state unknown", "no alias"],
+        &["unknown: kms:DescribeKey failed", "no alias"],
     );
     // The region's other checks are unaffected.
     assert_eq!(

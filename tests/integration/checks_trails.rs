@@ -41,7 +41,10 @@ async fn default_selectors_pass() {
     assert_finding(
         &finding,
         Status::Pass,
-        &["trail main is logging to S3 and captures KMS write management events"],
+        &[
+            ":trail/main (home region us-east-1) is logging to S3 bucket ",
+            "captures KMS write management events (default event selectors)",
+        ],
     );
     assert!(finding.resource_id.ends_with(":trail/main"), "{finding:#?}");
 }
@@ -57,7 +60,7 @@ async fn classic_selector_excluding_kms_source_fails() {
     assert_finding(
         &finding,
         Status::Fail,
-        &["trail main excludes kms.amazonaws.com management events"],
+        &[":trail/main excludes kms.amazonaws.com management events"],
     );
 }
 
@@ -68,7 +71,7 @@ async fn classic_read_only_selector_fails() {
     assert_finding(
         &finding,
         Status::Fail,
-        &["trail main records read-only management events only"],
+        &[":trail/main records read-only management events only"],
     );
 }
 
@@ -89,7 +92,7 @@ async fn classic_selector_without_management_events_fails() {
     assert_finding(
         &finding,
         Status::Fail,
-        &["trail main excludes management events"],
+        &[":trail/main excludes management events"],
     );
 }
 
@@ -103,7 +106,7 @@ async fn advanced_read_only_management_selector_fails() {
     assert_finding(
         &finding,
         Status::Fail,
-        &["trail main has advanced selectors that do not keep KMS write management events"],
+        &[":trail/main has advanced selectors that do not keep KMS write management events"],
     );
 }
 
@@ -129,7 +132,7 @@ async fn trail_not_logging_fails() {
     assert_finding(
         single(&outcome.findings, MANAGEMENT_ACCOUNT, "us-east-1", CHECK),
         Status::Fail,
-        &["trail main is not logging"],
+        &[":trail/main is not logging"],
     );
 }
 
@@ -141,7 +144,10 @@ async fn multi_region_trail_covers_other_regions() {
         assert_finding(
             finding,
             Status::Pass,
-            &["multi-region trail main is logging to S3"],
+            &[
+                "multi-region trail arn:aws:cloudtrail:us-east-1:",
+                ":trail/main (home region us-east-1) is logging to S3",
+            ],
         );
         assert!(
             finding.resource_id.contains(":us-east-1:") && finding.resource_id.ends_with("/main"),
@@ -156,7 +162,7 @@ async fn single_region_trail_does_not_cover_other_regions() {
     assert_finding(
         single(&outcome.findings, MANAGEMENT_ACCOUNT, "us-east-1", CHECK),
         Status::Pass,
-        &["trail main is logging"],
+        &[":trail/main (home region us-east-1) is logging"],
     );
     let eu = single(&outcome.findings, MANAGEMENT_ACCOUNT, "eu-west-1", CHECK);
     assert_finding(eu, Status::Fail, &["no trail covers this region"]);
@@ -183,7 +189,7 @@ async fn organization_trail_covers_members() {
         assert_finding(
             finding,
             Status::Pass,
-            &["organisation trail org-trail is logging to S3"],
+            &["organisation trail arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail (home region us-east-1) is logging to S3"],
         );
         assert!(
             finding
@@ -194,7 +200,7 @@ async fn organization_trail_covers_members() {
         assert_finding(
             single(&outcome.findings, MANAGEMENT_ACCOUNT, region, CHECK),
             Status::Pass,
-            &["organisation trail org-trail"],
+            &["organisation trail arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail"],
         );
     }
 }
@@ -219,7 +225,7 @@ async fn organization_trail_covers_members_when_management_is_excluded() {
         assert_finding(
             single(&outcome.findings, &member, region, CHECK),
             Status::Pass,
-            &["organisation trail org-trail is logging to S3"],
+            &["organisation trail arn:aws:cloudtrail:us-east-1:123456789012:trail/org-trail (home region us-east-1) is logging to S3"],
         );
     }
 }
@@ -280,7 +286,7 @@ async fn assert_denied_trail_call_is_an_error(api: &str) {
         assert_finding(
             single(&outcome.findings, MANAGEMENT_ACCOUNT, region, CHECK),
             Status::Error,
-            &[&format!("trail main: cloudtrail:{api}"), "AccessDenied"],
+            &[&format!(":trail/main: cloudtrail:{api}"), "AccessDenied"],
         );
     }
 }
@@ -312,7 +318,7 @@ async fn trail_details_are_fetched_once_per_trail_not_per_region() {
         assert_finding(
             single(&outcome.findings, MANAGEMENT_ACCOUNT, region, CHECK),
             Status::Pass,
-            &["multi-region trail main"],
+            &["multi-region trail arn:aws:cloudtrail:us-east-1:123456789012:trail/main"],
         );
     }
     let calls = |api: &str| outcome.summary.api_calls.get(api).copied().unwrap_or(0);

@@ -155,7 +155,9 @@ pub(super) struct Request {
     body: Vec<u8>,
 }
 
-pub(super) async fn read_request(conn: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
+pub(super) async fn read_request(
+    conn: &mut BufReader<TcpStream>,
+) -> std::io::Result<Option<Request>> {
     let mut head = Vec::new();
     loop {
         let mut line = Vec::new();

@@ -1,0 +1,196 @@
+//! The report format, pinned: `cmkscan evaluate` on the committed facts
+//! fixture (`tests/fixtures/facts/sample.json`, every check × status) gives
+//! the snapshotted CSV and JSON, and the JSON validates against
+//! `docs/findings.schema.json`.
+//!
+//! After an intended change to the report, review and accept the new
+//! snapshots with `INSTA_UPDATE=always cargo test --test integration evidence`
+//! (or `cargo insta review` when cargo-insta is installed), then read the
+//! diff of `tests/integration/snapshots/` before committing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use cmkscan::diff::Findings;
+
+use crate::support::cmkscan_command;
+
+pub fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/facts/sample.json")
+}
+
+/// Runs `cmkscan evaluate` on `facts` into `out_dir`, with an endpoint
+/// nothing listens on: evaluate must not need AWS.
+pub fn evaluate(facts: &Path, out_dir: &Path) {
+    let output = cmkscan_command("http://127.0.0.1:9")
+        .args(["evaluate", "--facts"])
+        .arg(facts)
+        .arg("--output-dir")
+        .arg(out_dir)
+        .output()
+        .expect("run cmkscan evaluate");
+    assert!(
+        output.status.success(),
+        "evaluate failed\nstdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|err| panic!("read {}: {err}", path.display()))
+}
+
+/// The venv's Python, with `jsonschema` (a dependency of the pinned
+/// cfn-lint); `CMKSCAN_TEST_PYTHON` may name another interpreter.
+fn python() -> PathBuf {
+    let path = std::env::var_os("CMKSCAN_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/venv/bin/python"));
+    let has_jsonschema = Command::new(&path)
+        .args(["-c", "import jsonschema"])
+        .status()
+        .is_ok_and(|status| status.success());
+    assert!(
+        has_jsonschema,
+        "{} with the jsonschema package is needed to validate findings.json against \
+         docs/findings.schema.json. Install the tools with `scripts/install-tools.sh` \
+         (cfn-lint brings jsonschema), or point CMKSCAN_TEST_PYTHON at a Python that has it.",
+        path.display()
+    );
+    path
+}
+
+const VALIDATE: &str = r#"
+import json, sys
+from jsonschema import Draft202012Validator
+schema = json.load(open(sys.argv[1]))
+Draft202012Validator.check_schema(schema)
+errors = list(Draft202012Validator(schema).iter_errors(json.load(open(sys.argv[2]))))
+for error in errors:
+    print("/".join(map(str, error.absolute_path)) or "(document)", error.message)
+sys.exit(1 if errors else 0)
+"#;
+
+/// The schema's complaints about the JSON document at `doc`; empty when it
+/// validates.
+pub fn schema_errors(doc: &Path) -> String {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/findings.schema.json");
+    let output = Command::new(python())
+        .args(["-c", VALIDATE])
+        .arg(schema)
+        .arg(doc)
+        .output()
+        .expect("run the schema validator");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(
+        output.status.success(),
+        stdout.is_empty(),
+        "validator broke:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn evaluate_of_the_fixture_gives_the_pinned_report() {
+    let out = tempfile::tempdir().unwrap();
+    evaluate(&fixture(), out.path());
+    let csv = read(&out.path().join("findings.csv"));
+    let json = read(&out.path().join("findings.json"));
+
+    let header = csv.lines().next().unwrap_or_default();
+    insta::assert_snapshot!("csv_header", header);
+    assert_eq!(header, cmkscan::report::CSV_COLUMNS.join(","));
+    insta::assert_snapshot!("findings_csv", csv);
+    insta::assert_snapshot!("findings_json", json);
+}
+
+#[test]
+fn the_fixture_covers_every_status_of_every_check() {
+    let out = tempfile::tempdir().unwrap();
+    evaluate(&fixture(), out.path());
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&out.path().join("findings.json"))).unwrap();
+    let by_check = report["summary"]["by_check"].as_object().unwrap();
+    // The statuses each check can produce (docs/report-format.md, Checks).
+    let possible = [
+        ("scan.account_access", &["ERROR"][..]),
+        (
+            "cloudtrail.kms_events_logged",
+            &["PASS", "FAIL", "WARN", "ERROR"],
+        ),
+        ("config.kms_key_recording", &["PASS", "FAIL", "ERROR"]),
+        (
+            "alerting.kms_disable_delete",
+            &["PASS", "FAIL", "WARN", "ERROR"],
+        ),
+        ("kms.key_state", &["PASS", "FAIL", "WARN", "ERROR"]),
+        (
+            "kms.recent_disable_delete_events",
+            &["PASS", "WARN", "ERROR"],
+        ),
+    ];
+    for (check, statuses) in possible {
+        for status in statuses {
+            assert!(
+                by_check[check][status].as_u64().unwrap_or(0) > 0,
+                "the fixture has no {status} row for {check}: {by_check:#?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_fixture_report_validates_against_the_schema_and_the_schema_is_strict() {
+    let out = tempfile::tempdir().unwrap();
+    evaluate(&fixture(), out.path());
+    let path = out.path().join("findings.json");
+    assert_eq!(schema_errors(&path), "");
+
+    let report: serde_json::Value = serde_json::from_str(&read(&path)).unwrap();
+    type Break = fn(&mut serde_json::Value);
+    let broken: [(&str, Break); 5] = [
+        ("an unknown finding field", |r| {
+            r["findings"][0]["note"] = "x".into()
+        }),
+        ("an unknown status", |r| {
+            r["findings"][0]["status"] = "MAYBE".into()
+        }),
+        ("an unknown check id", |r| {
+            r["findings"][0]["check_id"] = "kms.rotation".into()
+        }),
+        ("a missing detail", |r| {
+            r["findings"][0].as_object_mut().unwrap().remove("detail");
+        }),
+        ("a missing summary count", |r| {
+            r["summary"]["by_status"]
+                .as_object_mut()
+                .unwrap()
+                .remove("WARN");
+        }),
+    ];
+    for (what, edit) in broken {
+        let mut doc = report.clone();
+        edit(&mut doc);
+        let bad = out.path().join("broken.json");
+        std::fs::write(&bad, serde_json::to_vec(&doc).unwrap()).unwrap();
+        assert_ne!(schema_errors(&bad), "", "the schema accepts {what}");
+    }
+}
+
+#[test]
+fn csv_and_json_of_one_report_read_back_as_the_same_rows() {
+    // The fixture's account "=edge" is formula-defused in the CSV only; diff
+    // reads both in CSV form, which must match the report writer's defusing.
+    let out = tempfile::tempdir().unwrap();
+    evaluate(&fixture(), out.path());
+    let csv = Findings::from_path(&out.path().join("findings.csv")).unwrap();
+    let json = Findings::from_path(&out.path().join("findings.json")).unwrap();
+    assert!(
+        csv.rows.values().any(|r| r.account_name == "'=edge"),
+        "the fixture lost its defused account name"
+    );
+    assert_eq!(csv.rows, json.rows);
+    assert_eq!((csv.scan_id, csv.scan_time), (json.scan_id, json.scan_time));
+}
