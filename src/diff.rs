@@ -15,7 +15,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::checks::catalog::{CheckId, Status};
-use crate::report::{Row, CSV_COLUMNS};
+use crate::report::{defuse, Row, CSV_COLUMNS};
 
 /// The `schema_version` of `findings.json` this version reads.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -242,16 +242,6 @@ fn csv_form(mut row: Row) -> Row {
         *cell = defuse(cell);
     }
     row
-}
-
-/// The CSV writer's formula defusing (`report::to_csv`); a test renders a
-/// report to keep the two the same.
-fn defuse(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{cell}")
-    } else {
-        cell.to_string()
-    }
 }
 
 /// Why a row is listed. Each changed row gets the first kind that fits, in

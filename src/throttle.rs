@@ -34,10 +34,17 @@ pub struct CallError {
 
 impl CallError {
     pub fn new(api: Api, code: impl Into<String>, message: impl Into<String>) -> Self {
+        // Messages come from AWS and end up in one CSV cell and one log
+        // line: line breaks and runs of blanks are folded to single spaces.
+        let message = message
+            .into()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         Self {
             api: api.to_string(),
             code: code.into(),
-            message: message.into(),
+            message,
         }
     }
 
@@ -168,5 +175,16 @@ impl Throttle {
         // A panic while holding this lock cannot leave the map inconsistent
         // (every operation is a single insert or retain), so poisoning is ignored.
         self.limiters.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_messages_stay_on_one_line() {
+        let err = CallError::new(Api::KmsListKeys, "AccessDenied", "not\r\nallowed\n\n  here");
+        assert_eq!(err.message, "not allowed here");
     }
 }

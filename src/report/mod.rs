@@ -136,7 +136,7 @@ impl Serialize for Report<'_> {
 /// starting with `=`, `+`, `-`, `@`, tab or carriage return may run as a
 /// formula when an auditor opens the CSV in a spreadsheet, so it gets a
 /// leading apostrophe.
-fn defuse(cell: &str) -> String {
+pub(crate) fn defuse(cell: &str) -> String {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{cell}")
     } else {
