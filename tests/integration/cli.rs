@@ -14,11 +14,11 @@ use crate::support::seed::KeyState;
 use crate::support::{cmkscan_command, Emulator, MANAGEMENT_ACCOUNT, REGION};
 
 /// Generous: a scan of one region of a small organisation takes seconds.
-const TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// `cmkscan` with an environment that only holds what the test gives it:
 /// no ambient profile, config file, metadata service or cmkscan variables.
-fn cmkscan(endpoint: &str) -> Command {
+pub(crate) fn cmkscan(endpoint: &str) -> Command {
     let mut cmd = cmkscan_command(endpoint);
     for var in [
         "AWS_PROFILE",
@@ -48,7 +48,7 @@ fn cmkscan(endpoint: &str) -> Command {
 
 /// Runs the command to completion on a blocking thread, killing it (and
 /// failing the test) if it outlives `timeout`.
-async fn run_within(mut cmd: Command, timeout: Duration) -> Output {
+pub(crate) async fn run_within(mut cmd: Command, timeout: Duration) -> Output {
     tokio::task::spawn_blocking(move || {
         let mut child = cmd
             .stdin(Stdio::null())
@@ -94,15 +94,15 @@ async fn run_within(mut cmd: Command, timeout: Duration) -> Output {
     .expect("cmkscan runner task")
 }
 
-async fn run(cmd: Command) -> Output {
+pub(crate) async fn run(cmd: Command) -> Output {
     run_within(cmd, TIMEOUT).await
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn describe(output: &Output) -> String {
+pub(crate) fn describe(output: &Output) -> String {
     format!(
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",
         output.status.code(),
@@ -111,7 +111,7 @@ fn describe(output: &Output) -> String {
     )
 }
 
-fn assert_exit(output: &Output, code: i32) {
+pub(crate) fn assert_exit(output: &Output, code: i32) {
     assert_eq!(output.status.code(), Some(code), "{}", describe(output));
     assert!(
         !text(&output.stderr).contains("panicked"),
@@ -122,7 +122,7 @@ fn assert_exit(output: &Output, code: i32) {
 
 /// A failure is reported as exactly one `cmkscan: …` line, the last one on
 /// stderr, and it contains `needle`.
-fn assert_one_line_reason(output: &Output, needle: &str) -> String {
+pub(crate) fn assert_one_line_reason(output: &Output, needle: &str) -> String {
     let stderr = text(&output.stderr);
     let reasons: Vec<&str> = stderr
         .lines()
@@ -140,7 +140,7 @@ fn assert_one_line_reason(output: &Output, needle: &str) -> String {
 }
 
 /// Each failed request is told once, not again as the error's source.
-fn assert_not_repeated(reason: &str) {
+pub(crate) fn assert_not_repeated(reason: &str) {
     let pieces: Vec<&str> = reason.split(" failed: ").collect();
     let failed: Vec<&str> = pieces[..pieces.len() - 1]
         .iter()
@@ -156,14 +156,14 @@ fn assert_not_repeated(reason: &str) {
 }
 
 /// A loopback port nobody listens on (bound, then released).
-fn closed_port_endpoint() -> String {
+pub(crate) fn closed_port_endpoint() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
     let port = listener.local_addr().expect("local address").port();
     drop(listener);
     format!("http://127.0.0.1:{port}")
 }
 
-fn scan_args(cmd: &mut Command, out_dir: &Path) {
+pub(crate) fn scan_args(cmd: &mut Command, out_dir: &Path) {
     cmd.args(["scan", "--regions", REGION, "--output-dir"])
         .arg(out_dir);
 }
@@ -179,7 +179,7 @@ async fn scan_failure(endpoint: &str, out_dir: &Path, needle: &str) -> (Output, 
     (output, reason)
 }
 
-fn read_json(path: &Path) -> serde_json::Value {
+pub(crate) fn read_json(path: &Path) -> serde_json::Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
 }

@@ -11,5 +11,6 @@ mod checks_trails;
 mod cli;
 mod event_pattern_vs_moto;
 mod failures;
+mod faults;
 mod iam_templates;
 mod sample_org_cli;

@@ -130,10 +130,17 @@ pub enum Trigger {
     Times(usize),
     /// Each matching request with this probability (seeded, see [`FAULT_SEED`]).
     Fraction(f64),
+    /// Every matching request after the first `n`, which pass.
+    After(usize),
 }
+
+/// Names a rule, to remove it again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuleId(usize);
 
 #[derive(Debug, Clone)]
 pub struct Rule {
+    pub id: RuleId,
     pub matcher: Match,
     pub fault: Fault,
     pub trigger: Trigger,
@@ -176,6 +183,7 @@ struct State {
     events: Vec<RecordedEvent>,
     /// Checked in order; the first that matches and fires decides.
     rules: Vec<Rule>,
+    rules_added: usize,
     rng: fastrand::Rng,
     log: Vec<Logged>,
     /// JSON operation → its list field: the first page is answered empty
@@ -193,6 +201,7 @@ impl Default for State {
             issued_secrets: Vec::new(),
             events: Vec::new(),
             rules: Vec::new(),
+            rules_added: 0,
             rng: fastrand::Rng::with_seed(FAULT_SEED),
             log: Vec::new(),
             empty_first_page: HashMap::new(),
@@ -217,6 +226,11 @@ impl State {
                 }
                 Trigger::Times(_) => false,
                 Trigger::Fraction(p) => rng.f64() < *p,
+                Trigger::After(passed) if *passed > 0 => {
+                    *passed -= 1;
+                    false
+                }
+                Trigger::After(_) => true,
             };
             if fires {
                 return Some(rule.fault);
@@ -269,17 +283,22 @@ impl Front {
 
     /// Injects `fault` into the requests `matcher` picks, as often as
     /// `trigger` says. Rules added earlier take precedence.
-    pub fn inject(&self, matcher: Match, fault: Fault, trigger: Trigger) {
-        self.state.lock().unwrap().rules.push(Rule {
+    pub fn inject(&self, matcher: Match, fault: Fault, trigger: Trigger) -> RuleId {
+        let mut state = self.state.lock().unwrap();
+        state.rules_added += 1;
+        let id = RuleId(state.rules_added);
+        state.rules.push(Rule {
+            id,
             matcher,
             fault,
             trigger,
         });
+        id
     }
 
-    /// Removes every rule: requests get their real answers again.
-    pub fn clear_faults(&self) {
-        self.state.lock().unwrap().rules.clear();
+    /// Removes a rule: the requests it picked get their real answers again.
+    pub fn remove(&self, id: RuleId) {
+        self.state.lock().unwrap().rules.retain(|r| r.id != id);
     }
 
     /// Answer `operation` (e.g. `AssumeRole` for role ARNs in `account`, or
