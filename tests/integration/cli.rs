@@ -702,16 +702,22 @@ async fn json_logs_are_one_object_per_line() {
 async fn secrets_never_reach_any_output() {
     const SECRET_KEY: &str = "SECRETSECRET123";
     const EXTERNAL_ID: &str = "EXTERNALSECRET42";
+    const SESSION_TOKEN: &str = "SESSIONTOKENSECRET77";
     let emulator = Emulator::with_organization().await;
     emulator.create_account("member").await;
     let denied = emulator.create_account("denied").await;
     // An error path too: its message ends up in a report row.
     emulator.front.deny(&denied.id, "AssumeRole");
 
-    for (rust_log, external_id_from_env) in [(None, false), (Some("cmkscan=debug"), true)] {
+    for (rust_log, external_id_from_env) in [
+        (None, false),
+        (Some("cmkscan=debug"), true),
+        (Some("trace"), false),
+    ] {
         let out_dir = tempfile::tempdir().unwrap();
         let mut cmd = cmkscan(emulator.endpoint());
-        cmd.env("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+        cmd.env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_SESSION_TOKEN", SESSION_TOKEN);
         if let Some(filter) = rust_log {
             cmd.env("RUST_LOG", filter);
         }
@@ -738,8 +744,15 @@ async fn secrets_never_reach_any_output() {
         // The scan did get into the member with the external id, and the
         // denied account's error is in the report.
         assert!(outputs[3].1.contains(&denied.id), "{}", outputs[3].1);
+        // What AssumeRole handed out: the member's secret key and token.
+        let issued = emulator.front.issued_secrets();
+        assert!(!issued.is_empty());
+        let secrets: Vec<&str> = [SECRET_KEY, SESSION_TOKEN, EXTERNAL_ID]
+            .into_iter()
+            .chain(issued.iter().map(String::as_str))
+            .collect();
         for (name, content) in &outputs {
-            for secret in [SECRET_KEY, EXTERNAL_ID] {
+            for secret in &secrets {
                 assert!(
                     !content.contains(secret),
                     "{secret} leaked into {name} (RUST_LOG={rust_log:?}):\n{content}"
@@ -759,4 +772,36 @@ async fn secrets_never_reach_any_output() {
         "{}",
         describe(&output)
     );
+}
+
+/// Member roles are assumed with a session name that names the tool and
+/// the scan (`cmkscan-<scan_id>`), so CloudTrail in the member account
+/// shows who read it.
+#[tokio::test(flavor = "multi_thread")]
+async fn role_session_name_identifies_the_tool_and_the_scan() {
+    let emulator = Emulator::with_organization().await;
+    let member = emulator.create_account("member").await;
+    emulator.front.clear_log();
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut cmd = cmkscan(emulator.endpoint());
+    scan_args(&mut cmd, out_dir.path());
+    assert_exit(&run(cmd).await, 0);
+    let scan_id = read_json(&out_dir.path().join("findings.json"))["scan_id"]
+        .as_str()
+        .expect("scan_id")
+        .to_string();
+    let names: Vec<Option<String>> = emulator
+        .front
+        .log()
+        .into_iter()
+        .filter(|r| r.api == "AssumeRole")
+        .map(|r| {
+            assert_eq!(r.account, member.id, "{r:?}");
+            r.session_name
+        })
+        .collect();
+    assert!(!names.is_empty());
+    for name in names {
+        assert_eq!(name, Some(format!("cmkscan-{scan_id}")));
+    }
 }
