@@ -190,21 +190,67 @@ pub(crate) fn read_json(path: &Path) -> serde_json::Value {
 async fn malformed_arguments_are_usage_errors_naming_the_problem() {
     // Nothing listens: a usage error must be found before any request.
     let endpoint = closed_port_endpoint();
-    let cases: [(&[&str], &[&str]); 8] = [
+    let cases: Vec<(&[&str], &[&str])> = vec![
         (&["--accounts", "12345"], &["12345", "account id"]),
+        (
+            &["--accounts", "12345678901"],
+            &["12345678901", "account id"],
+        ),
+        (
+            &["--exclude-accounts", "1234567890123"],
+            &["1234567890123", "account id"],
+        ),
         (&["--exclude-accounts", "abc"], &["abc", "account id"]),
         (
             &["--accounts", "123456789012,12345678901x"],
             &["12345678901x"],
         ),
+        (
+            &[
+                "--accounts",
+                "111111111111,222222222222",
+                "--exclude-accounts",
+                "222222222222",
+            ],
+            &["--accounts and --exclude-accounts both name 222222222222"],
+        ),
         (&["--concurrency", "0"], &["--concurrency", "0"]),
+        (&["--concurrency", "many"], &["--concurrency", "many"]),
         (&["--s3-uri", "not-a-uri"], &["not-a-uri", "S3 URI"]),
+        (&["--s3-uri", "s3://"], &["--s3-uri", "no bucket name"]),
+        (
+            &["--s3-uri", "s3:///reports"],
+            &["--s3-uri", "no bucket name"],
+        ),
         (
             &["--s3-uri", "s3://Bad_Bucket"],
             &["Bad_Bucket", "bucket name"],
         ),
+        (
+            &["--s3-uri", "s3://reports-bucket", "--s3-region", "EU_WEST"],
+            &["--s3-region", "EU_WEST"],
+        ),
+        (
+            &[
+                "--s3-uri",
+                "s3://reports-bucket",
+                "--s3-kms-key-id",
+                "my key",
+            ],
+            &["--s3-kms-key-id", "not a KMS key"],
+        ),
         (&["--lookback-days", "0"], &["--lookback-days", "0"]),
         (&["--lookback-days", "91"], &["--lookback-days", "91"]),
+        (&["--role-name", ""], &["--role-name", "IAM role name"]),
+        (
+            &["--role-name", "Read Only*"],
+            &["--role-name", "IAM role name"],
+        ),
+        (
+            &["--role-name", "team//Scan"],
+            &["--role-name", "IAM role name"],
+        ),
+        (&["--external-id", "x"], &["--external-id", "2 to 1224"]),
     ];
     for (args, needles) in cases {
         let out_dir = tempfile::tempdir().unwrap();
@@ -223,6 +269,21 @@ async fn malformed_arguments_are_usage_errors_naming_the_problem() {
             !out_dir.path().join("findings.csv").exists(),
             "{args:?} wrote a report"
         );
+    }
+
+    // An empty output directory; and an external id that breaks AWS's rule,
+    // rejected without showing it (it is a secret).
+    for (args, needle) in [
+        (["--output-dir", ""], "output directory must not be empty"),
+        (["--external-id", "SECRET VALUE 42"], "--external-id"),
+    ] {
+        let mut cmd = cmkscan(&endpoint);
+        cmd.arg("scan").args(args);
+        let output = run_within(cmd, Duration::from_secs(30)).await;
+        assert_exit(&output, 2);
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {}", describe(&output));
+        assert!(!stderr.contains("SECRET VALUE"), "{}", describe(&output));
     }
 }
 
