@@ -1,20 +1,33 @@
 #!/usr/bin/env bash
-# Installs the Python tools the tests and the demo need into .tools/venv:
-# the AWS API emulator (moto_server) and cfn-lint, at pinned versions.
-# Idempotent: a venv that already has the pinned versions is left as it is.
+# Installs the tools the tests and the demo need, at pinned versions:
+# - into .tools/venv: the AWS API emulator (moto_server) and cfn-lint;
+# - into .tools/cargo: cargo-deny, which checks the dependency tree's
+#   licences, sources and bans (about 3 minutes to build on 2 cores).
+# Idempotent: tools already at their pinned versions are left as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MOTO_VERSION=5.2.1
 CFN_LINT_VERSION=1.51.0
+CARGO_DENY_VERSION=0.20.2
 venv=.tools/venv
 stamp="$venv/.installed-moto-$MOTO_VERSION-cfnlint-$CFN_LINT_VERSION"
 
-if [ -f "$stamp" ]; then
-  exit 0
+if [ ! -f "$stamp" ]; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check \
+    "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION"
+  touch "$stamp"
+  echo "installed moto[server]==$MOTO_VERSION and cfn-lint==$CFN_LINT_VERSION into $venv" >&2
 fi
-python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check \
-  "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION"
-touch "$stamp"
-echo "installed moto[server]==$MOTO_VERSION and cfn-lint==$CFN_LINT_VERSION into $venv" >&2
+
+deny=.tools/cargo/bin/cargo-deny
+if [ "$("$deny" --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
+  # Built from crates.io. Without it the tests still run, but
+  # scripts/test.sh says loudly that the dependency policy went unchecked.
+  if cargo install --quiet --locked --root .tools/cargo "cargo-deny@$CARGO_DENY_VERSION"; then
+    echo "installed cargo-deny $CARGO_DENY_VERSION into .tools/cargo" >&2
+  else
+    echo "WARNING: could not install cargo-deny $CARGO_DENY_VERSION from crates.io" >&2
+  fi
+fi

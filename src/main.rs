@@ -8,9 +8,11 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use cmkscan::checks;
 use cmkscan::diff::Findings;
@@ -67,8 +69,8 @@ struct ScanArgs {
     /// Never scan these account ids (comma-separated).
     #[arg(long, value_delimiter = ',')]
     exclude_accounts: Vec<AccountId>,
-    /// Role assumed in every member account.
-    #[arg(long, env = "CMKSCAN_ROLE_NAME", default_value = "CmkScanReadOnly")]
+    /// Role assumed in every member account (a name, or path/name).
+    #[arg(long, env = "CMKSCAN_ROLE_NAME", default_value = "CmkScanReadOnly", value_parser = parse_role_name)]
     role_name: String,
     /// External id required by the member role's trust policy.
     #[arg(long, env = "CMKSCAN_EXTERNAL_ID", hide_env_values = true)]
@@ -112,7 +114,7 @@ struct DiffArgs {
 #[derive(clap::Args)]
 struct OutputArgs {
     /// Directory receiving findings.csv, findings.json (and, from `scan`, facts.json.gz), written before any upload.
-    #[arg(long, default_value = "./reports")]
+    #[arg(long, default_value = "./reports", value_parser = parse_output_dir)]
     output_dir: PathBuf,
 }
 
@@ -121,18 +123,139 @@ struct OutputArgs {
 #[derive(clap::Args)]
 struct UploadArgs {
     /// Also upload the three files to s3://bucket/prefix/YYYY/MM/DD/<scan_id>/.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_s3_uri)]
     s3_uri: Option<S3Uri>,
-    /// KMS key for SSE-KMS on the uploaded reports (SSE-S3 when absent).
-    #[arg(long, requires = "s3_uri")]
+    /// KMS key for SSE-KMS on the uploaded reports (SSE-S3 when absent): key
+    /// id, key ARN, alias/name or alias ARN.
+    #[arg(long, requires = "s3_uri", value_parser = parse_kms_key_id)]
     s3_kms_key_id: Option<String>,
     /// Region of the report bucket (default: the runner's region).
     #[arg(long, requires = "s3_uri")]
     s3_region: Option<RegionName>,
 }
 
+impl ScanArgs {
+    /// What clap cannot check one flag at a time.
+    fn validate(&self) -> Result<(), clap::Error> {
+        let usage = |kind, message: String| Err(Cli::command().error(kind, message));
+        let conflicting: Vec<&str> = self
+            .accounts
+            .iter()
+            .filter(|id| self.exclude_accounts.contains(id))
+            .map(AccountId::as_str)
+            .collect();
+        if !conflicting.is_empty() {
+            return usage(
+                ErrorKind::ArgumentConflict,
+                format!(
+                    "--accounts and --exclude-accounts both name {}",
+                    conflicting.join(", ")
+                ),
+            );
+        }
+        // Checked here rather than by a value parser, whose message would
+        // quote the value: the external id is a secret.
+        if let Some(external_id) = &self.external_id {
+            if let Err(why) = check_external_id(external_id) {
+                return usage(
+                    ErrorKind::ValueValidation,
+                    format!("invalid value for '--external-id' (value not shown): {why}"),
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+/// AWS's rule for `sts:AssumeRole`'s ExternalId.
+fn check_external_id(value: &str) -> Result<(), &'static str> {
+    if !(2..=1224).contains(&value.chars().count()) {
+        return Err("must be 2 to 1224 characters");
+    }
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_+=,.@:/-".contains(c))
+    {
+        return Err("only letters, digits and _+=,.@:/- are allowed");
+    }
+    Ok(())
+}
+
+/// An IAM role name (1-64 of letters, digits and `_+=,.@-`), optionally
+/// after a path (`team/ops/Name`): it becomes `arn:…:role/<value>`.
+fn parse_role_name(value: &str) -> Result<String, String> {
+    let segment_ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+    };
+    let name = value.rsplit('/').next().unwrap_or_default();
+    if value.len() <= 512 && name.len() <= 64 && value.split('/').all(segment_ok) {
+        Ok(value.to_string())
+    } else {
+        Err(
+            "not an IAM role name: 1 to 64 letters, digits or _+=,.@- (optionally after a path such as team/)"
+                .into(),
+        )
+    }
+}
+
+fn parse_output_dir(value: &str) -> Result<PathBuf, String> {
+    if value.trim().is_empty() {
+        Err("the output directory must not be empty".into())
+    } else {
+        Ok(PathBuf::from(value))
+    }
+}
+
+fn parse_s3_uri(value: &str) -> Result<S3Uri, String> {
+    let bucket = value
+        .strip_prefix("s3://")
+        .map(|rest| rest.split('/').next().unwrap_or_default());
+    if bucket == Some("") {
+        return Err("no bucket name: expected s3://bucket or s3://bucket/prefix".into());
+    }
+    value
+        .parse()
+        .map_err(|err: cmkscan::ids::InputError| err.to_string())
+}
+
+/// A KMS key id, key ARN, alias name or alias ARN, as SSE-KMS accepts them.
+fn parse_kms_key_id(value: &str) -> Result<String, String> {
+    let id_ok = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 256
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-/:".contains(c))
+    };
+    let shaped = match value.strip_prefix("arn:") {
+        // arn:partition:kms:region:account:key/id or …:alias/name
+        Some(rest) => {
+            let parts: Vec<&str> = rest.splitn(5, ':').collect();
+            parts.len() == 5
+                && parts[1] == "kms"
+                && (parts[4].starts_with("key/") || parts[4].starts_with("alias/"))
+                && id_ok(parts[4].split_once('/').map_or("", |(_, id)| id))
+        }
+        None => match value.strip_prefix("alias/") {
+            Some(alias) => id_ok(alias),
+            None => id_ok(value) && !value.contains('/') && !value.contains(':'),
+        },
+    };
+    if shaped {
+        Ok(value.to_string())
+    } else {
+        Err("not a KMS key: expected a key id, key ARN, alias/name or alias ARN".into())
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Scan(args) = &cli.command {
+        if let Err(err) = args.validate() {
+            err.exit();
+        }
+    }
     init_logging(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -227,7 +350,13 @@ async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
         kms_key_id: args.upload.s3_kms_key_id.clone(),
         region,
     };
-    let session = cmkscan::collect::session::AccountSession::runner(config, Default::default());
+    let throttle = cmkscan::throttle::Throttle::new(
+        config
+            .retry_config()
+            .cloned()
+            .unwrap_or_else(RetryConfig::standard),
+    );
+    let session = cmkscan::collect::session::AccountSession::runner(config, throttle.into());
     let uploaded = sink::upload(
         &session,
         &target,
@@ -284,16 +413,23 @@ async fn run_diff(args: DiffArgs) -> anyhow::Result<()> {
 /// role), with timeouts: a stalled connection must end in an ERROR row, not
 /// hang the weekly run.
 async fn load_aws_config() -> aws_config::SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .operation_attempt_timeout(Duration::from_secs(60))
-                .build(),
-        )
-        .load()
-        .await
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .operation_attempt_timeout(Duration::from_secs(60))
+            .build(),
+    );
+    // The SDK's 3 attempts leave ERROR rows behind a throttling storm that
+    // 8 absorb (tests/integration/faults.rs); a weekly scan can wait.
+    if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {
+        loader =
+            loader.retry_config(RetryConfig::standard().with_max_attempts(DEFAULT_MAX_ATTEMPTS));
+    }
+    loader.load().await
 }
+
+/// Attempts per AWS request unless `AWS_MAX_ATTEMPTS` says otherwise.
+const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 
 /// Writes the report locally and prints the summary: this happens before
 /// any upload, so a failed upload loses nothing.
@@ -316,5 +452,39 @@ fn write_local(
 fn print_written(files: &[LocalFile]) {
     for file in files {
         println!("wrote {}", file.path.display());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepted_flag_values() {
+        for role in ["CmkScanReadOnly", "team/ops/Cmk-Scan_1", "a+b=c,d.e@f"] {
+            assert_eq!(parse_role_name(role).as_deref(), Ok(role));
+        }
+        assert!(parse_role_name(&"r".repeat(65)).is_err());
+        for key in [
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "mrk-1234abcd12ab34cd56ef1234567890ab",
+            "alias/reports",
+            "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            "arn:aws-us-gov:kms:us-gov-west-1:111122223333:alias/reports",
+        ] {
+            assert_eq!(parse_kms_key_id(key).as_deref(), Ok(key));
+        }
+        for key in [
+            "",
+            "alias/",
+            "arn:aws:s3:::bucket",
+            "arn:aws:kms:us-east-1:1:user/x",
+        ] {
+            assert!(parse_kms_key_id(key).is_err(), "{key}");
+        }
+        assert!(check_external_id("demo-external-id").is_ok());
+        assert!(check_external_id("a:b/c=d+e,f.g@h_i-j").is_ok());
+        assert!(check_external_id(&"x".repeat(1225)).is_err());
+        assert!(parse_s3_uri("s3://reports-bucket/weekly").is_ok());
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Instant, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_smithy_types::date_time::{DateTime, Format};
+use aws_smithy_types::retry::RetryConfig;
 use futures::future::{BoxFuture, FutureExt, Shared};
 use futures::stream::{self, TryStreamExt};
 use futures::Stream;
@@ -132,7 +133,12 @@ pub async fn run(
         .region()
         .map(|r| r.to_string())
         .ok_or(ScanError::NoRegion)?;
-    let throttle = Arc::new(Throttle::default());
+    let throttle = Arc::new(Throttle::new(
+        config
+            .retry_config()
+            .cloned()
+            .unwrap_or_else(RetryConfig::standard),
+    ));
     let runner = AccountSession::runner(config, Arc::clone(&throttle));
     let caller = access::caller_identity(&runner, &home_region)
         .await
@@ -352,7 +358,7 @@ fn list_accounts(ctx: &Context) -> impl Stream<Item = Result<OrgAccount, CallErr
                     client
                         .list_accounts()
                         .max_results(LIST_ACCOUNTS_PAGE)
-                        .set_next_token(token)
+                        .set_next_token(token.clone())
                         .send()
                 })
                 .await?;

@@ -2,18 +2,22 @@
 //! limiter of its (account, region, API), counts the request, and turns an SDK
 //! failure into a [`CallError`] that names the service, the API and the code.
 //!
-//! Retries with backoff for throttling and 5xx are the SDK's (standard retry
-//! mode, per-account retry partition); this module only keeps cmkscan itself
-//! under the quotas so that retries are the exception.
+//! Retries are made here too, not by the SDK (its clients are built with
+//! retries off): each attempt waits for the limiter, so retries after
+//! throttling can never push a key over its quota. Which failures are retried
+//! and how long to back off follow the SDK's standard mode.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::retry::RetryConfig;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 
@@ -74,6 +78,45 @@ impl CallError {
     }
 }
 
+/// Error codes retried as throttling: the SDK's list (aws-runtime's
+/// `AwsErrorCodeClassifier`), whatever HTTP status carries them.
+const THROTTLING_CODES: &[&str] = &[
+    "RequestLimitExceeded",
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "BandwidthLimitExceeded",
+    "LimitExceededException",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+    "EC2ThrottledException",
+];
+
+/// Error codes retried as transient, as the SDK does.
+const TRANSIENT_CODES: &[&str] = &["RequestTimeout", "RequestTimeoutException"];
+
+/// What the SDK's standard classifiers retry: throttling and transient
+/// codes, HTTP 500/502/503/504, timeouts, I/O failures and answers that
+/// could not be read.
+fn is_retryable<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    match err {
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().unwrap_or_default();
+            THROTTLING_CODES.contains(&code)
+                || TRANSIENT_CODES.contains(&code)
+                || matches!(service.raw().status().as_u16(), 500 | 502 | 503 | 504)
+        }
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
+        SdkError::DispatchFailure(failure) => failure.is_io() || failure.is_timeout(),
+        _ => false,
+    }
+}
+
 fn source_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = Vec::new();
     let mut current = err.source();
@@ -104,39 +147,72 @@ impl QuotaScope {
     }
 }
 
-/// The rate limiters of every (account, region, API) in flight, and the count
-/// of requests made per API.
+/// The rate limiters of every (account, region, API) in flight, the retry
+/// policy, and the count of requests made per API.
 #[derive(Debug)]
 pub struct Throttle {
     limiters: Mutex<HashMap<(QuotaScope, Api), Arc<DefaultDirectRateLimiter>>>,
     calls: [AtomicU64; Api::ALL.len()],
+    retry: RetryConfig,
 }
 
 impl Default for Throttle {
+    /// The SDK's standard retry settings (3 attempts).
     fn default() -> Self {
-        Self {
-            limiters: Mutex::new(HashMap::new()),
-            calls: std::array::from_fn(|_| AtomicU64::new(0)),
-        }
+        Self::new(RetryConfig::standard())
     }
 }
 
 impl Throttle {
-    /// Sends one request when the quota allows, and maps its failure.
-    pub async fn call<T, E, R, Fut>(
+    /// `retry` is the runner's configuration (attempts, backoff), which the
+    /// SDK would otherwise have applied itself.
+    pub fn new(retry: RetryConfig) -> Self {
+        Self {
+            limiters: Mutex::new(HashMap::new()),
+            calls: std::array::from_fn(|_| AtomicU64::new(0)),
+            retry,
+        }
+    }
+
+    /// Sends the request when the quota allows, retries what is worth
+    /// retrying (each attempt waiting for the quota again), and maps the
+    /// final failure. `request` builds a fresh request for every attempt.
+    pub async fn call<T, E, Fut>(
         &self,
         api: Api,
         scope: &QuotaScope,
-        request: impl FnOnce() -> Fut,
+        mut request: impl FnMut() -> Fut,
     ) -> Result<T, CallError>
     where
-        Fut: Future<Output = Result<T, SdkError<E, R>>>,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: std::fmt::Debug + Send + Sync + 'static,
     {
-        self.limiter(api, scope).until_ready().await;
-        self.calls[api.index()].fetch_add(1, Ordering::Relaxed);
-        request().await.map_err(|err| CallError::from_sdk(api, err))
+        let limiter = self.limiter(api, scope);
+        let mut attempt = 1;
+        loop {
+            limiter.until_ready().await;
+            self.calls[api.index()].fetch_add(1, Ordering::Relaxed);
+            let err = match request().await {
+                Ok(out) => return Ok(out),
+                Err(err) => err,
+            };
+            if attempt >= self.retry.max_attempts() || !is_retryable(&err) {
+                return Err(CallError::from_sdk(api, err));
+            }
+            tokio::time::sleep(self.backoff(attempt)).await;
+            attempt += 1;
+        }
+    }
+
+    /// The standard mode's delay before attempt `attempt + 1`: full jitter
+    /// over an exponentially growing ceiling.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self
+            .retry
+            .initial_backoff()
+            .saturating_mul(2u32.saturating_pow(attempt - 1))
+            .min(self.retry.max_backoff());
+        ceiling.mul_f64(fastrand::f64())
     }
 
     /// Drops the limiters of an account once it is scanned, so memory stays

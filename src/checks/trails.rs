@@ -517,3 +517,147 @@ mod tests {
         );
     }
 }
+
+/// Property tests over trail event selectors as they enter: deserialised
+/// from JSON (a facts file) with arbitrary fields and values.
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    use super::{captures_kms_writes, TrailGap};
+    use crate::facts::EventSelectors;
+
+    fn strings() -> impl Strategy<Value = Value> {
+        prop::collection::vec(
+            prop_oneof![
+                Just("Management".to_string()),
+                Just("Data".to_string()),
+                Just("kms.amazonaws.com".to_string()),
+                Just("DisableKey".to_string()),
+                Just("ScheduleKeyDeletion".to_string()),
+                Just("false".to_string()),
+                Just("true".to_string()),
+                Just("".to_string()),
+                "\\PC{0,10}",
+            ],
+            0..3,
+        )
+        .prop_map(|v| json!(v))
+    }
+
+    fn field_name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("eventCategory".to_string()),
+            Just("readOnly".to_string()),
+            Just("eventSource".to_string()),
+            Just("eventName".to_string()),
+            Just("eventType".to_string()),
+            Just("userIdentity.arn".to_string()),
+            Just("resources.type".to_string()),
+            "\\PC{0,12}",
+        ]
+    }
+
+    fn field() -> impl Strategy<Value = Value> {
+        (
+            field_name(),
+            strings(),
+            strings(),
+            strings(),
+            strings(),
+            strings(),
+            strings(),
+        )
+            .prop_map(|(field, eq, ne, sw, nsw, ew, new)| {
+                json!({
+                    "field": field,
+                    "equals": eq,
+                    "not_equals": ne,
+                    "starts_with": sw,
+                    "not_starts_with": nsw,
+                    "ends_with": ew,
+                    "not_ends_with": new,
+                })
+            })
+    }
+
+    fn advanced() -> impl Strategy<Value = Value> {
+        prop::collection::vec(
+            (
+                prop::option::of("\\PC{0,8}"),
+                prop::collection::vec(field(), 0..5),
+            )
+                .prop_map(|(name, fields)| json!({"name": name, "fields": fields})),
+            0..4,
+        )
+        .prop_map(|selectors| json!({ "Advanced": selectors }))
+    }
+
+    fn classic() -> impl Strategy<Value = Value> {
+        prop::collection::vec(
+            (
+                any::<bool>(),
+                prop_oneof![
+                    Just("All".to_string()),
+                    Just("ReadOnly".to_string()),
+                    Just("WriteOnly".to_string()),
+                    "\\PC{0,8}",
+                ],
+                strings(),
+            )
+                .prop_map(|(include, rw, exclude)| {
+                    json!({
+                        "include_management_events": include,
+                        "read_write_type": rw,
+                        "exclude_management_event_sources": exclude,
+                    })
+                }),
+            0..4,
+        )
+        .prop_map(|selectors| json!({ "Classic": selectors }))
+    }
+
+    /// Selector-shaped JSON, some of it with values of the wrong type.
+    fn selector_json() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            4 => advanced(),
+            2 => classic(),
+            1 => Just(json!("Default")),
+            1 => any::<i64>().prop_map(|n| json!({"Advanced": [{"name": n, "fields": "x"}]})),
+            1 => "\\PC{0,12}".prop_map(Value::from),
+        ]
+    }
+
+    fn has_management_category(selectors: &Value) -> bool {
+        selectors["Advanced"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|s| s["fields"].as_array().into_iter().flatten())
+            .any(|f| f["field"] == "eventCategory")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn any_selector_json_gets_an_answer(value in selector_json()) {
+            if let Ok(selectors) = serde_json::from_value::<EventSelectors>(value) {
+                let _ = captures_kms_writes(&selectors);
+            }
+        }
+
+        /// Advanced selectors select management events only through an
+        /// eventCategory condition: without one, the trail never qualifies.
+        #[test]
+        fn advanced_selectors_without_event_category_never_qualify(value in advanced()) {
+            prop_assume!(!has_management_category(&value));
+            let selectors: EventSelectors = serde_json::from_value(value).expect("advanced selectors");
+            prop_assert!(matches!(
+                captures_kms_writes(&selectors),
+                Err(TrailGap::Missing(_))
+            ));
+        }
+    }
+}

@@ -7,8 +7,9 @@
 //! this one call. Account `ListRegions` would be the modern alternative, but
 //! the emulator the tests run against does not implement it, and region
 //! discovery must be tested end to end. So this module signs one EC2 Query
-//! request with SigV4 and sends it through the SDK's own HTTP client, retry
-//! and timeout machinery (`aws-smithy-runtime`'s `Operation`).
+//! request with SigV4 and sends it through the SDK's own HTTP client and
+//! timeout machinery (`aws-smithy-runtime`'s `Operation`); retries are the
+//! throttle's, as for every other call.
 
 use std::borrow::Cow;
 use std::time::SystemTime;
@@ -17,20 +18,9 @@ use aws_credential_types::provider::ProvideCredentials;
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime::client::orchestrator::operation::{Operation, OperationBuilder};
-use aws_smithy_runtime::client::retries::classifiers::{
-    HttpStatusCodeClassifier, TransientErrorClassifier,
-};
-use aws_smithy_runtime::client::retries::RetryPartition;
-use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse, OrchestratorError};
-use aws_smithy_runtime_api::client::retries::classifiers::{
-    ClassifyRetry, RetryAction, RetryClassifierPriority,
-};
-use aws_smithy_runtime_api::client::runtime_plugin::StaticRuntimePlugin;
 use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::config_bag::Layer;
 use aws_smithy_types::error::metadata::{ErrorMetadata, ProvideErrorMetadata};
-use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder, XmlDecodeError};
 
@@ -90,33 +80,15 @@ pub async fn describe_regions(
         .collect())
 }
 
-/// The operation up to its serializer: SDK retry, timeout, HTTP client, sleep
-/// and time source from the account's configuration.
+/// The operation up to its serializer: timeout, HTTP client, sleep and time
+/// source from the account's configuration; no retry (the throttle retries).
 fn operation_builder(session: &AccountSession, endpoint: &str) -> OperationBuilder {
-    // The same per-account retry partition as the service clients (see
-    // `session.rs`): `Operation::build` would name it after the service
-    // ("ec2"), so every account would share one retry token bucket. A
-    // runtime plugin at the default `Overrides` order runs after the
-    // operation's defaults, so its partition replaces theirs.
-    let mut partition = Layer::new("ec2_retry_partition");
-    partition.store_put(RetryPartition::new(format!("ec2-{}", session.account_id)));
     let mut builder = Operation::builder()
         .service_name("ec2")
         .operation_name("DescribeRegions")
         .endpoint_url(endpoint)
         .no_auth()
-        // What aws-sdk-ec2 registers: 500/502/503/504, EC2's throttling
-        // and transient error codes, and connection resets and timeouts.
-        .retry_classifier(HttpStatusCodeClassifier::default())
-        .retry_classifier(Ec2ErrorCodeClassifier)
-        .retry_classifier(TransientErrorClassifier::<Ec2Error>::new())
-        .runtime_plugin(StaticRuntimePlugin::new().with_config(partition.freeze()))
-        .standard_retry(
-            session
-                .config
-                .retry_config()
-                .unwrap_or(&RetryConfig::standard()),
-        )
+        .no_retry()
         .timeout_config(
             session
                 .config
@@ -216,62 +188,6 @@ impl std::error::Error for Ec2Error {}
 impl ProvideErrorMetadata for Ec2Error {
     fn meta(&self) -> &ErrorMetadata {
         &self.0
-    }
-}
-
-/// Error codes retried as throttling: the list aws-sdk-ec2 uses (aws-runtime's
-/// `AwsErrorCodeClassifier`). EC2 itself answers `RequestLimitExceeded`
-/// (HTTP 503); `Throttling` is the Query protocol's generic code.
-const THROTTLING_CODES: &[&str] = &[
-    "RequestLimitExceeded",
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "TransactionInProgressException",
-    "BandwidthLimitExceeded",
-    "LimitExceededException",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "EC2ThrottledException",
-];
-
-/// Error codes retried as transient errors, as aws-sdk-ec2 does.
-const TRANSIENT_CODES: &[&str] = &["RequestTimeout", "RequestTimeoutException"];
-
-/// Classifies an [`Ec2Error`] by its code, so throttling is retried (with the
-/// throttling backoff and token cost) whatever HTTP status carries it.
-#[derive(Debug)]
-struct Ec2ErrorCodeClassifier;
-
-impl ClassifyRetry for Ec2ErrorCodeClassifier {
-    fn classify_retry(&self, ctx: &InterceptorContext) -> RetryAction {
-        let code = ctx
-            .output_or_error()
-            .and_then(Result::err)
-            .and_then(OrchestratorError::as_operation_error)
-            .and_then(|err| err.downcast_ref::<Ec2Error>())
-            .and_then(ProvideErrorMetadata::code);
-        match code {
-            Some(code) if THROTTLING_CODES.contains(&code) => RetryAction::throttling_error(),
-            Some(code) if TRANSIENT_CODES.contains(&code) => RetryAction::transient_error(),
-            _ => RetryAction::NoActionIndicated,
-        }
-    }
-
-    fn name(&self) -> &'static str {
-        "EC2 error codes"
-    }
-
-    /// Where aws-runtime's `AwsErrorCodeClassifier` runs: after the HTTP
-    /// status classifier, so a 503 `RequestLimitExceeded` counts as throttling.
-    fn priority(&self) -> RetryClassifierPriority {
-        RetryClassifierPriority::run_before(
-            RetryClassifierPriority::modeled_as_retryable_classifier(),
-        )
     }
 }
 
@@ -399,18 +315,15 @@ mod tests {
 
         use aws_credential_types::provider::SharedCredentialsProvider;
         use aws_credential_types::Credentials;
-        use aws_smithy_runtime_api::box_error::BoxError;
         use aws_smithy_runtime_api::client::http::{
             http_client_fn, HttpConnector, HttpConnectorFuture, SharedHttpConnector,
         };
-        use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
-        use aws_smithy_runtime_api::client::interceptors::Intercept;
         use aws_smithy_runtime_api::client::result::ConnectorError;
-        use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-        use aws_smithy_types::config_bag::ConfigBag;
+        use aws_smithy_types::retry::RetryConfig;
         use aws_types::SdkConfig;
 
         use super::super::*;
+        use crate::throttle::Throttle;
 
         const REGIONS: &str = "<DescribeRegionsResponse><regionInfo><item><regionName>us-east-1</regionName><optInStatus>opt-in-not-required</optInStatus></item></regionInfo></DescribeRegionsResponse>";
 
@@ -485,17 +398,16 @@ mod tests {
                     None,
                     "test",
                 )))
-                .retry_config(
-                    RetryConfig::standard()
-                        .with_max_attempts(3)
-                        .with_initial_backoff(Duration::from_millis(1)),
-                )
                 .endpoint_url("http://ec2.test")
                 .build();
             AccountSession {
                 account_id: account_id.into(),
                 config,
-                throttle: Arc::default(),
+                throttle: Arc::new(Throttle::new(
+                    RetryConfig::standard()
+                        .with_max_attempts(3)
+                        .with_initial_backoff(Duration::from_millis(1)),
+                )),
                 custom_endpoint: true,
             }
         }
@@ -561,50 +473,6 @@ mod tests {
             .await;
             assert_eq!(result.unwrap_err().code, "RequestLimitExceeded");
             assert_eq!(requests, 3);
-        }
-
-        /// Records the retry partition the orchestrator runs with.
-        #[derive(Debug, Clone, Default)]
-        struct PartitionProbe(Arc<Mutex<Option<String>>>);
-
-        impl Intercept for PartitionProbe {
-            fn name(&self) -> &'static str {
-                "PartitionProbe"
-            }
-
-            fn read_before_transmit(
-                &self,
-                _context: &BeforeTransmitInterceptorContextRef<'_>,
-                _runtime_components: &RuntimeComponents,
-                cfg: &mut ConfigBag,
-            ) -> Result<(), BoxError> {
-                *self.0.lock().unwrap() = cfg.load::<RetryPartition>().map(ToString::to_string);
-                Ok(())
-            }
-        }
-
-        #[tokio::test]
-        async fn retry_partition_is_per_account() {
-            for account in ["111122223333", "444455556666"] {
-                let script = Script::new(vec![Reply::Http(200, REGIONS.into())]);
-                let probe = PartitionProbe::default();
-                let operation = operation_builder(&session(account, &script), "http://ec2.test")
-                    .interceptor(probe.clone())
-                    .serializer(|()| {
-                        Ok(HttpRequest::try_from(
-                            http::Request::builder()
-                                .uri("http://ec2.test/")
-                                .body(SdkBody::empty())?,
-                        )?)
-                    })
-                    .deserializer(parse_response)
-                    .build();
-                operation.invoke(()).await.unwrap();
-                assert_eq!(
-                    probe.0.lock().unwrap().as_deref(),
-                    Some(format!("ec2-{account}").as_str())
-                );
-            }
         }
     }
 }

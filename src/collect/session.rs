@@ -1,27 +1,24 @@
-//! An account as the scan sees it: its SDK configuration (credentials, retry
-//! partition, identity cache) and the service clients built from it.
+//! An account as the scan sees it: its SDK configuration (credentials,
+//! identity cache) and the service clients built from it.
 
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use aws_smithy_runtime::client::retries::RetryPartition;
+use aws_smithy_http_client::tls;
+use aws_smithy_types::retry::RetryConfig;
 use aws_types::region::Region;
 
 use crate::throttle::{QuotaScope, Throttle};
 
-/// Builds a service client for one region from the account's configuration.
-/// Each (account, service) gets its own retry partition: the SDK's default
-/// partition is per service × region and shared by every account's client,
-/// so one throttled account would drain the retry budget of all the others.
+/// Builds a service client for one region from the account's configuration,
+/// with the SDK's retries off: [`Throttle::call`] retries, so that every
+/// attempt waits for its quota.
 macro_rules! service_client {
-    ($name:ident, $krate:ident, $service:literal) => {
+    ($name:ident, $krate:ident) => {
         pub fn $name(&self, region: &str) -> $krate::Client {
             let config = $krate::config::Builder::from(&self.config)
                 .region(Region::new(region.to_string()))
-                .retry_partition(RetryPartition::new(format!(
-                    "{}-{}",
-                    $service, self.account_id
-                )))
+                .retry_config(RetryConfig::disabled())
                 .build();
             $krate::Client::from_conf(config)
         }
@@ -43,6 +40,19 @@ impl AccountSession {
     pub fn runner(config: SdkConfig, throttle: Arc<Throttle>) -> Self {
         let custom_endpoint =
             config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        // Without one, every service client (one per account, service and
+        // region) builds its own HTTPS client: trust store loaded again, and
+        // no connection reused between clients.
+        let config = if config.http_client().is_some() {
+            config
+        } else {
+            let http = aws_smithy_http_client::Builder::new()
+                .tls_provider(tls::Provider::Rustls(
+                    tls::rustls_provider::CryptoMode::AwsLc,
+                ))
+                .build_https();
+            config.to_builder().http_client(http).build()
+        };
         AccountSession {
             account_id: "runner".into(),
             config,
@@ -55,20 +65,20 @@ impl AccountSession {
         QuotaScope::new(&self.account_id, region)
     }
 
-    service_client!(sts, aws_sdk_sts, "sts");
-    service_client!(organizations, aws_sdk_organizations, "organizations");
-    service_client!(cloudtrail, aws_sdk_cloudtrail, "cloudtrail");
-    service_client!(config_service, aws_sdk_config, "config");
-    service_client!(logs, aws_sdk_cloudwatchlogs, "logs");
-    service_client!(cloudwatch, aws_sdk_cloudwatch, "cloudwatch");
-    service_client!(sns, aws_sdk_sns, "sns");
-    service_client!(events, aws_sdk_eventbridge, "events");
-    service_client!(kms, aws_sdk_kms, "kms");
+    service_client!(sts, aws_sdk_sts);
+    service_client!(organizations, aws_sdk_organizations);
+    service_client!(cloudtrail, aws_sdk_cloudtrail);
+    service_client!(config_service, aws_sdk_config);
+    service_client!(logs, aws_sdk_cloudwatchlogs);
+    service_client!(cloudwatch, aws_sdk_cloudwatch);
+    service_client!(sns, aws_sdk_sns);
+    service_client!(events, aws_sdk_eventbridge);
+    service_client!(kms, aws_sdk_kms);
 
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
         let config = aws_sdk_s3::config::Builder::from(&self.config)
             .region(Region::new(region.to_string()))
-            .retry_partition(RetryPartition::new(format!("s3-{}", self.account_id)))
+            .retry_config(RetryConfig::disabled())
             .force_path_style(self.custom_endpoint)
             .build();
         aws_sdk_s3::Client::from_conf(config)

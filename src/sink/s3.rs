@@ -1,3 +1,5 @@
+use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 
@@ -21,23 +23,12 @@ pub struct S3Error {
     pub bucket: String,
     pub key: String,
     #[source]
-    pub source: UploadFailure,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum UploadFailure {
-    #[error("cannot read {}", path.display())]
-    Read {
-        path: std::path::PathBuf,
-        #[source]
-        source: aws_smithy_types::byte_stream::error::Error,
-    },
-    #[error(transparent)]
-    Put(CallError),
+    pub source: CallError,
 }
 
 /// Uploads the files to `prefix/YYYY/MM/DD/<scan_id>/` and returns their
-/// URIs. Bodies stream from disk: a large report is never held in memory.
+/// URIs. Bodies stream from disk, opened afresh for every attempt: a large
+/// report is never held in memory.
 pub async fn upload(
     session: &AccountSession,
     target: &S3Target,
@@ -50,39 +41,51 @@ pub async fn upload(
     let mut uploaded = Vec::new();
     for file in files {
         let key = format!("{folder}/{}", file.name);
-        let failed = |source| S3Error {
-            bucket: target.uri.bucket().to_string(),
-            key: key.clone(),
-            source,
-        };
-        let body = ByteStream::from_path(&file.path).await.map_err(|source| {
-            failed(UploadFailure::Read {
-                path: file.path.clone(),
-                source,
-            })
-        })?;
-        let mut request = client
-            .put_object()
-            .bucket(target.uri.bucket())
-            .key(&key)
-            .content_type(file.content_type)
-            .body(body);
-        request = match &target.kms_key_id {
-            Some(key_id) => request
-                .server_side_encryption(ServerSideEncryption::AwsKms)
-                .ssekms_key_id(key_id),
-            None => request.server_side_encryption(ServerSideEncryption::Aes256),
-        };
         session
             .throttle
             .call(Api::S3PutObject, &session.scope(&target.region), || {
-                request.send()
+                let request = put_object(&client, target, &key, file);
+                let path = file.path.clone();
+                async move {
+                    let body = ByteStream::from_path(&path).await.map_err(|err| {
+                        SdkError::construction_failure(format!(
+                            "cannot read {}: {err}",
+                            path.display()
+                        ))
+                    })?;
+                    request.body(body).send().await
+                }
             })
             .await
-            .map_err(|err| failed(UploadFailure::Put(err)))?;
+            .map_err(|source| S3Error {
+                bucket: target.uri.bucket().to_string(),
+                key: key.clone(),
+                source,
+            })?;
         uploaded.push(format!("s3://{}/{key}", target.uri.bucket()));
     }
     Ok(uploaded)
+}
+
+/// The PutObject of one file, without its body; server-side encryption is
+/// always asked for, whatever the bucket's default.
+fn put_object(
+    client: &aws_sdk_s3::Client,
+    target: &S3Target,
+    key: &str,
+    file: &LocalFile,
+) -> PutObjectFluentBuilder {
+    let request = client
+        .put_object()
+        .bucket(target.uri.bucket())
+        .key(key)
+        .content_type(file.content_type);
+    match &target.kms_key_id {
+        Some(key_id) => request
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id(key_id),
+        None => request.server_side_encryption(ServerSideEncryption::Aes256),
+    }
 }
 
 /// `YYYY/MM/DD/<scan_id>` from an RFC 3339 scan time.

@@ -14,11 +14,11 @@ use crate::support::seed::KeyState;
 use crate::support::{cmkscan_command, Emulator, MANAGEMENT_ACCOUNT, REGION};
 
 /// Generous: a scan of one region of a small organisation takes seconds.
-const TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(120);
 
 /// `cmkscan` with an environment that only holds what the test gives it:
 /// no ambient profile, config file, metadata service or cmkscan variables.
-fn cmkscan(endpoint: &str) -> Command {
+pub(crate) fn cmkscan(endpoint: &str) -> Command {
     let mut cmd = cmkscan_command(endpoint);
     for var in [
         "AWS_PROFILE",
@@ -48,7 +48,7 @@ fn cmkscan(endpoint: &str) -> Command {
 
 /// Runs the command to completion on a blocking thread, killing it (and
 /// failing the test) if it outlives `timeout`.
-async fn run_within(mut cmd: Command, timeout: Duration) -> Output {
+pub(crate) async fn run_within(mut cmd: Command, timeout: Duration) -> Output {
     tokio::task::spawn_blocking(move || {
         let mut child = cmd
             .stdin(Stdio::null())
@@ -94,15 +94,15 @@ async fn run_within(mut cmd: Command, timeout: Duration) -> Output {
     .expect("cmkscan runner task")
 }
 
-async fn run(cmd: Command) -> Output {
+pub(crate) async fn run(cmd: Command) -> Output {
     run_within(cmd, TIMEOUT).await
 }
 
-fn text(bytes: &[u8]) -> String {
+pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn describe(output: &Output) -> String {
+pub(crate) fn describe(output: &Output) -> String {
     format!(
         "exit {:?}\nstdout:\n{}\nstderr:\n{}",
         output.status.code(),
@@ -111,7 +111,7 @@ fn describe(output: &Output) -> String {
     )
 }
 
-fn assert_exit(output: &Output, code: i32) {
+pub(crate) fn assert_exit(output: &Output, code: i32) {
     assert_eq!(output.status.code(), Some(code), "{}", describe(output));
     assert!(
         !text(&output.stderr).contains("panicked"),
@@ -122,7 +122,7 @@ fn assert_exit(output: &Output, code: i32) {
 
 /// A failure is reported as exactly one `cmkscan: …` line, the last one on
 /// stderr, and it contains `needle`.
-fn assert_one_line_reason(output: &Output, needle: &str) -> String {
+pub(crate) fn assert_one_line_reason(output: &Output, needle: &str) -> String {
     let stderr = text(&output.stderr);
     let reasons: Vec<&str> = stderr
         .lines()
@@ -140,7 +140,7 @@ fn assert_one_line_reason(output: &Output, needle: &str) -> String {
 }
 
 /// Each failed request is told once, not again as the error's source.
-fn assert_not_repeated(reason: &str) {
+pub(crate) fn assert_not_repeated(reason: &str) {
     let pieces: Vec<&str> = reason.split(" failed: ").collect();
     let failed: Vec<&str> = pieces[..pieces.len() - 1]
         .iter()
@@ -156,14 +156,14 @@ fn assert_not_repeated(reason: &str) {
 }
 
 /// A loopback port nobody listens on (bound, then released).
-fn closed_port_endpoint() -> String {
+pub(crate) fn closed_port_endpoint() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
     let port = listener.local_addr().expect("local address").port();
     drop(listener);
     format!("http://127.0.0.1:{port}")
 }
 
-fn scan_args(cmd: &mut Command, out_dir: &Path) {
+pub(crate) fn scan_args(cmd: &mut Command, out_dir: &Path) {
     cmd.args(["scan", "--regions", REGION, "--output-dir"])
         .arg(out_dir);
 }
@@ -193,7 +193,7 @@ fn read_report_file(path: &Path) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| panic!("{} is not UTF-8: {e}", path.display()))
 }
 
-fn read_json(path: &Path) -> serde_json::Value {
+pub(crate) fn read_json(path: &Path) -> serde_json::Value {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
 }
@@ -204,21 +204,67 @@ fn read_json(path: &Path) -> serde_json::Value {
 async fn malformed_arguments_are_usage_errors_naming_the_problem() {
     // Nothing listens: a usage error must be found before any request.
     let endpoint = closed_port_endpoint();
-    let cases: [(&[&str], &[&str]); 8] = [
+    let cases: Vec<(&[&str], &[&str])> = vec![
         (&["--accounts", "12345"], &["12345", "account id"]),
+        (
+            &["--accounts", "12345678901"],
+            &["12345678901", "account id"],
+        ),
+        (
+            &["--exclude-accounts", "1234567890123"],
+            &["1234567890123", "account id"],
+        ),
         (&["--exclude-accounts", "abc"], &["abc", "account id"]),
         (
             &["--accounts", "123456789012,12345678901x"],
             &["12345678901x"],
         ),
+        (
+            &[
+                "--accounts",
+                "111111111111,222222222222",
+                "--exclude-accounts",
+                "222222222222",
+            ],
+            &["--accounts and --exclude-accounts both name 222222222222"],
+        ),
         (&["--concurrency", "0"], &["--concurrency", "0"]),
+        (&["--concurrency", "many"], &["--concurrency", "many"]),
         (&["--s3-uri", "not-a-uri"], &["not-a-uri", "S3 URI"]),
+        (&["--s3-uri", "s3://"], &["--s3-uri", "no bucket name"]),
+        (
+            &["--s3-uri", "s3:///reports"],
+            &["--s3-uri", "no bucket name"],
+        ),
         (
             &["--s3-uri", "s3://Bad_Bucket"],
             &["Bad_Bucket", "bucket name"],
         ),
+        (
+            &["--s3-uri", "s3://reports-bucket", "--s3-region", "EU_WEST"],
+            &["--s3-region", "EU_WEST"],
+        ),
+        (
+            &[
+                "--s3-uri",
+                "s3://reports-bucket",
+                "--s3-kms-key-id",
+                "my key",
+            ],
+            &["--s3-kms-key-id", "not a KMS key"],
+        ),
         (&["--lookback-days", "0"], &["--lookback-days", "0"]),
         (&["--lookback-days", "91"], &["--lookback-days", "91"]),
+        (&["--role-name", ""], &["--role-name", "IAM role name"]),
+        (
+            &["--role-name", "Read Only*"],
+            &["--role-name", "IAM role name"],
+        ),
+        (
+            &["--role-name", "team//Scan"],
+            &["--role-name", "IAM role name"],
+        ),
+        (&["--external-id", "x"], &["--external-id", "2 to 1224"]),
     ];
     for (args, needles) in cases {
         let out_dir = tempfile::tempdir().unwrap();
@@ -237,6 +283,21 @@ async fn malformed_arguments_are_usage_errors_naming_the_problem() {
             !out_dir.path().join("findings.csv").exists(),
             "{args:?} wrote a report"
         );
+    }
+
+    // An empty output directory; and an external id that breaks AWS's rule,
+    // rejected without showing it (it is a secret).
+    for (args, needle) in [
+        (["--output-dir", ""], "output directory must not be empty"),
+        (["--external-id", "SECRET VALUE 42"], "--external-id"),
+    ] {
+        let mut cmd = cmkscan(&endpoint);
+        cmd.arg("scan").args(args);
+        let output = run_within(cmd, Duration::from_secs(30)).await;
+        assert_exit(&output, 2);
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {}", describe(&output));
+        assert!(!stderr.contains("SECRET VALUE"), "{}", describe(&output));
     }
 }
 
@@ -704,16 +765,22 @@ async fn json_logs_are_one_object_per_line() {
 async fn secrets_never_reach_any_output() {
     const SECRET_KEY: &str = "SECRETSECRET123";
     const EXTERNAL_ID: &str = "EXTERNALSECRET42";
+    const SESSION_TOKEN: &str = "SESSIONTOKENSECRET77";
     let emulator = Emulator::with_organization().await;
     emulator.create_account("member").await;
     let denied = emulator.create_account("denied").await;
     // An error path too: its message ends up in a report row.
     emulator.front.deny(&denied.id, "AssumeRole");
 
-    for (rust_log, external_id_from_env) in [(None, false), (Some("cmkscan=debug"), true)] {
+    for (rust_log, external_id_from_env) in [
+        (None, false),
+        (Some("cmkscan=debug"), true),
+        (Some("trace"), false),
+    ] {
         let out_dir = tempfile::tempdir().unwrap();
         let mut cmd = cmkscan(emulator.endpoint());
-        cmd.env("AWS_SECRET_ACCESS_KEY", SECRET_KEY);
+        cmd.env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+            .env("AWS_SESSION_TOKEN", SESSION_TOKEN);
         if let Some(filter) = rust_log {
             cmd.env("RUST_LOG", filter);
         }
@@ -739,8 +806,15 @@ async fn secrets_never_reach_any_output() {
         // The scan did get into the member with the external id, and the
         // denied account's error is in the report.
         assert!(outputs[3].1.contains(&denied.id), "{}", outputs[3].1);
+        // What AssumeRole handed out: the member's secret key and token.
+        let issued = emulator.front.issued_secrets();
+        assert!(!issued.is_empty());
+        let secrets: Vec<&str> = [SECRET_KEY, SESSION_TOKEN, EXTERNAL_ID]
+            .into_iter()
+            .chain(issued.iter().map(String::as_str))
+            .collect();
         for (name, content) in &outputs {
-            for secret in [SECRET_KEY, EXTERNAL_ID] {
+            for secret in &secrets {
                 assert!(
                     !content.contains(secret),
                     "{secret} leaked into {name} (RUST_LOG={rust_log:?}):\n{content}"
@@ -760,4 +834,36 @@ async fn secrets_never_reach_any_output() {
         "{}",
         describe(&output)
     );
+}
+
+/// Member roles are assumed with a session name that names the tool and
+/// the scan (`cmkscan-<scan_id>`), so CloudTrail in the member account
+/// shows who read it.
+#[tokio::test(flavor = "multi_thread")]
+async fn role_session_name_identifies_the_tool_and_the_scan() {
+    let emulator = Emulator::with_organization().await;
+    let member = emulator.create_account("member").await;
+    emulator.front.clear_log();
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut cmd = cmkscan(emulator.endpoint());
+    scan_args(&mut cmd, out_dir.path());
+    assert_exit(&run(cmd).await, 0);
+    let scan_id = read_json(&out_dir.path().join("findings.json"))["scan_id"]
+        .as_str()
+        .expect("scan_id")
+        .to_string();
+    let names: Vec<Option<String>> = emulator
+        .front
+        .log()
+        .into_iter()
+        .filter(|r| r.api == "AssumeRole")
+        .map(|r| {
+            assert_eq!(r.account, member.id, "{r:?}");
+            r.session_name
+        })
+        .collect();
+    assert!(!names.is_empty());
+    for name in names {
+        assert_eq!(name, Some(format!("cmkscan-{scan_id}")));
+    }
 }

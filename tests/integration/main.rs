@@ -13,5 +13,6 @@ mod diff;
 mod event_pattern_vs_moto;
 mod evidence;
 mod failures;
+mod faults;
 mod iam_templates;
 mod sample_org_cli;

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
-use super::front::{describe, forward, read_request, throttling};
+use super::front::{describe, forward, read_request, throttling_response};
 
 #[derive(Debug, Clone, Default)]
 pub struct PaceConfig {
@@ -115,7 +115,7 @@ async fn handle(
     let Some(req) = read_request(&mut conn).await? else {
         return Ok(());
     };
-    let (operation, region, key, _) = describe(&req);
+    let (operation, region, key, service) = describe(&req);
     let now = Instant::now();
     let (latency, admitted) = {
         let mut state = state.lock().unwrap();
@@ -165,7 +165,11 @@ async fn handle(
     let response = if admitted {
         forward(&req, upstream).await?
     } else {
-        throttling(req.headers.contains_key("x-amz-target"), &operation)
+        throttling_response(
+            &service,
+            req.headers.contains_key("x-amz-target"),
+            &operation,
+        )
     };
     let stream = conn.get_mut();
     stream.write_all(&response).await?;
