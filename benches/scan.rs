@@ -1,7 +1,7 @@
 //! Organisation-scale benchmark. Seeds the emulator with a synthetic
 //! organisation (a realistic mix per account × region: trails, recorders,
 //! 0–20 keys in various states, alarm chains, rules, key events), then runs
-//! the release `cmkscan scan` binary against it twice:
+//! the release `cmkscan scan` binary against it three ways:
 //!
 //! - **raw**: straight to the emulator, no latency, no quotas. Measures the
 //!   scanner's own cost: CPU time, peak RSS, requests.
@@ -10,11 +10,16 @@
 //!   per account × region, ListAccounts 1/s) with throttling errors. Prints
 //!   the wall time against the lower bound that the quotas, latencies and
 //!   `--concurrency` allow (see [`lower_bound`]).
+//! - **replay**: paced the same way, but the pacer answers from what the
+//!   emulator said in the raw run (recorded there), so the emulator's own
+//!   speed (a few hundred requests a second) is out of the measurement.
 //!
 //! Settings come from the environment (defaults in brackets):
 //! `CMKSCAN_BENCH_ACCOUNTS` [200] members, `CMKSCAN_BENCH_REGIONS` [4],
 //! `CMKSCAN_BENCH_LATENCY_MS` [50], `CMKSCAN_BENCH_CONCURRENCY` [64],
-//! `CMKSCAN_BENCH_MODES` [raw,paced]. Run through `scripts/bench.sh`.
+//! `CMKSCAN_BENCH_MODES` [raw,paced,replay] (replay needs raw first),
+//! `CMKSCAN_BENCH_PERF` [unset] (a path: the measured scans run under
+//! `perf record`). Run through `scripts/bench.sh`.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -25,7 +30,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use support::pace::{OperationStats, Pace, PaceConfig};
+use support::pace::{OperationStats, Pace, PaceConfig, Tape};
 use support::sample_org::key_event;
 use support::seed::{KeyState, Recording, TrailSpec, CIS_RULE};
 
@@ -74,7 +79,7 @@ impl Settings {
             regions: ALL_REGIONS[..regions].to_vec(),
             latency: Duration::from_millis(env_or("CMKSCAN_BENCH_LATENCY_MS", 50)),
             concurrency: env_or("CMKSCAN_BENCH_CONCURRENCY", 64),
-            modes: env_or("CMKSCAN_BENCH_MODES", "raw,paced".to_string())
+            modes: env_or("CMKSCAN_BENCH_MODES", "raw,paced,replay".to_string())
                 .split(',')
                 .map(str::to_string)
                 .collect(),
@@ -118,13 +123,19 @@ fn main() {
 
     let mut raw_throughput = None;
     for mode in &settings.modes {
+        let paced = |tape| PaceConfig {
+            latency: settings.latency,
+            quotas: QUOTAS.iter().map(|(op, q)| (op.to_string(), *q)).collect(),
+            tape,
+        };
         let config = match mode.as_str() {
-            "raw" => PaceConfig::default(),
-            "paced" => PaceConfig {
-                latency: settings.latency,
-                quotas: QUOTAS.iter().map(|(op, q)| (op.to_string(), *q)).collect(),
+            "raw" => PaceConfig {
+                tape: Tape::Record,
+                ..PaceConfig::default()
             },
-            other => panic!("unknown mode {other}: use raw or paced"),
+            "paced" => paced(Tape::Off),
+            "replay" => paced(Tape::Replay),
+            other => panic!("unknown mode {other}: use raw, paced or replay"),
         };
         pace.reset(config);
         let run = run(&pace, &settings);
@@ -133,44 +144,55 @@ fn main() {
         print_run(&run, &stats, account_regions);
         if mode == "raw" {
             raw_throughput = Some(run.requests as f64 / run.wall.as_secs_f64());
-        } else {
-            let bound = lower_bound(&seeded, &settings);
-            let wall = run.wall.as_secs_f64();
+            continue;
+        }
+        let bound = lower_bound(&seeded, &settings);
+        let wall = run.wall.as_secs_f64();
+        println!(
+            "lower bound {bound:.2} s (latency {} ms, quotas {QUOTAS:?}, {PAGE} accounts a page)",
+            settings.latency.as_millis()
+        );
+        println!("wall / lower bound = {:.2}", wall / bound);
+        if mode == "replay" {
             println!(
-                "lower bound {bound:.2} s (latency {} ms, quotas {QUOTAS:?}, {PAGE} accounts a page)",
-                settings.latency.as_millis()
+                "answers replayed from the raw run's recording; {} request(s) not on it went to the emulator",
+                pace.tape_misses()
             );
-            println!("wall / lower bound = {:.2}", wall / bound);
-            if let Some(capacity) = raw_throughput {
-                let emulator_bound = run.requests as f64 / capacity;
-                println!(
-                    "emulator ceiling: {capacity:.0} requests/s (raw run) -> {emulator_bound:.2} s \
-                     for these requests; wall / max(lower bound, emulator ceiling) = {:.2}",
-                    wall / bound.max(emulator_bound)
-                );
-            }
+        } else if let Some(capacity) = raw_throughput {
+            let emulator_bound = run.requests as f64 / capacity;
+            println!(
+                "emulator ceiling: {capacity:.0} requests/s (raw run) -> {emulator_bound:.2} s \
+                 for these requests; wall / max(lower bound, emulator ceiling) = {:.2}",
+                wall / bound.max(emulator_bound)
+            );
         }
     }
 }
 
 struct Run {
     wall: Duration,
-    cpu: Duration,
+    user: Duration,
+    sys: Duration,
     peak_rss_kib: i64,
     requests: u64,
     requests_by_api: BTreeMap<String, u64>,
     findings: usize,
+    /// ERROR rows, which a scan of the benchmark organisation should not
+    /// have: each is a request that failed for good.
+    errors: Vec<String>,
     facts_bytes: u64,
     coverage: serde_json::Value,
 }
 
 fn print_run(run: &Run, stats: &BTreeMap<String, OperationStats>, account_regions: usize) {
     let per = |x: f64| x / account_regions as f64;
+    let cpu = (run.user + run.sys).as_secs_f64();
     println!(
-        "wall {:.2} s | CPU {:.2} s ({:.2} ms per account-region) | peak RSS {:.1} MiB",
+        "wall {:.2} s | CPU {cpu:.2} s (user {:.2} + sys {:.2}; {:.2} ms per account-region) | peak RSS {:.1} MiB",
         run.wall.as_secs_f64(),
-        run.cpu.as_secs_f64(),
-        per(run.cpu.as_secs_f64() * 1000.0),
+        run.user.as_secs_f64(),
+        run.sys.as_secs_f64(),
+        per(cpu * 1000.0),
         run.peak_rss_kib as f64 / 1024.0
     );
     println!(
@@ -182,6 +204,9 @@ fn print_run(run: &Run, stats: &BTreeMap<String, OperationStats>, account_region
         per(run.facts_bytes as f64)
     );
     println!("coverage {}", run.coverage);
+    for error in run.errors.iter().take(5) {
+        println!("ERROR row: {error}");
+    }
     println!(
         "{:<48} {:>8} {:>10} {:>10} {:>15}",
         "API", "cmkscan", "per acct-rg", "throttled", "peak/key/s"
@@ -202,9 +227,31 @@ fn print_run(run: &Run, stats: &BTreeMap<String, OperationStats>, account_region
 fn run(pace: &Pace, settings: &Settings) -> Run {
     let out = tempfile::tempdir().expect("temp dir");
     let started = Instant::now();
+    let mut command = support::cmkscan_command(&pace.endpoint);
+    // The binary's own retry default, as deployed.
+    command.env_remove("AWS_MAX_ATTEMPTS");
+    // A profile of the measured scans (CPU and RSS figures then include
+    // perf's own): CMKSCAN_BENCH_PERF=/tmp/cmkscan.perf.data.
+    if let Ok(output) = std::env::var("CMKSCAN_BENCH_PERF") {
+        let binary = command.get_program().to_os_string();
+        let envs: Vec<_> = command
+            .get_envs()
+            .map(|(k, v)| (k.to_os_string(), v.map(|v| v.to_os_string())))
+            .collect();
+        command = std::process::Command::new("perf");
+        command
+            .args(["record", "-F", "999", "-g", "-o", &output])
+            .arg(binary);
+        for (key, value) in envs {
+            match value {
+                Some(value) => command.env(key, value),
+                None => command.env_remove(key),
+            };
+        }
+    }
     // Reaped by wait4 below, which std's Child cannot see.
     #[allow(clippy::zombie_processes)]
-    let child = support::cmkscan_command(&pace.endpoint)
+    let child = command
         .arg("scan")
         .arg("--regions")
         .arg(settings.regions.join(","))
@@ -238,11 +285,24 @@ fn read_report(dir: &Path, wall: Duration, usage: Usage) -> Run {
         .collect();
     Run {
         wall,
-        cpu: usage.cpu,
+        user: usage.user,
+        sys: usage.sys,
         peak_rss_kib: usage.peak_rss_kib,
         requests: requests_by_api.values().sum(),
         requests_by_api,
         findings: report["findings"].as_array().map_or(0, Vec::len),
+        errors: report["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|row| row["status"] == "ERROR")
+            .map(|row| {
+                format!(
+                    "{} {} {}: {}",
+                    row["account_id"], row["region"], row["check_id"], row["detail"]
+                )
+            })
+            .collect(),
         facts_bytes: std::fs::metadata(dir.join("facts.json.gz"))
             .expect("facts.json.gz")
             .len(),
@@ -252,7 +312,8 @@ fn read_report(dir: &Path, wall: Duration, usage: Usage) -> Run {
 
 struct Usage {
     status: i32,
-    cpu: Duration,
+    user: Duration,
+    sys: Duration,
     peak_rss_kib: i64,
 }
 
@@ -271,7 +332,8 @@ fn wait_with_rusage(pid: u32) -> Usage {
     };
     Usage {
         status: libc::WEXITSTATUS(status),
-        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        user: time(usage.ru_utime),
+        sys: time(usage.ru_stime),
         peak_rss_kib: usage.ru_maxrss,
     }
 }

@@ -257,7 +257,10 @@ fn main() -> ExitCode {
         }
     }
     init_logging(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread: the scan is one future waiting on the network, and a
+    // multi-threaded runtime spent a third of the CPU handing each response
+    // from the connection's worker thread to it (benchmarked).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

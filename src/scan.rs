@@ -458,7 +458,18 @@ async fn scan_listed(common: Common<'_>, account: OrgAccount) -> Result<Listed, 
     Ok(Listed::Scanned(Box::new(facts)))
 }
 
+/// An account's facts; its rate limiters are dropped afterwards, however it
+/// went, so memory follows the accounts in flight, not the organisation.
 async fn scan_account(ctx: &Context, account: OrgAccount) -> AccountFacts {
+    let facts = collect_account(ctx, account).await;
+    // The runner's own limiters (AssumeRole, ListAccounts) outlive its scan.
+    if facts.id != ctx.caller.account_id {
+        ctx.runner.throttle.forget_account(&facts.id);
+    }
+    facts
+}
+
+async fn collect_account(ctx: &Context, account: OrgAccount) -> AccountFacts {
     let mut facts = AccountFacts {
         id: account.id,
         name: account.name,
@@ -488,10 +499,6 @@ async fn scan_account(ctx: &Context, account: OrgAccount) -> AccountFacts {
     facts.skipped_regions = skipped;
     facts.regions = regions;
     facts.trails = trails;
-    // The runner's own limiters (AssumeRole, ListAccounts) outlive its scan.
-    if facts.id != ctx.caller.account_id {
-        ctx.runner.throttle.forget_account(&facts.id);
-    }
     facts
 }
 
@@ -544,14 +551,7 @@ async fn organization_trails(
             return trails;
         }
     }
-    let session = open_session(ctx, &ctx.management_account_id).await?;
-    let (mut regions, _) = regions_to_scan(ctx, &session).await?;
-    // The home region always lists every multi-region organisation trail,
-    // whichever regions the scan was asked for.
-    if !regions.contains(&ctx.home_region) {
-        regions.push(ctx.home_region.clone());
-    }
-    let trails = collectors::organization_trails(&session, &regions).await;
+    let trails = fetch_organization_trails(ctx).await;
     // The runner's own limiters (AssumeRole, ListAccounts) stay.
     if ctx.management_account_id != ctx.caller.account_id {
         ctx.runner
@@ -559,6 +559,17 @@ async fn organization_trails(
             .forget_account(&ctx.management_account_id);
     }
     trails
+}
+
+async fn fetch_organization_trails(ctx: &Context) -> Fetched<Vec<TrailFacts>> {
+    let session = open_session(ctx, &ctx.management_account_id).await?;
+    let (mut regions, _) = regions_to_scan(ctx, &session).await?;
+    // The home region always lists every multi-region organisation trail,
+    // whichever regions the scan was asked for.
+    if !regions.contains(&ctx.home_region) {
+        regions.push(ctx.home_region.clone());
+    }
+    collectors::organization_trails(&session, &regions).await
 }
 
 /// The organisation trails as the management account's scan found them;

@@ -16,11 +16,13 @@ const DESCRIBE_CONCURRENCY: usize = 8;
 pub async fn kms_facts(session: &AccountSession, region: &str) -> Fetched<KmsFacts> {
     let client = session.kms(region);
     let scope = session.scope(region);
-    let (key_ids, aliases) = futures::join!(
-        list_keys(session, &client, region),
-        list_aliases(session, &client, region)
-    );
-    let (key_ids, aliases) = (key_ids?, aliases?);
+    // Aliases only matter for keys: most regions of most accounts have
+    // none, and skipping ListAliases there saves a request per region.
+    let key_ids = list_keys(session, &client, region).await?;
+    if key_ids.is_empty() {
+        return Ok(KmsFacts::default());
+    }
+    let aliases = list_aliases(session, &client, region).await?;
 
     // AWS reserves the alias/aws/ prefix for AWS managed keys, so those keys
     // need no DescribeKey to be left out.

@@ -253,22 +253,10 @@ impl Drop for Front {
 
 impl Front {
     pub async fn start(upstream: SocketAddr) -> Front {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a loopback port for the emulator front");
-        let addr = listener.local_addr().expect("local address");
         let state = Arc::new(Mutex::new(State::default()));
-        let shared = Arc::clone(&state);
-        let task = tokio::spawn(async move {
-            while let Ok((conn, _)) = listener.accept().await {
-                let state = Arc::clone(&shared);
-                tokio::spawn(async move {
-                    let _ = handle(conn, upstream, state).await;
-                });
-            }
-        });
+        let (endpoint, task) = serve(Arc::clone(&state), upstream, handle).await;
         Front {
-            endpoint: format!("http://{addr}"),
+            endpoint,
             state,
             task,
         }
@@ -392,10 +380,37 @@ pub fn peak_in_window(times: &[Instant], window: Duration) -> usize {
     peak
 }
 
+/// Answers every connection to a new loopback port with `handle`, each on
+/// its own task; returns the port's endpoint and the accepting task.
+pub(super) async fn serve<S, H, F>(
+    state: Arc<Mutex<S>>,
+    upstream: SocketAddr,
+    handle: H,
+) -> (String, tokio::task::JoinHandle<()>)
+where
+    S: Send + 'static,
+    H: Fn(TcpStream, SocketAddr, Arc<Mutex<S>>) -> F + Send + Copy + 'static,
+    F: std::future::Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("local address");
+    let task = tokio::spawn(async move {
+        while let Ok((conn, _)) = listener.accept().await {
+            let state = Arc::clone(&state);
+            tokio::spawn(async move {
+                let _ = handle(conn, upstream, state).await;
+            });
+        }
+    });
+    (format!("http://{addr}"), task)
+}
+
 pub(super) struct Request {
     head: Vec<u8>,
     pub(super) headers: HashMap<String, String>,
-    body: Vec<u8>,
+    pub(super) body: Vec<u8>,
 }
 
 pub(super) async fn read_request(

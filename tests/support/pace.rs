@@ -8,6 +8,11 @@
 //!
 //! It also counts what it saw: requests admitted and throttled per
 //! operation, and the busiest second of any one key.
+//!
+//! It can record the emulator's answers and replay them: the emulator (one
+//! Python process) answers a few hundred requests a second, which a large
+//! organisation's scan outruns; replayed, the same answers come back after
+//! the latency alone, so the scanner is measured rather than the emulator.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -15,9 +20,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 
-use super::front::{describe, forward, read_request, throttling_response};
+use super::front::{describe, forward, read_request, serve, throttling_response, Request};
 
 #[derive(Debug, Clone, Default)]
 pub struct PaceConfig {
@@ -26,6 +31,19 @@ pub struct PaceConfig {
     /// Operation → requests per second allowed per key; operations not
     /// listed are not limited.
     pub quotas: HashMap<String, u32>,
+    pub tape: Tape,
+}
+
+/// What the pacer does with the emulator's answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Tape {
+    /// Forward every request.
+    #[default]
+    Off,
+    /// Forward, and keep each answer by its request.
+    Record,
+    /// Answer from the recording; forward (and count) what is not in it.
+    Replay,
 }
 
 /// What the pacer saw of one operation.
@@ -51,6 +69,10 @@ struct State {
     /// arrival times of the last second.
     keys: HashMap<(String, String, String), KeyState>,
     stats: BTreeMap<String, OperationStats>,
+    /// Recorded answers by request (see [`tape_key`]); kept across resets.
+    tape: HashMap<String, Arc<Vec<u8>>>,
+    /// Requests a replay did not find on the tape.
+    tape_misses: u64,
 }
 
 pub struct Pace {
@@ -71,34 +93,31 @@ impl Pace {
             .trim_start_matches("http://")
             .parse()
             .expect("upstream is http://ip:port");
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a loopback port for the pacer");
-        let addr = listener.local_addr().expect("local address");
         let state = Arc::new(Mutex::new(State::default()));
-        let shared = Arc::clone(&state);
-        let task = tokio::spawn(async move {
-            while let Ok((conn, _)) = listener.accept().await {
-                let state = Arc::clone(&shared);
-                tokio::spawn(async move {
-                    let _ = handle(conn, upstream, state).await;
-                });
-            }
-        });
+        let (endpoint, task) = serve(Arc::clone(&state), upstream, handle).await;
         Pace {
-            endpoint: format!("http://{addr}"),
+            endpoint,
             state,
             task,
         }
     }
 
-    /// Applies `config` from now on and forgets what was counted.
+    /// Applies `config` from now on and forgets what was counted (not the
+    /// recording).
     pub fn reset(&self, config: PaceConfig) {
         let mut state = self.state.lock().unwrap();
+        let tape = std::mem::take(&mut state.tape);
         *state = State {
             config,
+            tape,
             ..State::default()
         };
+    }
+
+    /// Requests the last replay had to forward: 0 means the emulator took
+    /// no part.
+    pub fn tape_misses(&self) -> u64 {
+        self.state.lock().unwrap().tape_misses
     }
 
     pub fn stats(&self) -> BTreeMap<String, OperationStats> {
@@ -117,8 +136,17 @@ async fn handle(
     };
     let (operation, region, key, service) = describe(&req);
     let now = Instant::now();
-    let (latency, admitted) = {
+    let tape_key = tape_key(&req, &operation, &region, &key);
+    let (latency, admitted, tape, recorded) = {
         let mut state = state.lock().unwrap();
+        let tape = state.config.tape;
+        let recorded = match tape {
+            Tape::Replay => state.tape.get(&tape_key).cloned(),
+            _ => None,
+        };
+        if tape == Tape::Replay && recorded.is_none() {
+            state.tape_misses += 1;
+        }
         let quota = state.config.quotas.get(&operation).copied();
         let key = state
             .keys
@@ -159,19 +187,51 @@ async fn handle(
         } else {
             stats.throttled += 1;
         }
-        (latency, admitted)
+        (latency, admitted, tape, recorded)
     };
     tokio::time::sleep(latency).await;
-    let response = if admitted {
-        forward(&req, upstream).await?
-    } else {
+    let response = if !admitted {
         throttling_response(
             &service,
             req.headers.contains_key("x-amz-target"),
             &operation,
         )
+    } else if let Some(recorded) = recorded {
+        recorded.to_vec()
+    } else {
+        let response = forward(&req, upstream).await?;
+        if tape == Tape::Record {
+            state
+                .lock()
+                .unwrap()
+                .tape
+                .insert(tape_key, Arc::new(response.clone()));
+        }
+        response
     };
     let stream = conn.get_mut();
     stream.write_all(&response).await?;
     stream.shutdown().await
+}
+
+/// A request as the tape knows it: who asked what, where, with which
+/// parameters, less the parts that change from one scan to the next
+/// (LookupEvents' time window, AssumeRole's session name).
+fn tape_key(req: &Request, operation: &str, region: &str, access_key: &str) -> String {
+    let body = if req.headers.contains_key("x-amz-target") {
+        let mut json: serde_json::Value =
+            serde_json::from_slice(&req.body).unwrap_or(serde_json::Value::Null);
+        if let Some(fields) = json.as_object_mut() {
+            fields.remove("StartTime");
+            fields.remove("EndTime");
+        }
+        json.to_string()
+    } else {
+        String::from_utf8_lossy(&req.body)
+            .split('&')
+            .filter(|pair| !pair.starts_with("RoleSessionName="))
+            .collect::<Vec<_>>()
+            .join("&")
+    };
+    format!("{access_key} {region} {operation} {body}")
 }
