@@ -24,6 +24,9 @@ use cmkscan::scan::{self, RegionSelection, ScanOptions};
 use cmkscan::sink::{self, LocalFile, PendingFile, S3Target};
 use flate2::write::GzEncoder;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit code when the report could not be produced or delivered.
 const EXIT_FAILURE: u8 = 1;
 /// Exit code for a command line that cannot run (clap uses it too).

@@ -125,15 +125,62 @@ impl Pace {
     }
 }
 
+/// Serves one connection: like AWS, the pacer keeps it open between
+/// requests (the emulator's answers say `Connection: close`), so the scanner
+/// is not measured making a TCP connection per request.
 async fn handle(
     conn: TcpStream,
     upstream: SocketAddr,
     state: Arc<Mutex<State>>,
 ) -> std::io::Result<()> {
     let mut conn = BufReader::new(conn);
-    let Some(req) = read_request(&mut conn).await? else {
-        return Ok(());
-    };
+    while let Some(req) = read_request(&mut conn).await? {
+        let response = answer(req, upstream, &state).await?;
+        let stream = conn.get_mut();
+        match kept_alive(&response) {
+            Some(response) => stream.write_all(&response).await?,
+            None => {
+                stream.write_all(&response).await?;
+                return stream.shutdown().await;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `response` with `Connection: close` taken out and HTTP/1.1 as its
+/// version; `None` when its length is not given, so only closing the
+/// connection ends it.
+fn kept_alive(response: &[u8]) -> Option<Vec<u8>> {
+    let end = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&response[..end]).ok()?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.replacen("HTTP/1.0", "HTTP/1.1", 1);
+    let mut out = format!("{status}\r\n");
+    let mut has_length = false;
+    for line in lines {
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("connection:") {
+            continue;
+        }
+        has_length |= lower.starts_with("content-length:");
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    if !has_length {
+        return None;
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(&response[end + 4..]);
+    Some(bytes)
+}
+
+async fn answer(
+    req: Request,
+    upstream: SocketAddr,
+    state: &Mutex<State>,
+) -> std::io::Result<Vec<u8>> {
     let (operation, region, key, service) = describe(&req);
     let now = Instant::now();
     let tape_key = tape_key(&req, &operation, &region, &key);
@@ -190,7 +237,7 @@ async fn handle(
         (latency, admitted, tape, recorded)
     };
     tokio::time::sleep(latency).await;
-    let response = if !admitted {
+    Ok(if !admitted {
         throttling_response(
             &service,
             req.headers.contains_key("x-amz-target"),
@@ -208,10 +255,7 @@ async fn handle(
                 .insert(tape_key, Arc::new(response.clone()));
         }
         response
-    };
-    let stream = conn.get_mut();
-    stream.write_all(&response).await?;
-    stream.shutdown().await
+    })
 }
 
 /// A request as the tape knows it: who asked what, where, with which
