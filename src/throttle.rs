@@ -250,8 +250,8 @@ impl Throttle {
                 // period apart here arrive a few milliseconds closer at
                 // AWS, which then throttles one (seen with ListAccounts at
                 // 1/s, each throttle costing a backoff of up to seconds).
-                let period = Duration::from_secs(1).mul_f64(PACING_MARGIN)
-                    / api.requests_per_second().get();
+                let period =
+                    Duration::from_secs(1).mul_f64(PACING_MARGIN) / api.requests_per_second().get();
                 let quota = Quota::with_period(period)
                     .unwrap_or_else(|| Quota::per_second(api.requests_per_second()))
                     .allow_burst(NonZeroU32::MIN);

@@ -38,17 +38,14 @@ pub async fn kms_facts(session: &AccountSession, region: &str) -> Fetched<KmsFac
             .or_default()
             .push(name.clone());
     }
-    let to_describe: Vec<&ListedKey> = key_ids
-        .iter()
-        .filter(|k| !aws_managed.contains(k.id.as_str()))
-        .collect();
-    let mut skipped = key_ids.len() - to_describe.len();
-
-    // Collected before streaming: a stream of a mapping closure is not
-    // provably `Send` for every lifetime, and the scan needs that to run
-    // the management account beside the listing. Unstarted calls are small.
-    let calls: Vec<_> = to_describe
+    let (to_describe, managed): (Vec<ListedKey>, Vec<ListedKey>) = key_ids
         .into_iter()
+        .partition(|k| !aws_managed.contains(k.id.as_str()));
+    let mut skipped = managed.len();
+
+    // Keys are owned by the calls, which are made as slots free up: a
+    // region with thousands of keys never holds thousands of calls.
+    let described: Vec<Described> = stream::iter(to_describe)
         .map(|key| {
             let aliases = names_by_key
                 .get(key.id.as_str())
@@ -56,8 +53,6 @@ pub async fn kms_facts(session: &AccountSession, region: &str) -> Fetched<KmsFac
                 .unwrap_or_default();
             describe_key(session, &client, &scope, key, aliases)
         })
-        .collect();
-    let described: Vec<Described> = stream::iter(calls)
         .buffered(DESCRIBE_CONCURRENCY)
         .collect()
         .await;
@@ -78,7 +73,7 @@ async fn describe_key(
     session: &AccountSession,
     client: &aws_sdk_kms::Client,
     scope: &QuotaScope,
-    key: &ListedKey,
+    key: ListedKey,
     aliases: Vec<String>,
 ) -> Described {
     let key_id = &key.id;
