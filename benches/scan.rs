@@ -18,8 +18,8 @@
 //! `CMKSCAN_BENCH_ACCOUNTS` [200] members, `CMKSCAN_BENCH_REGIONS` [4],
 //! `CMKSCAN_BENCH_LATENCY_MS` [50], `CMKSCAN_BENCH_CONCURRENCY` [64],
 //! `CMKSCAN_BENCH_MODES` [raw,paced,replay] (replay needs raw first),
-//! `CMKSCAN_BENCH_PERF` [unset] (a path: the measured scans run under
-//! `perf record`). Run through `scripts/bench.sh`.
+//! `CMKSCAN_BENCH_WRAP` [unset] (a profiler command the measured scans
+//! run under, e.g. `perf record -g -o /tmp/cmkscan.perf`). Run through `scripts/bench.sh`.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -230,18 +230,19 @@ fn run(pace: &Pace, settings: &Settings) -> Run {
     let mut command = support::cmkscan_command(&pace.endpoint);
     // The binary's own retry default, as deployed.
     command.env_remove("AWS_MAX_ATTEMPTS");
-    // A profile of the measured scans (CPU and RSS figures then include
-    // perf's own): CMKSCAN_BENCH_PERF=/tmp/cmkscan.perf.data.
-    if let Ok(output) = std::env::var("CMKSCAN_BENCH_PERF") {
+    // A profiler around the measured scans (CPU and RSS figures then include
+    // its own), e.g. CMKSCAN_BENCH_WRAP="perf record -g -o /tmp/cmkscan.perf"
+    // or "heaptrack -o /tmp/cmkscan.heaptrack".
+    if let Ok(wrapper) = std::env::var("CMKSCAN_BENCH_WRAP") {
+        let mut words = wrapper.split_whitespace();
+        let program = words.next().expect("CMKSCAN_BENCH_WRAP names a program");
         let binary = command.get_program().to_os_string();
         let envs: Vec<_> = command
             .get_envs()
             .map(|(k, v)| (k.to_os_string(), v.map(|v| v.to_os_string())))
             .collect();
-        command = std::process::Command::new("perf");
-        command
-            .args(["record", "-F", "999", "-g", "-o", &output])
-            .arg(binary);
+        command = std::process::Command::new(program);
+        command.args(words).arg(binary);
         for (key, value) in envs {
             match value {
                 Some(value) => command.env(key, value),
