@@ -230,9 +230,9 @@ fn run(pace: &Pace, settings: &Settings) -> Run {
     let mut command = support::cmkscan_command(&pace.endpoint);
     // The binary's own retry default, as deployed.
     command.env_remove("AWS_MAX_ATTEMPTS");
-    // A profiler around the measured scans (CPU and RSS figures then include
-    // its own), e.g. CMKSCAN_BENCH_WRAP="perf record -g -o /tmp/cmkscan.perf"
-    // or "heaptrack -o /tmp/cmkscan.heaptrack".
+    // A profiler around the measured scans (the CPU figure then includes
+    // its own, and the RSS figure is the wrapper's), e.g.
+    // CMKSCAN_BENCH_WRAP="perf record -g -o /tmp/cmkscan.perf".
     if let Ok(wrapper) = std::env::var("CMKSCAN_BENCH_WRAP") {
         let mut words = wrapper.split_whitespace();
         let program = words.next().expect("CMKSCAN_BENCH_WRAP names a program");
@@ -318,16 +318,36 @@ struct Usage {
     peak_rss_kib: i64,
 }
 
-/// Waits for one child and returns its exit status, CPU time (user + sys)
-/// and peak RSS: wait4 reports the child alone, not the emulator.
+/// Waits for one child and returns its exit status, CPU time (user + sys,
+/// from wait4) and peak RSS. The peak is the child's own `VmHWM`, read
+/// every 10 ms until it exits: wait4's `ru_maxrss` also counts the memory
+/// of this process at the moment it spawned the child (Linux records the
+/// pre-exec image's peak), which grows with the recording the pacer holds.
 fn wait_with_rusage(pid: u32) -> Usage {
+    let pid = libc::pid_t::try_from(pid).expect("pid fits pid_t");
+    let status_file = format!("/proc/{pid}/status");
+    let mut peak_rss_kib = 0;
     let mut status = 0;
     // SAFETY: rusage is plain data; wait4 fills it for the child we started
     // and reaps it, so std's Child is never waited on afterwards.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = libc::pid_t::try_from(pid).expect("pid fits pid_t");
-    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(reaped, pid, "wait4 failed");
+    loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file) {
+            let hwm = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<i64>().ok());
+            if let Some(hwm) = hwm {
+                peak_rss_kib = peak_rss_kib.max(hwm);
+            }
+        }
+        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        assert!(reaped >= 0, "wait4 failed");
+        if reaped == pid {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let time = |t: libc::timeval| {
         Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
     };
@@ -335,7 +355,7 @@ fn wait_with_rusage(pid: u32) -> Usage {
         status: libc::WEXITSTATUS(status),
         user: time(usage.ru_utime),
         sys: time(usage.ru_stime),
-        peak_rss_kib: usage.ru_maxrss,
+        peak_rss_kib,
     }
 }
 
