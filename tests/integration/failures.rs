@@ -329,7 +329,7 @@ async fn throttling_is_retried_and_the_verdict_stands() {
     management
         .recorder("us-east-1", Recording::AllSupported, true, true)
         .await;
-    // Two throttled answers, then moto's: within the SDK's three attempts.
+    // Two throttled answers, then moto's: within the three attempts the test configuration allows.
     emulator.front.throttle(
         MANAGEMENT_ACCOUNT,
         "DescribeConfigurationRecorders",

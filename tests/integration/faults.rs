@@ -196,7 +196,7 @@ fn cases(org: &SampleOrg) -> Vec<Case> {
     ]
 }
 
-/// A call that keeps failing (after the SDK's retries) in one account and
+/// A call that keeps failing (after every retry) in one account and
 /// region turns exactly the rows that needed it into ERROR rows naming the
 /// API and the code. Every other row is the fault-free one, and no row
 /// passes on data that was not read.
@@ -603,7 +603,7 @@ async fn a_throttling_storm_changes_nothing_and_rates_stay_under_their_limits() 
     );
 }
 
-/// A later `ListAccounts` page failing (after the SDK's retries) ends the
+/// A later `ListAccounts` page failing (after every retry) ends the
 /// run: exit 1, the API and code on stderr, and no report at all, since an
 /// incomplete account list would make an incomplete report look complete.
 #[tokio::test(flavor = "multi_thread")]
