@@ -16,6 +16,8 @@
 //!   check id with its title, severity, remediation and controls;
 //!   `filter_pattern` and `event_pattern` evaluate CloudWatch Logs and
 //!   EventBridge patterns.
+//! - [`spool`] — a scan's findings parked on disk until the report is
+//!   written, so memory does not grow with the organisation.
 //! - [`report`] — findings as CSV and JSON, and the summary.
 //! - [`sink`] — the local directory (always first) and S3.
 //! - [`throttle`] — every AWS request: rate limit per account × region × API,
@@ -38,4 +40,5 @@ pub mod ids;
 pub mod report;
 pub mod scan;
 pub mod sink;
+pub mod spool;
 pub mod throttle;

@@ -19,7 +19,7 @@ use cmkscan::diff::Findings;
 use cmkscan::evidence::{self, FactsWriter};
 use cmkscan::facts::ScanHeader;
 use cmkscan::ids::{AccountId, RegionName, S3Uri};
-use cmkscan::report::{Report, Summary};
+use cmkscan::report::{FindingRows, Report, Summary};
 use cmkscan::scan::{self, RegionSelection, ScanOptions};
 use cmkscan::sink::{self, LocalFile, PendingFile, S3Target};
 use flate2::write::GzEncoder;
@@ -442,7 +442,7 @@ const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 fn write_local(
     scan: &ScanHeader,
     summary: &Summary,
-    findings: &[checks::Finding],
+    findings: &dyn FindingRows,
     dir: &Path,
 ) -> anyhow::Result<Vec<LocalFile>> {
     let report = Report {

@@ -16,7 +16,7 @@ use futures::Stream;
 use tokio::sync::OnceCell;
 
 use crate::api::Api;
-use crate::checks::{self, Finding};
+use crate::checks;
 use crate::collect::access::{self, CallerIdentity, RoleRequest};
 use crate::collect::regions::{self, RegionInfo};
 use crate::collect::session::AccountSession;
@@ -25,6 +25,7 @@ use crate::evidence::FactsSink;
 use crate::facts::{AccountFacts, Fetched, OrgAccount, ScanHeader, ScanTail, TrailFacts};
 use crate::ids::{AccountId, InputError, RegionName};
 use crate::report::{Summary, Tally};
+use crate::spool::{FindingSpool, SpooledFindings};
 use crate::throttle::{CallError, Throttle};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +74,8 @@ pub enum ScanError {
     ListAccounts(#[source] CallError),
     #[error("cannot write the evidence file")]
     Evidence(#[source] std::io::Error),
+    #[error("cannot park findings in the temporary directory (TMPDIR)")]
+    Spool(#[source] std::io::Error),
     #[error("cannot list the partition's regions")]
     PartitionRegions(#[source] CallError),
     #[error("unknown region(s) {}: the {partition} partition has {}", unknown.join(", "), known.join(", "))]
@@ -92,8 +95,7 @@ impl ScanError {
 
 pub struct ScanOutcome {
     pub scan: ScanHeader,
-    /// In report order.
-    pub findings: Vec<Finding>,
+    pub findings: SpooledFindings,
     pub summary: Summary,
 }
 
@@ -116,7 +118,7 @@ type ManagementScan = Shared<BoxFuture<'static, Arc<AccountFacts>>>;
 /// Runs a whole scan with the runner's SDK configuration (credentials,
 /// region, endpoint); tests pass one that points at the emulator. Each
 /// account's facts go to `evidence` as soon as it is done and are then
-/// dropped; only the findings are kept.
+/// dropped; its findings go to a spool on disk.
 pub async fn run(
     config: SdkConfig,
     options: ScanOptions,
@@ -205,12 +207,12 @@ pub async fn run(
     };
 
     let mut tally = Tally::default();
-    let mut findings = Vec::new();
+    let mut spool = FindingSpool::new().map_err(ScanError::Spool)?;
     let mut inactive_accounts = Vec::new();
     let mut management_listed = false;
     let no_trails: Fetched<Vec<TrailFacts>> = Ok(Vec::new());
-    let mut finish_account = |facts: &AccountFacts| -> std::io::Result<()> {
-        evidence.account(facts)?;
+    let mut finish_account = |facts: &AccountFacts| -> Result<(), ScanError> {
+        evidence.account(facts).map_err(ScanError::Evidence)?;
         tally.account(facts);
         let scope = checks::Scope {
             management_account_id: &ctx.management_account_id,
@@ -219,8 +221,10 @@ pub async fn run(
             organization_trails: organization_trails.get().unwrap_or(&no_trails),
             lookback_days: ctx.options.lookback_days,
         };
+        let mut findings = Vec::new();
         checks::evaluate_account(&scope, facts, &mut findings);
-        Ok(())
+        tally.findings(&findings);
+        spool.push_account(&mut findings).map_err(ScanError::Spool)
     };
     let accounts = list_accounts(&ctx)
         .map_ok(|account| scan_listed(common, account))
@@ -231,7 +235,7 @@ pub async fn run(
             match listed {
                 Listed::Scanned(facts) => {
                     management_listed |= facts.id == ctx.management_account_id;
-                    finish_account(&facts).map_err(ScanError::Evidence)?;
+                    finish_account(&facts)?;
                 }
                 Listed::Inactive(account) => inactive_accounts.push(account),
                 Listed::Filtered => {}
@@ -240,7 +244,7 @@ pub async fn run(
         // Organizations always lists its management account; should it not,
         // its scan still counts rather than vanishing.
         if let (Some(scan), false) = (&management, management_listed) {
-            finish_account(&*scan.clone().await).map_err(ScanError::Evidence)?;
+            finish_account(&*scan.clone().await)?;
         }
         Ok::<(), ScanError>(())
     };
@@ -260,14 +264,14 @@ pub async fn run(
             None => Ok(Vec::new()),
         },
     };
-    checks::sort(&mut findings);
+    let findings = spool.finish().map_err(ScanError::Spool)?;
     let api_calls: BTreeMap<String, u64> = throttle
         .call_counts()
         .into_iter()
         .map(|(api, count)| (api.to_string(), count))
         .collect();
     let duration_seconds = started.elapsed().as_secs_f64();
-    let summary = tally.summary(&inactive_accounts, &findings, duration_seconds, &api_calls);
+    let summary = tally.summary(&inactive_accounts, duration_seconds, &api_calls);
     evidence
         .end(&ScanTail {
             organization_trails,

@@ -4,9 +4,9 @@
 
 mod summary;
 
-use std::io::Write;
+use std::io::{self, Write};
 
-use serde::ser::SerializeStruct;
+use serde::ser::{Error as _, SerializeSeq, SerializeStruct};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::checks::catalog::Status;
@@ -53,40 +53,51 @@ pub struct Row {
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
 impl Row {
-    fn new(scan: &ScanHeader, f: &Finding) -> Self {
+    fn new(scan: &ScanHeader, f: Finding) -> Self {
         Row {
             scan_id: scan.scan_id.clone(),
             scan_time: scan.scan_time.clone(),
-            account_id: f.account_id.clone(),
-            account_name: f.account_name.clone(),
-            region: f.region.clone(),
+            account_id: f.account_id,
+            account_name: f.account_name,
+            region: f.region,
             check_id: f.check.as_str().to_string(),
             status: f.status,
             severity: f.check.severity().as_str().to_string(),
-            resource_id: f.resource_id.clone(),
+            resource_id: f.resource_id,
             title: f.check.title().to_string(),
-            detail: f.detail.clone(),
+            detail: f.detail,
             remediation: f.check.remediation().to_string(),
             controls: f.check.controls(),
         }
     }
 }
 
+/// Findings in report order (see [`crate::checks::sort`]), read once for
+/// each format: from memory, or from the scan's spool on disk.
+pub trait FindingRows {
+    fn rows(&self) -> Box<dyn Iterator<Item = io::Result<Finding>> + '_>;
+}
+
+impl FindingRows for Vec<Finding> {
+    fn rows(&self) -> Box<dyn Iterator<Item = io::Result<Finding>> + '_> {
+        Box::new(self.iter().cloned().map(Ok))
+    }
+}
+
 /// A scan's report, rendered straight from its findings: rows are made one
-/// at a time while writing, so a large report is never held twice.
+/// at a time while writing, so a large report is never held in memory.
 pub struct Report<'a> {
     pub scan: &'a ScanHeader,
     pub summary: &'a Summary,
-    /// In report order (see [`crate::checks::sort`]).
-    pub findings: &'a [Finding],
+    pub findings: &'a dyn FindingRows,
 }
 
 impl Report<'_> {
     pub fn write_csv(&self, out: impl Write) -> Result<(), csv::Error> {
         let mut writer = csv::Writer::from_writer(out);
         writer.write_record(CSV_COLUMNS)?;
-        for finding in self.findings {
-            let row = Row::new(self.scan, finding);
+        for finding in self.findings.rows() {
+            let row = Row::new(self.scan, finding?);
             writer.write_record([
                 row.scan_id.as_str(),
                 &row.scan_time,
@@ -116,10 +127,14 @@ impl Report<'_> {
 /// `{schema_version, scan_id, scan_time, summary, findings: [Row]}`.
 impl Serialize for Report<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        struct Rows<'a>(&'a ScanHeader, &'a [Finding]);
+        struct Rows<'a>(&'a ScanHeader, &'a dyn FindingRows);
         impl Serialize for Rows<'_> {
             fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_seq(self.1.iter().map(|f| Row::new(self.0, f)))
+                let mut rows = serializer.serialize_seq(None)?;
+                for finding in self.1.rows() {
+                    rows.serialize_element(&Row::new(self.0, finding.map_err(S::Error::custom)?))?;
+                }
+                rows.end()
             }
         }
         let mut report = serializer.serialize_struct("Report", 5)?;

@@ -51,14 +51,18 @@ pub struct Coverage {
     pub findings_errored: usize,
 }
 
-/// Counts accounts as they finish, so the summary needs none of their facts
-/// kept.
+/// Counts accounts and their findings as they finish, so the summary needs
+/// neither their facts nor their findings kept.
 #[derive(Debug, Default)]
 pub struct Tally {
     accounts_reached: usize,
     accounts_unreachable: usize,
     regions_scanned: usize,
     regions_skipped: BTreeMap<String, Vec<String>>,
+    by_status: BTreeMap<Status, usize>,
+    by_check: BTreeMap<CheckId, BTreeMap<Status, usize>>,
+    /// Accounts and regions with an ERROR row other than `scan.account_access`.
+    errored_regions: BTreeSet<(String, String)>,
 }
 
 impl Tally {
@@ -75,40 +79,64 @@ impl Tally {
         }
     }
 
-    /// `inactive` in any order; `findings` are the scan's, all of them.
-    pub fn summary(
-        self,
-        inactive: &[OrgAccount],
-        findings: &[Finding],
-        duration_seconds: f64,
-        api_calls: &BTreeMap<String, u64>,
-    ) -> Summary {
-        let mut by_status: BTreeMap<Status, usize> = Status::ALL.iter().map(|s| (*s, 0)).collect();
-        let mut by_check: BTreeMap<CheckId, BTreeMap<Status, usize>> = BTreeMap::new();
-        let mut partial_accounts = BTreeSet::new();
-        let mut errored_regions = BTreeSet::new();
+    pub fn findings(&mut self, findings: &[Finding]) {
         for finding in findings {
-            *by_status.entry(finding.status).or_default() += 1;
-            *by_check
+            *self.by_status.entry(finding.status).or_default() += 1;
+            *self
+                .by_check
                 .entry(finding.check)
-                .or_insert_with(|| Status::ALL.iter().map(|s| (*s, 0)).collect())
+                .or_default()
                 .entry(finding.status)
                 .or_default() += 1;
             if finding.status == Status::Error && finding.check != CheckId::AccountAccess {
-                partial_accounts.insert(finding.account_id.as_str());
-                errored_regions.insert((finding.account_id.as_str(), finding.region.as_str()));
+                self.errored_regions
+                    .insert((finding.account_id.clone(), finding.region.clone()));
             }
         }
+    }
+
+    /// `inactive` in any order.
+    pub fn summary(
+        self,
+        inactive: &[OrgAccount],
+        duration_seconds: f64,
+        api_calls: &BTreeMap<String, u64>,
+    ) -> Summary {
+        let zero = || {
+            Status::ALL
+                .iter()
+                .map(|s| (*s, 0))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let mut by_status = zero();
+        by_status.extend(self.by_status);
+        let by_check = self
+            .by_check
+            .into_iter()
+            .map(|(check, counts)| {
+                let mut all = zero();
+                all.extend(counts);
+                (check, all)
+            })
+            .collect();
+        let partial_accounts: BTreeSet<&str> = self
+            .errored_regions
+            .iter()
+            .map(|(account, _)| account.as_str())
+            .collect();
         let errored = by_status.get(&Status::Error).copied().unwrap_or(0);
+        let total: usize = by_status.values().sum();
         let coverage = Coverage {
             accounts_complete: self.accounts_reached.saturating_sub(partial_accounts.len()),
             accounts_partial: partial_accounts.len(),
             accounts_unreachable: self.accounts_unreachable,
             regions_scanned: self.regions_scanned,
-            regions_complete: self.regions_scanned.saturating_sub(errored_regions.len()),
-            regions_errored: errored_regions.len(),
+            regions_complete: self
+                .regions_scanned
+                .saturating_sub(self.errored_regions.len()),
+            regions_errored: self.errored_regions.len(),
             regions_not_enabled: self.regions_skipped.values().map(Vec::len).sum(),
-            findings_decided: findings.len() - errored,
+            findings_decided: total - errored,
             findings_errored: errored,
         };
         let mut accounts_skipped = inactive.to_vec();
@@ -134,9 +162,9 @@ impl Summary {
         for account in &facts.accounts {
             tally.account(account);
         }
+        tally.findings(findings);
         tally.summary(
             &facts.inactive_accounts,
-            findings,
             facts.duration_seconds,
             &facts.api_calls,
         )
@@ -364,7 +392,8 @@ mod tests {
                 Status::Error,
             ),
         ];
-        let summary = tally.summary(&[], &findings, 1.0, &BTreeMap::new());
+        tally.findings(&findings);
+        let summary = tally.summary(&[], 1.0, &BTreeMap::new());
         assert_eq!(
             summary.coverage,
             Coverage {

@@ -27,7 +27,7 @@ use crate::cli::{
 };
 use crate::support::front::{peak_in_window, Fault, Logged, Match, Trigger};
 use crate::support::sample_org::{self, key_event, SampleOrg, REGIONS};
-use crate::support::{options, Emulator, MANAGEMENT_ACCOUNT, REGION};
+use crate::support::{options, read_findings, Emulator, MANAGEMENT_ACCOUNT, REGION};
 
 /// (account, region, check): the unit a failed call can turn into ERROR.
 type Group = (String, String, String);
@@ -72,10 +72,10 @@ async fn config(emulator: &Emulator, attempt_timeout: Duration) -> SdkConfig {
 async fn scan_findings(emulator: &Emulator, attempt_timeout: Duration) -> Vec<Finding> {
     let config = config(emulator, attempt_timeout).await;
     let mut facts = cmkscan::evidence::CollectedFacts::default();
-    cmkscan::scan::run(config, options(&REGIONS), &mut facts)
+    let outcome = cmkscan::scan::run(config, options(&REGIONS), &mut facts)
         .await
-        .expect("scan")
-        .findings
+        .expect("scan");
+    read_findings(&outcome.findings)
 }
 
 /// One permanent fault and the groups it must turn into ERROR rows.

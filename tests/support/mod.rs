@@ -183,10 +183,18 @@ impl Emulator {
             .expect("scan");
         TestScan {
             facts: facts.into_facts().expect("the scan ended its facts"),
-            findings: outcome.findings,
+            findings: read_findings(&outcome.findings),
             summary: outcome.summary,
         }
     }
+}
+
+/// A scan's spooled findings, in report order.
+pub fn read_findings(findings: &dyn cmkscan::report::FindingRows) -> Vec<Finding> {
+    findings
+        .rows()
+        .collect::<std::io::Result<_>>()
+        .expect("the findings spool reads back")
 }
 
 /// The findings of one account, region and check.
