@@ -484,6 +484,38 @@ async fn unwritable_output_dir_is_a_runtime_error() {
     );
 }
 
+/// The findings spool lives in `TMPDIR`; if it cannot be made the run ends
+/// before any account is scanned, naming the directory variable, and the
+/// output directory keeps nothing (the streamed evidence is removed).
+#[tokio::test(flavor = "multi_thread")]
+async fn unusable_temporary_directory_is_a_runtime_error() {
+    let emulator = Emulator::with_organization().await;
+    emulator.create_account("member").await;
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut cmd = cmkscan(emulator.endpoint());
+    scan_args(&mut cmd, out_dir.path());
+    cmd.env("TMPDIR", out_dir.path().join("no-such-dir"));
+    emulator.front.clear_log();
+    let output = run(cmd).await;
+    assert_exit(&output, 1);
+    assert_one_line_reason(
+        &output,
+        "cannot park findings in the temporary directory (TMPDIR)",
+    );
+    let left: Vec<_> = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(left.is_empty(), "files left: {left:?}");
+    let assumed = emulator
+        .front
+        .log()
+        .iter()
+        .filter(|l| l.api == "AssumeRole")
+        .count();
+    assert_eq!(assumed, 0, "no account is scanned");
+}
+
 // ------------------------------------------------------------------ S3
 
 fn s3_client(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
