@@ -23,7 +23,8 @@ use cmkscan::checks::catalog::Status;
 use cmkscan::checks::Finding;
 
 use crate::cli::{
-    assert_exit, assert_one_line_reason, cmkscan, describe, read_json, run, scan_args, text,
+    assert_empty_dir, assert_exit, assert_one_line_reason, cmkscan, describe, read_json, run,
+    scan_args, text,
 };
 use crate::support::front::{peak_in_window, Fault, Logged, Match, Trigger};
 use crate::support::sample_org::{self, key_event, SampleOrg, REGIONS};
@@ -627,22 +628,13 @@ async fn list_accounts_failing_ends_the_run_without_a_report() {
         reason.contains("organizations:ListAccounts") && reason.contains("ServiceUnavailable"),
         "{reason}"
     );
-    let left: Vec<_> = std::fs::read_dir(out_dir.path())
-        .expect("read the output dir")
-        .map(|e| e.expect("dir entry").file_name())
-        .collect();
-    assert!(left.is_empty(), "files left: {left:?}");
+    assert_empty_dir(out_dir.path());
     assert!(
         !text(&output.stdout).contains("wrote "),
         "{}",
         describe(&output)
     );
-    let pages = emulator
-        .front
-        .log()
-        .iter()
-        .filter(|r| r.api == "ListAccounts")
-        .count();
+    let pages = emulator.front.requests("ListAccounts");
     assert!(pages >= 2, "{pages} ListAccounts requests");
 }
 

@@ -340,6 +340,17 @@ impl Front {
         self.state.lock().unwrap().log.clone()
     }
 
+    /// How many requests of `api` (the operation name) were logged.
+    pub fn requests(&self, api: &str) -> usize {
+        self.state
+            .lock()
+            .unwrap()
+            .log
+            .iter()
+            .filter(|l| l.api == api)
+            .count()
+    }
+
     /// Forgets the logged requests (say, those of the seeding).
     pub fn clear_log(&self) {
         self.state.lock().unwrap().log.clear();
