@@ -329,7 +329,8 @@ async fn throttling_is_retried_and_the_verdict_stands() {
     management
         .recorder("us-east-1", Recording::AllSupported, true, true)
         .await;
-    // Two throttled answers, then moto's: within the three attempts the test configuration allows.
+    // Two throttled answers, then moto's: within the three attempts the
+    // test configuration allows.
     emulator.front.throttle(
         MANAGEMENT_ACCOUNT,
         "DescribeConfigurationRecorders",
