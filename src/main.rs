@@ -15,6 +15,7 @@ use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use cmkscan::checks;
+use cmkscan::collect::session::https_client;
 use cmkscan::diff::Findings;
 use cmkscan::evidence::{self, FactsWriter};
 use cmkscan::facts::ScanHeader;
@@ -419,12 +420,15 @@ async fn run_diff(args: DiffArgs) -> anyhow::Result<()> {
 /// role), with timeouts: a stalled connection must end in an ERROR row, not
 /// hang the weekly run.
 async fn load_aws_config() -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
-        TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .operation_attempt_timeout(Duration::from_secs(60))
-            .build(),
-    );
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        // The credential providers (the task role on Fargate) need it too.
+        .http_client(https_client())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .operation_attempt_timeout(Duration::from_secs(60))
+                .build(),
+        );
     // The SDK's 3 attempts leave ERROR rows behind a throttling storm that
     // 8 absorb (tests/integration/faults.rs); a weekly scan can wait.
     if std::env::var_os("AWS_MAX_ATTEMPTS").is_none() {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use aws_smithy_http_client::tls;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::retry::RetryConfig;
 use aws_types::region::Region;
 
@@ -35,23 +36,28 @@ pub struct AccountSession {
     pub custom_endpoint: bool,
 }
 
+/// The HTTPS client every service client and credential provider shares:
+/// rustls on ring, verifying against the system's trust store, HTTP/2
+/// where the endpoint offers it. The SDK crates are built without a default
+/// client, so a configuration that lacks this one cannot send a request.
+pub fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
+        .build_https()
+}
+
 impl AccountSession {
     /// The runner's own session, before its account id is known.
     pub fn runner(config: SdkConfig, throttle: Arc<Throttle>) -> Self {
         let custom_endpoint =
             config.endpoint_url().is_some() || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
-        // Without one, every service client (one per account, service and
-        // region) builds its own HTTPS client: trust store loaded again, and
-        // no connection reused between clients.
+        // One client for all: otherwise every service client (one per
+        // account, service and region) would load the trust store again and
+        // reuse no connection.
         let config = if config.http_client().is_some() {
             config
         } else {
-            let http = aws_smithy_http_client::Builder::new()
-                .tls_provider(tls::Provider::Rustls(
-                    tls::rustls_provider::CryptoMode::AwsLc,
-                ))
-                .build_https();
-            config.to_builder().http_client(http).build()
+            config.to_builder().http_client(https_client()).build()
         };
         AccountSession {
             account_id: "runner".into(),

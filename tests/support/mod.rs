@@ -56,6 +56,7 @@ impl Emulator {
     /// The runner's configuration: management-account credentials.
     pub async fn runner_config(&self) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
+            .http_client(cmkscan::collect::session::https_client())
             .region(Region::new(REGION))
             .endpoint_url(self.endpoint())
             .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
