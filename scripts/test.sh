@@ -7,6 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-tools.sh
 
+# cargo-deny runs offline and reads every package of the lock file, those of
+# other platforms too: fetch them first, or a fresh machine fails here.
+cargo fetch --locked --quiet
+
 deny=.tools/cargo/bin/cargo-deny
 if [ -x "$deny" ]; then
   # Licences, sources and duplicate versions, offline. `check advisories`
