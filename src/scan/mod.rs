@@ -1,0 +1,346 @@
+//! The orchestrator: who the runner is, which organisation, then accounts
+//! streamed from Organizations and scanned with bounded concurrency while
+//! later pages are still being listed. It decides nothing itself: the AWS
+//! I/O is in [`crate::collect`], the verdicts in [`crate::checks`], and what
+//! becomes of a finished account in [`finished`].
+
+mod account;
+mod finished;
+mod management;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use aws_config::SdkConfig;
+use aws_smithy_types::date_time::{DateTime, Format};
+use aws_smithy_types::retry::RetryConfig;
+use futures::stream::TryStreamExt;
+
+use crate::collect::access::{self, CallerIdentity, RoleRequest};
+use crate::collect::organizations::{self, UNREPORTED_STATE};
+use crate::collect::regions::{self, RegionInfo};
+use crate::collect::session::AccountSession;
+use crate::evidence::FactsSink;
+use crate::facts::{AccountFacts, OrgAccount, ScanHeader};
+use crate::ids::{AccountId, RegionSelection};
+use crate::report::Summary;
+use crate::spool::SpooledFindings;
+use crate::throttle::{CallError, Throttle};
+use finished::FinishedAccounts;
+use management::ManagementAccount;
+
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    pub regions: RegionSelection,
+    /// Scan only these accounts; empty means all.
+    pub include_accounts: BTreeSet<AccountId>,
+    pub exclude_accounts: BTreeSet<AccountId>,
+    pub role_name: String,
+    pub external_id: Option<String>,
+    /// Accounts in flight at once.
+    pub concurrency: NonZeroUsize,
+    pub lookback_days: u32,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    #[error("no AWS region configured: set AWS_REGION (or a profile region)")]
+    NoRegion,
+    #[error("cannot identify the caller (are AWS credentials configured?)")]
+    Identity(#[source] CallError),
+    #[error("cannot read the organization (is this the management account?)")]
+    Organization(#[source] CallError),
+    #[error("cannot list the organization's accounts")]
+    ListAccounts(#[source] CallError),
+    #[error("cannot write the evidence file")]
+    Evidence(#[source] std::io::Error),
+    #[error("cannot park findings in the temporary directory (TMPDIR)")]
+    Spool(#[source] std::io::Error),
+    #[error("cannot list the partition's regions")]
+    PartitionRegions(#[source] CallError),
+    #[error("unknown region(s) {}: the {partition} partition has {}", unknown.join(", "), known.join(", "))]
+    UnknownRegions {
+        unknown: Vec<String>,
+        partition: String,
+        known: Vec<String>,
+    },
+}
+
+impl ScanError {
+    /// Errors the user can fix by changing the command line.
+    pub fn is_usage(&self) -> bool {
+        matches!(self, ScanError::UnknownRegions { .. })
+    }
+}
+
+pub struct ScanOutcome {
+    pub scan: ScanHeader,
+    pub findings: SpooledFindings,
+    pub summary: Summary,
+}
+
+/// Everything an account scan needs, shared by all of them.
+struct Context {
+    runner: AccountSession,
+    caller: CallerIdentity,
+    /// The runner's region: its STS, Organizations and EC2 endpoints serve
+    /// the whole scan.
+    home_region: String,
+    management_account_id: String,
+    options: ScanOptions,
+    role: RoleRequest,
+    /// The scan's start: LookupEvents' window ends here for every account.
+    now: SystemTime,
+    /// Accounts scanned so far, for the progress log.
+    done: AtomicUsize,
+}
+
+impl Context {
+    /// Filters compare ids as text, so an id AWS spells oddly is still
+    /// scanned when no filter names it, never silently dropped.
+    fn is_selected(&self, id: &str) -> bool {
+        let named = |set: &BTreeSet<AccountId>| set.iter().any(|a| a.as_str() == id);
+        (self.options.include_accounts.is_empty() || named(&self.options.include_accounts))
+            && !named(&self.options.exclude_accounts)
+    }
+}
+
+/// What became of one listed account.
+enum Listed {
+    Scanned(Box<AccountFacts>),
+    Inactive(OrgAccount),
+    Filtered,
+}
+
+/// Runs a whole scan with the runner's SDK configuration (credentials,
+/// region, endpoint); tests pass one that points at the emulator. Each
+/// account's facts go to `evidence` as soon as it is done and are then
+/// dropped; its findings go to a spool on disk.
+pub async fn run(
+    config: SdkConfig,
+    options: ScanOptions,
+    evidence: &mut dyn FactsSink,
+) -> Result<ScanOutcome, ScanError> {
+    let started = Instant::now();
+    let now = SystemTime::now();
+    // Whole seconds: the scan time names report folders and is read by people.
+    let scan_time = DateTime::from_secs(DateTime::from(now).secs())
+        .fmt(Format::DateTime)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".into());
+    let scan_id = scan_id(&scan_time, fastrand::u16(..));
+    let home_region = config
+        .region()
+        .map(|r| r.to_string())
+        .ok_or(ScanError::NoRegion)?;
+    let throttle = Arc::new(Throttle::new(
+        config
+            .retry_config()
+            .cloned()
+            .unwrap_or_else(RetryConfig::standard),
+    ));
+    let runner = AccountSession::runner(config, Arc::clone(&throttle));
+    let caller = access::caller_identity(&runner, &home_region)
+        .await
+        .map_err(ScanError::Identity)?;
+    let runner = AccountSession {
+        account_id: caller.account_id.clone(),
+        ..runner
+    };
+    let management_account_id = organizations::management_account_id(&runner, &home_region)
+        .await
+        .map_err(ScanError::Organization)?;
+    let partition_regions = regions::describe_regions(&runner, &home_region, &caller.partition)
+        .await
+        .map_err(ScanError::PartitionRegions)?;
+    validate_regions(&options.regions, &partition_regions, &caller.partition)?;
+    tracing::info!(
+        scan_id,
+        caller_account = caller.account_id,
+        management_account = management_account_id,
+        partition = caller.partition,
+        "scan started"
+    );
+    let header = ScanHeader {
+        scan_id: scan_id.clone(),
+        scan_time,
+        partition: caller.partition.clone(),
+        management_account_id: management_account_id.clone(),
+        lookback_days: options.lookback_days,
+    };
+    evidence.begin(&header).map_err(ScanError::Evidence)?;
+    let mut finished = FinishedAccounts::new(evidence, &header)?;
+
+    let ctx = Arc::new(Context {
+        role: RoleRequest {
+            partition: caller.partition.clone(),
+            role_name: options.role_name.clone(),
+            external_id: options.external_id.clone(),
+            session_name: format!("cmkscan-{scan_id}"),
+            sts_region: home_region.clone(),
+        },
+        runner,
+        caller,
+        home_region,
+        management_account_id,
+        options,
+        now,
+        done: AtomicUsize::new(0),
+    });
+    let management = ManagementAccount::new(&ctx);
+
+    let accounts = organizations::accounts(&ctx.runner, &ctx.home_region)
+        .map_ok(|account| scan_listed(&ctx, &management, account))
+        .try_buffer_unordered(ctx.options.concurrency.get());
+    let drain = async {
+        futures::pin_mut!(accounts);
+        while let Some(listed) = accounts.try_next().await.map_err(ScanError::ListAccounts)? {
+            match listed {
+                Listed::Scanned(facts) => {
+                    finished.scanned(&facts, management.known_organization_trails())?
+                }
+                Listed::Inactive(account) => finished.inactive(account),
+                Listed::Filtered => {}
+            }
+        }
+        // Organizations always lists its management account; should it not,
+        // its scan still counts rather than vanishing.
+        if let Some(facts) = management.unlisted_facts().await {
+            finished.scanned(&facts, management.known_organization_trails())?;
+        }
+        Ok::<(), ScanError>(())
+    };
+    let (drained, ()) = futures::join!(drain, management.scan_beside_listing());
+    drained?;
+
+    let organization_trails = management.into_organization_trails().await;
+    let api_calls: BTreeMap<String, u64> = throttle
+        .call_counts()
+        .into_iter()
+        .map(|(api, count)| (api.to_string(), count))
+        .collect();
+    let (findings, summary) = finished.close(
+        organization_trails,
+        started.elapsed().as_secs_f64(),
+        api_calls,
+    )?;
+    Ok(ScanOutcome {
+        scan: header,
+        findings,
+        summary,
+    })
+}
+
+/// `20261128T101500Z-1a2b`: sortable by time, unique across concurrent runs
+/// by its random suffix.
+fn scan_id(scan_time: &str, suffix: u16) -> String {
+    let compact: String = scan_time
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect();
+    format!("{compact}-{suffix:04x}")
+}
+
+fn validate_regions(
+    selection: &RegionSelection,
+    partition_regions: &[RegionInfo],
+    partition: &str,
+) -> Result<(), ScanError> {
+    let RegionSelection::Listed(wanted) = selection else {
+        return Ok(());
+    };
+    let known: BTreeSet<&str> = partition_regions.iter().map(|r| r.name.as_str()).collect();
+    let unknown: Vec<String> = wanted
+        .iter()
+        .filter(|r| !known.contains(r.as_str()))
+        .map(|r| r.as_str().to_string())
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(ScanError::UnknownRegions {
+            unknown,
+            partition: partition.to_string(),
+            known: known.into_iter().map(str::to_string).collect(),
+        })
+    }
+}
+
+/// One entry of the listing: filtered out, put aside as inactive, or
+/// scanned (the management account's entry takes its running scan).
+async fn scan_listed(
+    ctx: &Context,
+    management: &ManagementAccount,
+    account: OrgAccount,
+) -> Result<Listed, CallError> {
+    if !ctx.is_selected(&account.id) {
+        return Ok(Listed::Filtered);
+    }
+    // An account whose state AWS does not report is scanned: skipping it
+    // silently could hide a whole organisation.
+    if account.status != "ACTIVE" && account.status != UNREPORTED_STATE {
+        tracing::info!(
+            account = account.id,
+            status = account.status,
+            "account not active: skipped"
+        );
+        return Ok(Listed::Inactive(account));
+    }
+    let facts = match management.take_listed(&account).await {
+        Some(facts) => facts,
+        None => {
+            let facts = account::scan(ctx, account).await;
+            // Members' verdicts need the organisation trails.
+            management.organization_trails(ctx).await;
+            facts
+        }
+    };
+    let done = ctx.done.fetch_add(1, Ordering::Relaxed) + 1;
+    tracing::info!(
+        account = facts.id,
+        regions = facts.regions.len(),
+        access_ok = facts.access.is_ok(),
+        accounts_done = done,
+        "account scanned"
+    );
+    Ok(Listed::Scanned(Box::new(facts)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region(name: &str) -> RegionInfo {
+        RegionInfo {
+            name: name.into(),
+            opt_in_status: "opt-in-not-required".into(),
+        }
+    }
+
+    #[test]
+    fn listed_regions_must_exist_in_the_partition() {
+        let known = [region("us-east-1"), region("eu-west-1")];
+        let listed = |names: &[&str]| {
+            RegionSelection::Listed(names.iter().map(|n| n.parse().unwrap()).collect())
+        };
+        assert!(validate_regions(&listed(&["us-east-1"]), &known, "aws").is_ok());
+        assert!(validate_regions(&RegionSelection::All, &known, "aws").is_ok());
+        let err =
+            validate_regions(&listed(&["us-east-1", "mars-north-1"]), &known, "aws").unwrap_err();
+        assert!(err.is_usage());
+        assert!(err.to_string().contains("mars-north-1"), "{err}");
+    }
+
+    #[test]
+    fn scan_ids_sort_by_time() {
+        let earlier = scan_id("2026-11-28T10:15:00Z", 0xffff);
+        let later = scan_id("2026-11-28T10:15:01Z", 0x0000);
+        assert_eq!(earlier, "20261128T101500Z-ffff");
+        assert_eq!(later, "20261128T101501Z-0000");
+        // Time decides the order, whatever the random suffixes.
+        assert!(earlier < later);
+        assert!(scan_id("2026-12-01T00:00:00Z", 0) > scan_id("2026-11-30T23:59:59Z", 0xffff));
+    }
+}
