@@ -1,6 +1,7 @@
 //! Validated input: once parsed, these cannot hold a bad value, and nothing
 //! downstream checks them again.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
@@ -72,6 +73,28 @@ impl FromStr for RegionName {
         } else {
             Err(InputError::RegionName(s.to_string()))
         }
+    }
+}
+
+/// Which regions to scan, as `--regions` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegionSelection {
+    /// Every region the account has enabled.
+    All,
+    /// Exactly these (those an account has not enabled are skipped).
+    Listed(Vec<RegionName>),
+}
+
+impl FromStr for RegionSelection {
+    type Err = InputError;
+
+    /// `all`, or comma-separated region names (duplicates collapse).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.trim() == "all" {
+            return Ok(RegionSelection::All);
+        }
+        let names: BTreeSet<RegionName> = s.split(',').map(str::parse).collect::<Result<_, _>>()?;
+        Ok(RegionSelection::Listed(names.into_iter().collect()))
     }
 }
 
@@ -191,6 +214,21 @@ mod tests {
                 Err(InputError::AccountId(bad.to_string()))
             );
         }
+    }
+
+    #[test]
+    fn region_selections() {
+        assert_eq!("all".parse(), Ok(RegionSelection::All));
+        let listed: RegionSelection = "eu-west-1,us-east-1,eu-west-1".parse().unwrap();
+        let names = |names: &[&str]| names.iter().map(|n| n.parse().unwrap()).collect();
+        assert_eq!(
+            listed,
+            RegionSelection::Listed(names(&["eu-west-1", "us-east-1"]))
+        );
+        assert_eq!(
+            "us-east-1,Mars".parse::<RegionSelection>(),
+            Err(InputError::RegionName("Mars".into()))
+        );
     }
 
     #[test]

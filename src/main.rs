@@ -19,9 +19,9 @@ use cmkscan::collect::session::https_client;
 use cmkscan::diff::Findings;
 use cmkscan::evidence::{self, FactsWriter};
 use cmkscan::facts::ScanHeader;
-use cmkscan::ids::{AccountId, RegionName, S3Uri};
+use cmkscan::ids::{AccountId, RegionName, RegionSelection, S3Uri};
 use cmkscan::report::{FindingRows, Report, Summary};
-use cmkscan::scan::{self, RegionSelection, ScanOptions};
+use cmkscan::scan::{self, ScanOptions};
 use cmkscan::sink::{self, LocalFile, PendingFile, S3Target};
 use flate2::write::GzEncoder;
 

@@ -10,6 +10,7 @@ mod config_service;
 mod eventbridge;
 mod kms;
 mod lookup_events;
+pub mod organizations;
 pub mod regions;
 pub mod session;
 

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use crate::support::TestScan;
 use cmkscan::checks::catalog::{CheckId, Status};
 use cmkscan::checks::Finding;
-use cmkscan::scan::RegionSelection;
+use cmkscan::ids::RegionSelection;
 
 use crate::support::seed::{KeyState, Recording, TrailSpec};
 use crate::support::{assert_finding, options, single, Emulator, MANAGEMENT_ACCOUNT};

@@ -153,7 +153,7 @@ pub async fn org() -> (Emulator, Account) {
 /// Scan options for tests: the given regions, defaults elsewhere.
 pub fn options(regions: &[&str]) -> cmkscan::scan::ScanOptions {
     cmkscan::scan::ScanOptions {
-        regions: cmkscan::scan::RegionSelection::Listed(
+        regions: cmkscan::ids::RegionSelection::Listed(
             regions
                 .iter()
                 .map(|r| r.parse().expect("region name"))

@@ -1,0 +1,91 @@
+//! Where a finished account goes: its facts to the evidence file, its
+//! verdicts to the findings spool, both counted for the summary. Nothing of
+//! it stays in memory afterwards, so a scan's memory follows the accounts
+//! in flight, not the size of the organisation.
+
+use std::collections::BTreeMap;
+
+use super::ScanError;
+use crate::checks;
+use crate::evidence::FactsSink;
+use crate::facts::{AccountFacts, Fetched, OrgAccount, ScanHeader, ScanTail, TrailFacts};
+use crate::report::{Summary, Tally};
+use crate::spool::{FindingSpool, SpooledFindings};
+
+pub(super) struct FinishedAccounts<'a> {
+    evidence: &'a mut dyn FactsSink,
+    tally: Tally,
+    spool: FindingSpool,
+    /// Listed but not ACTIVE: never scanned, named in the summary.
+    inactive: Vec<OrgAccount>,
+    management_account_id: String,
+    lookback_days: u32,
+}
+
+impl<'a> FinishedAccounts<'a> {
+    /// Makes the spool before any account is scanned: a temporary directory
+    /// that cannot take it ends the run before any AWS work is wasted.
+    pub(super) fn new(
+        evidence: &'a mut dyn FactsSink,
+        scan: &ScanHeader,
+    ) -> Result<Self, ScanError> {
+        Ok(FinishedAccounts {
+            evidence,
+            tally: Tally::default(),
+            spool: FindingSpool::new().map_err(ScanError::Spool)?,
+            inactive: Vec::new(),
+            management_account_id: scan.management_account_id.clone(),
+            lookback_days: scan.lookback_days,
+        })
+    }
+
+    /// Records, judges and parks one scanned account. `organization_trails`
+    /// are those its verdicts see (the management account's own verdicts
+    /// do not read them).
+    pub(super) fn scanned(
+        &mut self,
+        facts: &AccountFacts,
+        organization_trails: &Fetched<Vec<TrailFacts>>,
+    ) -> Result<(), ScanError> {
+        self.evidence.account(facts).map_err(ScanError::Evidence)?;
+        self.tally.account(facts);
+        let scope = checks::Scope {
+            management_account_id: &self.management_account_id,
+            organization_trails,
+            lookback_days: self.lookback_days,
+        };
+        let mut findings = Vec::new();
+        checks::evaluate_account(&scope, facts, &mut findings);
+        self.tally.findings(&findings);
+        self.spool
+            .push_account(&mut findings)
+            .map_err(ScanError::Spool)
+    }
+
+    pub(super) fn inactive(&mut self, account: OrgAccount) {
+        self.inactive.push(account);
+    }
+
+    /// Ends the evidence file and returns the findings in report order with
+    /// the summary.
+    pub(super) fn close(
+        self,
+        organization_trails: Fetched<Vec<TrailFacts>>,
+        duration_seconds: f64,
+        api_calls: BTreeMap<String, u64>,
+    ) -> Result<(SpooledFindings, Summary), ScanError> {
+        let findings = self.spool.finish().map_err(ScanError::Spool)?;
+        let summary = self
+            .tally
+            .summary(&self.inactive, duration_seconds, &api_calls);
+        self.evidence
+            .end(&ScanTail {
+                organization_trails,
+                inactive_accounts: self.inactive,
+                duration_seconds,
+                api_calls,
+            })
+            .map_err(ScanError::Evidence)?;
+        Ok((findings, summary))
+    }
+}
