@@ -24,6 +24,7 @@
 //!   request counts, and the mapping of SDK failures to [`throttle::CallError`].
 //! - [`api`] — the catalogue of AWS operations, their IAM actions and rates.
 //! - [`ids`] — validated input: account ids, region names, S3 URIs.
+//! - [`arn`] — ARNs read and built, in any partition.
 //! - [`diff`] — `cmkscan diff`: rows whose status changed between two
 //!   reports, read back from their CSV or JSON.
 //!
@@ -31,6 +32,7 @@
 //! configuration, runs [`scan::run`] and delivers the report.
 
 pub mod api;
+pub mod arn;
 pub mod checks;
 pub mod collect;
 pub mod diff;

@@ -14,6 +14,7 @@ use aws_config::BehaviorVersion;
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
+use cmkscan::arn::Arn;
 use cmkscan::checks;
 use cmkscan::collect::session::https_client;
 use cmkscan::diff::Findings;
@@ -232,19 +233,20 @@ fn parse_kms_key_id(value: &str) -> Result<String, String> {
             && s.chars()
                 .all(|c| c.is_ascii_alphanumeric() || "_-/:".contains(c))
     };
-    let shaped = match value.strip_prefix("arn:") {
+    let shaped = if value.starts_with("arn:") {
         // arn:partition:kms:region:account:key/id or …:alias/name
-        Some(rest) => {
-            let parts: Vec<&str> = rest.splitn(5, ':').collect();
-            parts.len() == 5
-                && parts[1] == "kms"
-                && (parts[4].starts_with("key/") || parts[4].starts_with("alias/"))
-                && id_ok(parts[4].split_once('/').map_or("", |(_, id)| id))
-        }
-        None => match value.strip_prefix("alias/") {
+        Arn::parse(value).is_ok_and(|arn| {
+            let id = arn
+                .resource
+                .strip_prefix("key/")
+                .or_else(|| arn.resource.strip_prefix("alias/"));
+            arn.service == "kms" && id.is_some_and(id_ok)
+        })
+    } else {
+        match value.strip_prefix("alias/") {
             Some(alias) => id_ok(alias),
             None => id_ok(value) && !value.contains('/') && !value.contains(':'),
-        },
+        }
     };
     if shaped {
         Ok(value.to_string())

@@ -7,6 +7,7 @@ use super::catalog::{CheckId, Status};
 use super::kms_events::{self, Coverage, Subject};
 use super::trails::{self, TrailGap};
 use super::{Finding, RegionContext};
+use crate::arn::Arn;
 use crate::facts::{AlarmFacts, MetricFilterFacts, MetricRef, RuleFacts, TrailFacts, TrailStatus};
 
 /// What the walk along every possible chain found.
@@ -238,8 +239,9 @@ fn log_group(trail: &TrailFacts) -> &str {
     let Some(arn) = trail.log_group_arn.as_deref() else {
         return "(none)";
     };
-    arn.split_once(":log-group:")
-        .map(|(_, name)| name.strip_suffix(":*").unwrap_or(name))
+    Arn::parse(arn)
+        .ok()
+        .and_then(|arn| arn.log_group_name())
         .unwrap_or(arn)
 }
 

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::pattern::Undecidable;
 use super::{event_pattern, filter_pattern};
+use crate::arn::Arn;
 use crate::ids::partition_of;
 
 /// The two calls that make a key unusable: what the control must catch.
@@ -28,8 +29,8 @@ struct Caller {
     /// Completes "DisableKey …" in a FAIL detail.
     label: &'static str,
     identity_type: &'static str,
-    /// `{p}` is the partition, `{a}` the account.
-    principal_arn: Option<&'static str>,
+    /// Service and resource of the caller's ARN in the account checked.
+    principal: Option<(&'static str, &'static str)>,
     user_agent: &'static str,
     source_ip: &'static str,
     time: &'static str,
@@ -41,7 +42,7 @@ const CALLERS: [Caller; 4] = [
     Caller {
         label: "by an assumed role from the CLI",
         identity_type: "AssumedRole",
-        principal_arn: Some("arn:{p}:sts::{a}:assumed-role/Admin/alice"),
+        principal: Some(("sts", "assumed-role/Admin/alice")),
         user_agent: "aws-cli/2.15.0",
         source_ip: "203.0.113.5",
         time: "2026-11-20T10:00:00Z",
@@ -51,7 +52,7 @@ const CALLERS: [Caller; 4] = [
     Caller {
         label: "by an IAM user through an SDK",
         identity_type: "IAMUser",
-        principal_arn: Some("arn:{p}:iam::{a}:user/bob"),
+        principal: Some(("iam", "user/bob")),
         user_agent: "aws-sdk-go-v2/1.30.0",
         source_ip: "198.51.100.7",
         time: "2027-03-02T23:59:59Z",
@@ -61,7 +62,7 @@ const CALLERS: [Caller; 4] = [
     Caller {
         label: "by the root user in the console",
         identity_type: "Root",
-        principal_arn: Some("arn:{p}:iam::{a}:root"),
+        principal: Some(("iam", "root")),
         user_agent: "AWS Internal",
         source_ip: "192.0.2.44",
         time: "2025-07-14T04:12:00Z",
@@ -71,7 +72,7 @@ const CALLERS: [Caller; 4] = [
     Caller {
         label: "by an AWS service",
         identity_type: "AWSService",
-        principal_arn: None,
+        principal: None,
         user_agent: "cloudformation.amazonaws.com",
         source_ip: "cloudformation.amazonaws.com",
         time: "2026-01-01T00:00:00Z",
@@ -83,15 +84,28 @@ const CALLERS: [Caller; 4] = [
 fn cloudtrail_record(subject: Subject<'_>, event_name: &str, caller: &Caller) -> Value {
     let Subject { account, region } = subject;
     let partition = partition_of(region);
-    let key =
-        format!("arn:{partition}:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab");
+    let key = Arn {
+        partition,
+        service: "kms",
+        region,
+        account,
+        resource: "key/1234abcd-12ab-34cd-56ef-1234567890ab",
+    }
+    .to_string();
     let mut request = json!({ "keyId": key });
     if event_name == "ScheduleKeyDeletion" {
         request["pendingWindowInDays"] = json!(caller.pending_window_days);
     }
     let mut identity = json!({ "type": caller.identity_type, "accountId": account });
-    if let Some(arn) = caller.principal_arn {
-        identity["arn"] = json!(arn.replace("{p}", partition).replace("{a}", account));
+    if let Some((service, resource)) = caller.principal {
+        let arn = Arn {
+            partition,
+            service,
+            region: "",
+            account,
+            resource,
+        };
+        identity["arn"] = json!(arn.to_string());
         identity["principalId"] = json!("AIDAEXAMPLE");
     } else {
         identity["invokedBy"] = json!(caller.source_ip);

@@ -10,6 +10,7 @@ use aws_smithy_runtime::client::identity::IdentityCache;
 
 use super::session::AccountSession;
 use crate::api::Api;
+use crate::arn::Arn;
 use crate::throttle::{CallError, QuotaScope, Throttle};
 
 /// The identity the scan runs as, from `sts:GetCallerIdentity`.
@@ -34,7 +35,7 @@ pub async fn caller_identity(
         })
         .await?;
     let arn = out.arn().unwrap_or_default();
-    let partition = arn.split(':').nth(1).filter(|p| !p.is_empty());
+    let partition = Arn::parse(arn).ok().map(|a| a.partition);
     match (out.account(), partition) {
         (Some(account), Some(partition)) => Ok(CallerIdentity {
             account_id: account.to_string(),
@@ -72,10 +73,14 @@ pub async fn assume_role(
         throttle: Arc::clone(&runner.throttle),
         // STS quotas count against the caller, i.e. the runner's account.
         scope: runner.scope(&request.sts_region),
-        role_arn: format!(
-            "arn:{}:iam::{}:role/{}",
-            request.partition, account_id, request.role_name
-        ),
+        role_arn: Arn {
+            partition: &request.partition,
+            service: "iam",
+            region: "",
+            account: account_id,
+            resource: &format!("role/{}", request.role_name),
+        }
+        .to_string(),
         external_id: request.external_id.clone(),
         session_name: request.session_name.clone(),
         current: Mutex::new(None),

@@ -3,9 +3,9 @@
 
 use std::collections::HashMap;
 
-use super::cloudtrail::arn_region;
 use super::session::AccountSession;
 use crate::api::Api;
+use crate::arn::Arn;
 use crate::facts::{AlarmActionFacts, AlarmFacts, Fetched, MetricFilterFacts, MetricRef};
 use crate::throttle::CallError;
 
@@ -36,10 +36,8 @@ pub async fn log_group_chain(
 }
 
 fn parse_log_group_arn(arn: &str) -> Option<(&str, &str)> {
-    let region = arn_region(arn)?;
-    let name = arn.split_once(":log-group:")?.1;
-    let name = name.strip_suffix(":*").unwrap_or(name);
-    (!name.is_empty()).then_some((region, name))
+    let arn = Arn::parse(arn).ok()?;
+    Some((arn.region()?, arn.log_group_name()?))
 }
 
 async fn metric_filters(
@@ -116,15 +114,16 @@ async fn alarms_for(
         for alarm in out.metric_alarms() {
             let mut actions = Vec::new();
             for arn in alarm.alarm_actions() {
-                let is_topic = arn.starts_with("arn:") && arn.split(':').nth(2) == Some("sns");
-                let confirmed_subscriptions = if is_topic {
-                    if !topics.contains_key(arn) {
-                        let count = confirmed_subscriptions(session, arn).await;
-                        topics.insert(arn.clone(), count);
+                let topic = Arn::parse(arn).ok().filter(|a| a.service == "sns");
+                let confirmed_subscriptions = match topic {
+                    Some(topic) => {
+                        if !topics.contains_key(arn) {
+                            let count = confirmed_subscriptions(session, topic).await;
+                            topics.insert(arn.clone(), count);
+                        }
+                        topics.get(arn).cloned()
                     }
-                    topics.get(arn).cloned()
-                } else {
-                    None
+                    None => None,
                 };
                 actions.push(AlarmActionFacts {
                     arn: arn.clone(),
@@ -149,10 +148,18 @@ async fn alarms_for(
 }
 
 /// Confirmed subscriptions of a topic, counting until the first one is found:
-/// one is all the check needs, and big topics have many pages.
-async fn confirmed_subscriptions(session: &AccountSession, topic_arn: &str) -> Fetched<u32> {
-    let region = arn_region(topic_arn).unwrap_or("us-east-1");
+/// one is all the check needs, and big topics have many pages. The topic is
+/// asked about in its own region, which only its ARN tells.
+async fn confirmed_subscriptions(session: &AccountSession, topic: Arn<'_>) -> Fetched<u32> {
+    let Some(region) = topic.region() else {
+        return Err(CallError::new(
+            Api::SnsListSubscriptionsByTopic,
+            "InvalidTopicArn",
+            format!("no region in the SNS topic ARN {topic}"),
+        ));
+    };
     let client = session.sns(region);
+    let topic_arn = topic.to_string();
     let mut token: Option<String> = None;
     loop {
         let page = session
@@ -163,7 +170,7 @@ async fn confirmed_subscriptions(session: &AccountSession, topic_arn: &str) -> F
                 || {
                     client
                         .list_subscriptions_by_topic()
-                        .topic_arn(topic_arn)
+                        .topic_arn(&topic_arn)
                         .set_next_token(token.clone())
                         .send()
                 },
@@ -174,7 +181,7 @@ async fn confirmed_subscriptions(session: &AccountSession, topic_arn: &str) -> F
         let confirmed = page
             .subscriptions()
             .iter()
-            .filter(|s| s.subscription_arn().is_some_and(|a| a.starts_with("arn:")))
+            .filter(|s| s.subscription_arn().is_some_and(|a| Arn::parse(a).is_ok()))
             .count();
         if confirmed > 0 {
             return Ok(u32::try_from(confirmed).unwrap_or(u32::MAX));

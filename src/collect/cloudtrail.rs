@@ -13,6 +13,7 @@ use futures::future::join_all;
 use super::alarms::log_group_chain;
 use super::session::AccountSession;
 use crate::api::Api;
+use crate::arn::Arn;
 use crate::facts::{
     AdvancedFieldSelector, AdvancedSelector, ClassicSelector, EventSelectors, Fetched, TrailFacts,
     TrailStatus,
@@ -49,7 +50,8 @@ pub async fn list_trails(session: &AccountSession, region: &str) -> Fetched<Vec<
         .iter()
         .filter_map(|trail| {
             let arn = trail.trail_arn()?.to_string();
-            if arn_account(&arn) != Some(session.account_id.as_str()) {
+            let owner = Arn::parse(&arn).ok().and_then(|a| a.account());
+            if owner != Some(session.account_id.as_str()) {
                 return None;
             }
             Some(ListedTrail {
@@ -191,14 +193,4 @@ async fn event_selectors(session: &AccountSession, trail: &ListedTrail) -> Fetch
             })
             .collect(),
     ))
-}
-
-/// The account id field of an ARN.
-pub fn arn_account(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4).filter(|a| !a.is_empty())
-}
-
-/// The region field of an ARN.
-pub fn arn_region(arn: &str) -> Option<&str> {
-    arn.split(':').nth(3).filter(|r| !r.is_empty())
 }
