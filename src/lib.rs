@@ -21,7 +21,8 @@
 //! - [`report`] — findings as CSV and JSON, and the summary.
 //! - [`sink`] — the local directory (always first) and S3.
 //! - [`throttle`] — every AWS request: rate limit per account × region × API,
-//!   request counts, and the mapping of SDK failures to [`throttle::CallError`].
+//!   retries, request counts, the mapping of SDK failures to
+//!   [`throttle::CallError`], and listings page by page.
 //! - [`api`] — the catalogue of AWS operations, their IAM actions and rates.
 //! - [`ids`] — validated input: account ids, region names, S3 URIs.
 //! - [`arn`] — ARNs read and built, in any partition.

@@ -6,6 +6,10 @@
 //! retries off): each attempt waits for the limiter, so retries after
 //! throttling can never push a key over its quota. Which failures are retried
 //! and how long to back off follow the SDK's standard mode.
+//!
+//! Listings go through [`Throttle::pages`] (or [`Throttle::all_pages`]),
+//! which makes each page one [`Throttle::call`]: every page is paced and
+//! retried like any other request.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -18,6 +22,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
+use futures::stream::{self, Stream, TryStreamExt};
 use governor::clock::DefaultClock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
@@ -163,13 +168,6 @@ pub struct Throttle {
     retry: RetryConfig,
 }
 
-impl Default for Throttle {
-    /// The SDK's standard retry settings (3 attempts).
-    fn default() -> Self {
-        Self::new(RetryConfig::standard())
-    }
-}
-
 impl Throttle {
     /// `retry` is the runner's configuration (attempts, backoff), which the
     /// SDK would otherwise have applied itself.
@@ -210,6 +208,63 @@ impl Throttle {
             tokio::time::sleep(self.backoff(attempt)).await;
             attempt += 1;
         }
+    }
+
+    /// The pages of a listing, each fetched when the stream is polled for
+    /// it: a consumer that stops early (or scans while it lists) sends no
+    /// request for pages it does not want. `request` builds the request for
+    /// a page from the previous page's token (`None` for the first page),
+    /// again for every attempt; `next_token` reads the token of the page
+    /// after this one, `None` on the last page. The stream ends after the
+    /// first failure.
+    pub fn pages<'a, T, E, Fut>(
+        &'a self,
+        api: Api,
+        scope: QuotaScope,
+        request: impl FnMut(Option<String>) -> Fut + 'a,
+        next_token: fn(&T) -> Option<&str>,
+    ) -> impl Stream<Item = Result<T, CallError>> + 'a
+    where
+        T: 'a,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>> + 'a,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        // The state is the request builder and the token of the page to
+        // fetch; `None` once the last page (or a failure) has been yielded.
+        let first = Some((request, None::<String>));
+        stream::try_unfold(first, move |state| {
+            let scope = scope.clone();
+            async move {
+                let Some((mut request, token)) = state else {
+                    return Ok::<_, CallError>(None);
+                };
+                let page = self.call(api, &scope, || request(token.clone())).await?;
+                let next = next_token(&page).map(|token| (request, Some(token.to_string())));
+                Ok(Some((page, next)))
+            }
+        })
+    }
+
+    /// Every page of a listing, as [`Throttle::pages`] fetches them, each
+    /// turned into the items kept of it as it arrives (so the pages
+    /// themselves are not held), in order.
+    pub async fn all_pages<'a, T, E, Fut, Item>(
+        &'a self,
+        api: Api,
+        scope: QuotaScope,
+        request: impl FnMut(Option<String>) -> Fut + 'a,
+        next_token: fn(&T) -> Option<&str>,
+        items: impl FnMut(T) -> Vec<Item>,
+    ) -> Result<Vec<Item>, CallError>
+    where
+        T: 'a,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>> + 'a,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.pages(api, scope, request, next_token)
+            .map_ok(items)
+            .try_concat()
+            .await
     }
 
     /// The standard mode's delay before attempt `attempt + 1`: full jitter
@@ -271,11 +326,164 @@ impl Throttle {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::VecDeque;
+
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::error::ErrorMetadata;
+    use futures::StreamExt;
+
     use super::*;
 
     #[test]
     fn error_messages_stay_on_one_line() {
         let err = CallError::new(Api::KmsListKeys, "AccessDenied", "not\r\nallowed\n\n  here");
         assert_eq!(err.message, "not allowed here");
+    }
+
+    /// A service error with an AWS error code.
+    #[derive(Debug)]
+    struct ServiceError(ErrorMetadata);
+
+    impl std::fmt::Display for ServiceError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0.code().unwrap_or_default())
+        }
+    }
+
+    impl std::error::Error for ServiceError {}
+
+    impl ProvideErrorMetadata for ServiceError {
+        fn meta(&self) -> &ErrorMetadata {
+            &self.0
+        }
+    }
+
+    /// One page of a listing: its items and the token of the next page.
+    #[derive(Debug, Clone, PartialEq)]
+    struct Page {
+        items: Vec<u32>,
+        next: Option<String>,
+    }
+
+    type Answer = Result<Page, &'static str>;
+
+    /// A listing that answers from a script and records the token of every
+    /// request it was sent.
+    struct Listing {
+        answers: Mutex<VecDeque<Answer>>,
+        tokens: Mutex<Vec<Option<String>>>,
+    }
+
+    impl Listing {
+        fn new(answers: Vec<Answer>) -> Self {
+            Listing {
+                answers: Mutex::new(answers.into()),
+                tokens: Mutex::new(Vec::new()),
+            }
+        }
+
+        fn send(
+            &self,
+            token: Option<String>,
+        ) -> impl Future<Output = Result<Page, SdkError<ServiceError, HttpResponse>>> {
+            self.tokens.lock().unwrap().push(token);
+            let answer = self.answers.lock().unwrap().pop_front();
+            async move {
+                match answer.expect("a request beyond the script") {
+                    Ok(page) => Ok(page),
+                    Err(code) => Err(SdkError::service_error(
+                        ServiceError(ErrorMetadata::builder().code(code).build()),
+                        HttpResponse::new(400u16.try_into().unwrap(), SdkBody::empty()),
+                    )),
+                }
+            }
+        }
+
+        fn tokens(&self) -> Vec<Option<String>> {
+            self.tokens.lock().unwrap().clone()
+        }
+    }
+
+    fn page(items: &[u32], next: Option<&str>) -> Answer {
+        Ok(Page {
+            items: items.to_vec(),
+            next: next.map(str::to_string),
+        })
+    }
+
+    fn throttle() -> Throttle {
+        Throttle::new(
+            RetryConfig::standard()
+                .with_max_attempts(3)
+                .with_initial_backoff(Duration::from_millis(1)),
+        )
+    }
+
+    fn scope() -> QuotaScope {
+        QuotaScope::new("111122223333", "us-gov-west-1")
+    }
+
+    const API: Api = Api::KmsDescribeKey;
+
+    fn next(page: &Page) -> Option<&str> {
+        page.next.as_deref()
+    }
+
+    fn tokens(list: &[Option<&str>]) -> Vec<Option<String>> {
+        list.iter().map(|t| t.map(str::to_string)).collect()
+    }
+
+    #[tokio::test]
+    async fn every_page_is_one_call_retried_and_counted() {
+        let listing = Listing::new(vec![
+            page(&[1, 2], Some("a")),
+            Err("ThrottlingException"),
+            page(&[], Some("b")),
+            page(&[3], None),
+        ]);
+        let throttle = throttle();
+        let items = throttle
+            .all_pages(API, scope(), |t| listing.send(t), next, |p| p.items)
+            .await;
+        assert_eq!(items, Ok(vec![1, 2, 3]));
+        // The throttled page was asked again with the same token.
+        assert_eq!(
+            listing.tokens(),
+            tokens(&[None, Some("a"), Some("a"), Some("b")])
+        );
+        assert_eq!(throttle.call_counts(), vec![(API, 4)]);
+    }
+
+    #[tokio::test]
+    async fn pages_are_fetched_only_as_they_are_consumed() {
+        let listing = Listing::new(vec![page(&[1], Some("a")), page(&[2], None)]);
+        let throttle = throttle();
+        let mut pages = std::pin::pin!(throttle.pages(API, scope(), |t| listing.send(t), next));
+        let first = pages.try_next().await;
+        assert_eq!(first.map(|p| p.map(|p| p.items)), Ok(Some(vec![1])));
+        assert_eq!(listing.tokens(), tokens(&[None]));
+        assert_eq!(throttle.call_counts(), vec![(API, 1)]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_page_ends_the_listing_with_its_error() {
+        let listing = Listing::new(vec![
+            page(&[1], Some("a")),
+            Err("AccessDeniedException"),
+            page(&[2], None),
+        ]);
+        let throttle = throttle();
+        let results: Vec<Result<Page, CallError>> = throttle
+            .pages(API, scope(), |t| listing.send(t), next)
+            .collect()
+            .await;
+        assert_eq!(results.len(), 2, "{results:?}");
+        assert_eq!(results[0].as_ref().map(|p| p.items.clone()), Ok(vec![1]));
+        let err = results[1].clone().unwrap_err();
+        assert_eq!(
+            (err.api.as_str(), err.code.as_str()),
+            ("kms:DescribeKey", "AccessDeniedException")
+        );
+        assert_eq!(listing.tokens(), tokens(&[None, Some("a")]));
     }
 }

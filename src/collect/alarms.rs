@@ -2,6 +2,9 @@
 //! on their metrics, and whether the alarms' SNS topics have subscribers.
 
 use std::collections::HashMap;
+use std::pin::pin;
+
+use futures::TryStreamExt;
 
 use super::session::AccountSession;
 use crate::api::Api;
@@ -46,45 +49,40 @@ async fn metric_filters(
     log_group: &str,
 ) -> Fetched<Vec<MetricFilterFacts>> {
     let client = session.logs(region);
-    let mut filters = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = session
-            .throttle
-            .call(
-                Api::LogsDescribeMetricFilters,
-                &session.scope(region),
-                || {
-                    client
-                        .describe_metric_filters()
-                        .log_group_name(log_group)
-                        .set_next_token(token.clone())
-                        .send()
-                },
-            )
-            .await?;
-        filters.extend(page.metric_filters().iter().map(|f| {
-            MetricFilterFacts {
-                name: f.filter_name().unwrap_or_default().to_string(),
-                pattern: f.filter_pattern().unwrap_or_default().to_string(),
-                metrics: f
-                    .metric_transformations()
-                    .iter()
-                    .map(|m| MetricRef {
-                        name: m.metric_name().to_string(),
-                        namespace: m.metric_namespace().to_string(),
-                        value: m.metric_value().to_string(),
-                        default_value: m.default_value(),
-                    })
-                    .collect(),
-                // Filled in by log_group_chain once the filters are known.
-                alarms: Ok(Vec::new()),
-            }
-        }));
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(filters);
-        }
+    session
+        .throttle
+        .all_pages(
+            Api::LogsDescribeMetricFilters,
+            session.scope(region),
+            |token| {
+                client
+                    .describe_metric_filters()
+                    .log_group_name(log_group)
+                    .set_next_token(token)
+                    .send()
+            },
+            |page| page.next_token(),
+            |page| page.metric_filters().iter().map(metric_filter).collect(),
+        )
+        .await
+}
+
+fn metric_filter(filter: &aws_sdk_cloudwatchlogs::types::MetricFilter) -> MetricFilterFacts {
+    MetricFilterFacts {
+        name: filter.filter_name().unwrap_or_default().to_string(),
+        pattern: filter.filter_pattern().unwrap_or_default().to_string(),
+        metrics: filter
+            .metric_transformations()
+            .iter()
+            .map(|m| MetricRef {
+                name: m.metric_name().to_string(),
+                namespace: m.metric_namespace().to_string(),
+                value: m.metric_value().to_string(),
+                default_value: m.default_value(),
+            })
+            .collect(),
+        // Filled in by log_group_chain once the filters are known.
+        alarms: Ok(Vec::new()),
     }
 }
 
@@ -160,22 +158,19 @@ async fn confirmed_subscriptions(session: &AccountSession, topic: Arn<'_>) -> Fe
     };
     let client = session.sns(region);
     let topic_arn = topic.to_string();
-    let mut token: Option<String> = None;
-    loop {
-        let page = session
-            .throttle
-            .call(
-                Api::SnsListSubscriptionsByTopic,
-                &session.scope(region),
-                || {
-                    client
-                        .list_subscriptions_by_topic()
-                        .topic_arn(&topic_arn)
-                        .set_next_token(token.clone())
-                        .send()
-                },
-            )
-            .await?;
+    let mut pages = pin!(session.throttle.pages(
+        Api::SnsListSubscriptionsByTopic,
+        session.scope(region),
+        |token| {
+            client
+                .list_subscriptions_by_topic()
+                .topic_arn(&topic_arn)
+                .set_next_token(token)
+                .send()
+        },
+        |page| page.next_token(),
+    ));
+    while let Some(page) = pages.try_next().await? {
         // Unconfirmed subscriptions carry the placeholder "PendingConfirmation"
         // instead of an ARN and deliver nothing.
         let confirmed = page
@@ -186,11 +181,8 @@ async fn confirmed_subscriptions(session: &AccountSession, topic: Arn<'_>) -> Fe
         if confirmed > 0 {
             return Ok(u32::try_from(confirmed).unwrap_or(u32::MAX));
         }
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(0);
-        }
     }
+    Ok(0)
 }
 
 #[cfg(test)]

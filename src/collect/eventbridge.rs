@@ -2,44 +2,30 @@
 //! "AWS API Call via CloudTrail" events only there.
 
 use futures::future::join_all;
+use futures::TryStreamExt;
 
 use super::session::AccountSession;
 use crate::api::Api;
 use crate::checks::kms_events::{self, Subject};
 use crate::facts::{Fetched, RuleFacts};
+use crate::throttle::QuotaScope;
 
 pub async fn rules(session: &AccountSession, region: &str) -> Fetched<Vec<RuleFacts>> {
     let client = session.events(region);
     let scope = session.scope(region);
-    let mut rules = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = session
-            .throttle
-            .call(Api::EventsListRules, &scope, || {
-                client.list_rules().set_next_token(token.clone()).send()
-            })
-            .await?;
-        rules.extend(page.rules().iter().map(|rule| {
-            RuleFacts {
-                name: rule.name().unwrap_or_default().to_string(),
-                state: rule
-                    .state()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-                event_pattern: rule.event_pattern().map(str::to_string),
-                targets: None,
-            }
-        }));
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            break;
-        }
-    }
+    let rules = session
+        .throttle
+        .all_pages(
+            Api::EventsListRules,
+            scope.clone(),
+            |token| client.list_rules().set_next_token(token).send(),
+            |page| page.next_token(),
+            |page| page.rules().iter().map(rule_facts).collect(),
+        )
+        .await?;
     // Targets are fetched only where they can change the verdict.
     Ok(join_all(rules.into_iter().map(|mut rule| {
-        let client = &client;
-        let scope = &scope;
+        let (client, scope) = (&client, &scope);
         async move {
             let subject = Subject {
                 account: &session.account_id,
@@ -58,31 +44,43 @@ pub async fn rules(session: &AccountSession, region: &str) -> Fetched<Vec<RuleFa
     .await)
 }
 
+fn rule_facts(rule: &aws_sdk_eventbridge::types::Rule) -> RuleFacts {
+    RuleFacts {
+        name: rule.name().unwrap_or_default().to_string(),
+        state: rule
+            .state()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
+        event_pattern: rule.event_pattern().map(str::to_string),
+        targets: None,
+    }
+}
+
 /// Targets of a rule, across pages (a rule holds at most five, so this is
 /// nearly always one request).
 async fn count_targets(
     session: &AccountSession,
     client: &aws_sdk_eventbridge::Client,
-    scope: &crate::throttle::QuotaScope,
+    scope: &QuotaScope,
     rule: &str,
 ) -> Fetched<u32> {
-    let mut count = 0usize;
-    let mut token: Option<String> = None;
-    loop {
-        let page = session
-            .throttle
-            .call(Api::EventsListTargetsByRule, scope, || {
+    let count = session
+        .throttle
+        .pages(
+            Api::EventsListTargetsByRule,
+            scope.clone(),
+            |token| {
                 client
                     .list_targets_by_rule()
                     .rule(rule)
-                    .set_next_token(token.clone())
+                    .set_next_token(token)
                     .send()
-            })
-            .await?;
-        count += page.targets().len();
-        token = page.next_token().map(str::to_string);
-        if token.is_none() {
-            return Ok(u32::try_from(count).unwrap_or(u32::MAX));
-        }
-    }
+            },
+            |page| page.next_token(),
+        )
+        .try_fold(0usize, |count, page| async move {
+            Ok(count + page.targets().len())
+        })
+        .await?;
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
 }

@@ -18,11 +18,11 @@ pub async fn kms_facts(session: &AccountSession, region: &str) -> Fetched<KmsFac
     let scope = session.scope(region);
     // Aliases only matter for keys: most regions of most accounts have
     // none, and skipping ListAliases there saves a request per region.
-    let key_ids = list_keys(session, &client, region).await?;
-    if key_ids.is_empty() {
+    let keys = list_keys(session, &client, &scope).await?;
+    if keys.is_empty() {
         return Ok(KmsFacts::default());
     }
-    let aliases = list_aliases(session, &client, region).await?;
+    let aliases = list_aliases(session, &client, &scope).await?;
 
     // AWS reserves the alias/aws/ prefix for AWS managed keys, so those keys
     // need no DescribeKey to be left out.
@@ -38,10 +38,10 @@ pub async fn kms_facts(session: &AccountSession, region: &str) -> Fetched<KmsFac
             .or_default()
             .push(name.clone());
     }
-    let (to_describe, managed): (Vec<ListedKey>, Vec<ListedKey>) = key_ids
+    let (to_describe, behind_aws_aliases): (Vec<ListedKey>, Vec<ListedKey>) = keys
         .into_iter()
         .partition(|k| !aws_managed.contains(k.id.as_str()));
-    let mut skipped = managed.len();
+    let mut aws_managed_keys = behind_aws_aliases.len();
 
     // Keys are owned by the calls, which are made as slots free up: a
     // region with thousands of keys never holds thousands of calls.
@@ -60,11 +60,11 @@ pub async fn kms_facts(session: &AccountSession, region: &str) -> Fetched<KmsFac
     for key in described {
         match key {
             Described::Customer(key) => facts.customer_keys.push(key),
-            Described::AwsManaged => skipped += 1,
+            Described::AwsManaged => aws_managed_keys += 1,
             Described::Failed(key) => facts.undescribed_keys.push(key),
         }
     }
-    facts.aws_managed_keys = u32::try_from(skipped).unwrap_or(u32::MAX);
+    facts.aws_managed_keys = u32::try_from(aws_managed_keys).unwrap_or(u32::MAX);
     Ok(facts)
 }
 
@@ -143,53 +143,52 @@ struct ListedKey {
 async fn list_keys(
     session: &AccountSession,
     client: &aws_sdk_kms::Client,
-    region: &str,
+    scope: &QuotaScope,
 ) -> Fetched<Vec<ListedKey>> {
-    let mut keys = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let page = session
-            .throttle
-            .call(Api::KmsListKeys, &session.scope(region), || {
-                client.list_keys().set_marker(marker.clone()).send()
-            })
-            .await?;
-        keys.extend(page.keys().iter().filter_map(|k| {
-            let id = k.key_id()?.to_string();
-            // ListKeys always gives both; keep the id if the ARN is missing.
-            let arn = k.key_arn().map_or_else(|| id.clone(), str::to_string);
-            Some(ListedKey { id, arn })
-        }));
-        marker = page.next_marker().map(str::to_string);
-        if !page.truncated() || marker.is_none() {
-            return Ok(keys);
-        }
-    }
+    session
+        .throttle
+        .all_pages(
+            Api::KmsListKeys,
+            scope.clone(),
+            |marker| client.list_keys().set_marker(marker).send(),
+            // KMS pages by marker, and says whether there is more.
+            |page| page.next_marker().filter(|_| page.truncated()),
+            |page| {
+                page.keys()
+                    .iter()
+                    .filter_map(|k| {
+                        let id = k.key_id()?.to_string();
+                        // ListKeys always gives both; keep the id if the ARN is missing.
+                        let arn = k.key_arn().map_or_else(|| id.clone(), str::to_string);
+                        Some(ListedKey { id, arn })
+                    })
+                    .collect()
+            },
+        )
+        .await
 }
 
 /// (alias name, target key id) pairs; aliases without a target are dropped.
 async fn list_aliases(
     session: &AccountSession,
     client: &aws_sdk_kms::Client,
-    region: &str,
+    scope: &QuotaScope,
 ) -> Fetched<Vec<(String, String)>> {
-    let mut aliases = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let page = session
-            .throttle
-            .call(Api::KmsListAliases, &session.scope(region), || {
-                client.list_aliases().set_marker(marker.clone()).send()
-            })
-            .await?;
-        aliases.extend(
-            page.aliases().iter().filter_map(|a| {
-                Some((a.alias_name()?.to_string(), a.target_key_id()?.to_string()))
-            }),
-        );
-        marker = page.next_marker().map(str::to_string);
-        if !page.truncated() || marker.is_none() {
-            return Ok(aliases);
-        }
-    }
+    session
+        .throttle
+        .all_pages(
+            Api::KmsListAliases,
+            scope.clone(),
+            |marker| client.list_aliases().set_marker(marker).send(),
+            |page| page.next_marker().filter(|_| page.truncated()),
+            |page| {
+                page.aliases()
+                    .iter()
+                    .filter_map(|a| {
+                        Some((a.alias_name()?.to_string(), a.target_key_id()?.to_string()))
+                    })
+                    .collect()
+            },
+        )
+        .await
 }

@@ -11,6 +11,7 @@ use aws_smithy_types::date_time::{DateTime, Format};
 use super::session::AccountSession;
 use crate::api::Api;
 use crate::facts::{Fetched, KeyEvent};
+use crate::throttle::CallError;
 
 pub const WATCHED_EVENTS: [&str; 2] = ["DisableKey", "ScheduleKeyDeletion"];
 
@@ -32,33 +33,32 @@ pub async fn recent_key_events(
             .attribute_value(name)
             .build()
             .map_err(|err| {
-                crate::throttle::CallError::new(
+                CallError::new(
                     Api::CloudTrailLookupEvents,
                     "ConstructionFailure",
                     err.to_string(),
                 )
             })?;
-        let mut token: Option<String> = None;
-        loop {
-            let page = session
-                .throttle
-                .call(Api::CloudTrailLookupEvents, &session.scope(region), || {
+        let found = session
+            .throttle
+            .all_pages(
+                Api::CloudTrailLookupEvents,
+                session.scope(region),
+                |token| {
                     client
                         .lookup_events()
                         .lookup_attributes(attribute.clone())
                         .start_time(DateTime::from(start))
                         .end_time(DateTime::from(now))
                         .max_results(50)
-                        .set_next_token(token.clone())
+                        .set_next_token(token)
                         .send()
-                })
-                .await?;
-            events.extend(page.events().iter().map(key_event));
-            token = page.next_token().map(str::to_string);
-            if token.is_none() {
-                break;
-            }
-        }
+                },
+                |page| page.next_token(),
+                |page| page.events().iter().map(key_event).collect(),
+            )
+            .await?;
+        events.extend(found);
     }
     Ok(events)
 }
