@@ -262,9 +262,32 @@ pub struct RuleFacts {
     /// `ENABLED`, `DISABLED` or `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`.
     pub state: String,
     pub event_pattern: Option<String>,
-    /// Target count. Fetched only for rules whose pattern may catch the KMS
-    /// events of this account and region; `None` otherwise.
+    /// Target count, when `targets_fetch` is `Fetched`; `None` otherwise.
     pub targets: Option<Fetched<u32>>,
+    /// Whether the targets were asked for, and why not. Decided from the
+    /// rule alone, never by an evaluator, so that re-evaluating the facts
+    /// with any version finds the targets of every rule that could catch
+    /// the KMS events.
+    #[serde(default)]
+    pub targets_fetch: TargetsFetch,
+}
+
+/// Why a rule's targets were or were not fetched.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum TargetsFetch {
+    /// The rule is not `DISABLED` and its pattern may concern KMS events.
+    Fetched,
+    /// The rule is `DISABLED`: it delivers nothing, whatever its targets.
+    NotFetchedDisabled,
+    /// The rule has no event pattern (a scheduled rule): no event matches it.
+    NotFetchedNoPattern,
+    /// The pattern's top-level `source` is a list of these plain strings,
+    /// none of them `aws.kms`, the source of every KMS event on the bus.
+    NotFetchedOtherSources(Vec<String>),
+    /// Facts written before this was recorded: targets were then fetched for
+    /// the rules that version's evaluator thought could catch the events.
+    #[default]
+    Unrecorded,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

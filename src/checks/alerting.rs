@@ -723,6 +723,7 @@ mod tests {
             state: state.into(),
             event_pattern: Some(pattern.into()),
             targets: targets.map(Ok),
+            targets_fetch: Default::default(),
         };
         let alerting = |rules: Vec<RuleFacts>| {
             let mut region = empty_region();

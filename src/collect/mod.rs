@@ -1,7 +1,7 @@
 //! AWS I/O: one module per service, each returning plain fact structs from
-//! [`crate::facts`]. Nothing here decides a verdict; the one judgement
-//! borrowed from `checks` is which EventBridge rules are worth asking for
-//! their targets.
+//! [`crate::facts`]. Nothing here decides a verdict or asks `checks`: what
+//! is fetched follows from the facts alone, so the evidence serves any
+//! version of the checks.
 
 pub mod access;
 mod alarms;

@@ -600,3 +600,56 @@ async fn proven_rule_wins_over_denied_metric_filters() {
         ],
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_evidence_says_whose_targets_were_fetched_and_why_not() {
+    use cmkscan::facts::TargetsFetch;
+
+    let (emulator, m) = org().await;
+    rule_to_topic(&m, EAST, "kms-disable-delete", CIS_RULE, true).await;
+    rule_to_topic(&m, EAST, "kms-off", CIS_RULE, false).await;
+    rule_to_topic(&m, EAST, "ec2-only", r#"{"source":["aws.ec2"]}"#, true).await;
+    let no_source = r#"{"detail-type":["AWS API Call via CloudTrail"]}"#;
+    m.rule(EAST, "no-source", no_source, true, None).await;
+
+    let outcome = emulator.scan(options(&[EAST])).await;
+    let account = outcome
+        .facts
+        .accounts
+        .iter()
+        .find(|a| a.id == MANAGEMENT_ACCOUNT)
+        .expect("management account facts");
+    let rules = account.regions[0].rules.as_ref().expect("rules listed");
+    let mut fetched: Vec<(&str, &TargetsFetch, Option<u32>)> = rules
+        .iter()
+        .map(|r| {
+            let targets = r.targets.clone().map(|t| t.expect("targets listed"));
+            (r.name.as_str(), &r.targets_fetch, targets)
+        })
+        .collect();
+    fetched.sort_by_key(|(name, _, _)| *name);
+    assert_eq!(
+        fetched,
+        vec![
+            (
+                "ec2-only",
+                &TargetsFetch::NotFetchedOtherSources(vec!["aws.ec2".into()]),
+                None
+            ),
+            ("kms-disable-delete", &TargetsFetch::Fetched, Some(1)),
+            ("kms-off", &TargetsFetch::NotFetchedDisabled, None),
+            ("no-source", &TargetsFetch::Fetched, Some(0)),
+        ]
+    );
+    assert_eq!(
+        outcome.summary.api_calls.get("events:ListTargetsByRule"),
+        Some(&2),
+        "{:#?}",
+        outcome.summary.api_calls
+    );
+    assert_finding(
+        single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST, CHECK),
+        Status::Pass,
+        &["EventBridge rule kms-disable-delete matches both events and has 1 target(s)"],
+    );
+}
