@@ -187,7 +187,12 @@ async fn confirmed_subscriptions(session: &AccountSession, topic: Arn<'_>) -> Fe
 
 #[cfg(test)]
 mod tests {
-    use super::parse_log_group_arn;
+    use std::sync::Arc;
+
+    use aws_smithy_types::retry::RetryConfig;
+
+    use super::*;
+    use crate::throttle::Throttle;
 
     #[test]
     fn reads_region_and_name_from_log_group_arn() {
@@ -206,5 +211,24 @@ mod tests {
             None
         );
         assert_eq!(parse_log_group_arn("not-an-arn"), None);
+    }
+
+    #[tokio::test]
+    async fn a_topic_without_a_region_is_an_error_and_no_request() {
+        let session = AccountSession {
+            account_id: "111122223333".into(),
+            config: aws_types::SdkConfig::builder().build(),
+            throttle: Arc::new(Throttle::new(RetryConfig::standard())),
+            custom_endpoint: false,
+        };
+        let topic = Arn::parse("arn:aws-us-gov:sns::111122223333:alerts").expect("arn");
+        let err = confirmed_subscriptions(&session, topic)
+            .await
+            .expect_err("no region to ask in");
+        assert_eq!(
+            (err.api.as_str(), err.code.as_str()),
+            ("sns:ListSubscriptionsByTopic", "InvalidTopicArn")
+        );
+        assert!(session.throttle.call_counts().is_empty());
     }
 }
