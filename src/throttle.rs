@@ -229,8 +229,9 @@ impl Throttle {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>> + 'a,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        // The state is the request builder and the token of the page to
-        // fetch; `None` once the last page (or a failure) has been yielded.
+        // The state: the request builder and the token of the page to
+        // fetch; `None` after the last page (`try_unfold` itself ends the
+        // stream after a failure).
         let first = Some((request, None::<String>));
         stream::try_unfold(first, move |state| {
             let scope = scope.clone();
