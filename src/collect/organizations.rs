@@ -51,31 +51,26 @@ pub fn accounts<'a>(
     region: &str,
 ) -> impl Stream<Item = Result<OrgAccount, CallError>> + 'a {
     let client = runner.organizations(region);
-    let scope = runner.scope(region);
-    stream::try_unfold(Some(None::<String>), move |state| {
-        let client = client.clone();
-        let scope = scope.clone();
-        async move {
-            let Some(token) = state else {
-                return Ok(None);
-            };
-            let page = runner
-                .throttle
-                .call(Api::OrganizationsListAccounts, &scope, || {
-                    client
-                        .list_accounts()
-                        .max_results(LIST_ACCOUNTS_PAGE)
-                        .set_next_token(token.clone())
-                        .send()
-                })
-                .await?;
+    runner
+        .throttle
+        .pages(
+            Api::OrganizationsListAccounts,
+            runner.scope(region),
+            move |token| {
+                client
+                    .list_accounts()
+                    .max_results(LIST_ACCOUNTS_PAGE)
+                    .set_next_token(token)
+                    .send()
+            },
+            |page| page.next_token(),
+        )
+        .map_ok(|page| {
             let accounts: Vec<Result<OrgAccount, CallError>> =
                 page.accounts().iter().map(|a| Ok(org_account(a))).collect();
-            let next = page.next_token().map(|t| Some(t.to_string()));
-            Ok(Some((stream::iter(accounts), next)))
-        }
-    })
-    .try_flatten()
+            stream::iter(accounts)
+        })
+        .try_flatten()
 }
 
 fn org_account(account: &aws_sdk_organizations::types::Account) -> OrgAccount {
