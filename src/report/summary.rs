@@ -4,18 +4,17 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::checks::catalog::{CheckId, Status};
 use crate::checks::Finding;
 use crate::facts::{AccountFacts, OrgAccount, ScanFacts};
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A scan in numbers: the `summary` of findings.json, which also states
+/// [`Summary::accounts_errored`], and the table printed on stdout.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Summary {
     pub accounts_scanned: usize,
-    /// Accounts whose role could not be assumed or whose regions could not
-    /// be listed (one `scan.account_access` ERROR row each).
-    pub accounts_errored: usize,
     /// Listed by Organizations but not ACTIVE: never scanned.
     pub accounts_skipped: Vec<OrgAccount>,
     /// Opt-in regions the account has not enabled: not scanned, not failed.
@@ -143,7 +142,6 @@ impl Tally {
         accounts_skipped.sort_by(|a, b| a.id.cmp(&b.id));
         Summary {
             accounts_scanned: self.accounts_reached,
-            accounts_errored: self.accounts_unreachable,
             accounts_skipped,
             regions_skipped: self.regions_skipped,
             coverage,
@@ -156,6 +154,14 @@ impl Tally {
 }
 
 impl Summary {
+    /// Accounts whose role could not be assumed or whose regions could not
+    /// be listed (one `scan.account_access` ERROR row each): the
+    /// `accounts_errored` of findings.json and the "access errors" on
+    /// stdout, which predate `coverage` and say the same.
+    pub fn accounts_errored(&self) -> usize {
+        self.coverage.accounts_unreachable
+    }
+
     /// The summary of saved facts and their findings, as their scan made it.
     pub fn of_facts(facts: &ScanFacts, findings: &[Finding]) -> Self {
         let mut tally = Tally::default();
@@ -182,7 +188,7 @@ impl Summary {
             out,
             "accounts: {} scanned, {} access errors, {} not active{}",
             self.accounts_scanned,
-            self.accounts_errored,
+            self.accounts_errored(),
             self.accounts_skipped.len(),
             if skipped.is_empty() {
                 String::new()
@@ -255,6 +261,49 @@ impl Summary {
     }
 }
 
+/// The `summary` object of findings.json (docs/report-format.md): the fields
+/// in their order, with `accounts_errored` derived where it always stood.
+impl Serialize for Summary {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Json<'a> {
+            accounts_scanned: usize,
+            accounts_errored: usize,
+            accounts_skipped: &'a [OrgAccount],
+            regions_skipped: &'a BTreeMap<String, Vec<String>>,
+            coverage: &'a Coverage,
+            by_status: &'a BTreeMap<Status, usize>,
+            by_check: &'a BTreeMap<CheckId, BTreeMap<Status, usize>>,
+            duration_seconds: f64,
+            api_calls: &'a BTreeMap<String, u64>,
+        }
+        // Destructured, so that a field added to `Summary` cannot be left
+        // out of the JSON unnoticed.
+        let Summary {
+            accounts_scanned,
+            accounts_skipped,
+            regions_skipped,
+            coverage,
+            by_status,
+            by_check,
+            duration_seconds,
+            api_calls,
+        } = self;
+        Json {
+            accounts_scanned: *accounts_scanned,
+            accounts_errored: self.accounts_errored(),
+            accounts_skipped,
+            regions_skipped,
+            coverage,
+            by_status,
+            by_check,
+            duration_seconds: *duration_seconds,
+            api_calls,
+        }
+        .serialize(serializer)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,7 +314,6 @@ mod tests {
         let list = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let summary = Summary {
             accounts_scanned: 3,
-            accounts_errored: 0,
             accounts_skipped: Vec::new(),
             regions_skipped: [
                 (
@@ -294,6 +342,43 @@ mod tests {
         assert!(
             rendered.contains("regions not enabled in 333333333333 (skipped): ap-east-1\n"),
             "{rendered}"
+        );
+    }
+
+    #[test]
+    fn json_states_accounts_errored_as_the_unreachable_count_in_its_place() {
+        let summary = Summary {
+            accounts_scanned: 1,
+            accounts_skipped: Vec::new(),
+            regions_skipped: BTreeMap::new(),
+            coverage: Coverage {
+                accounts_unreachable: 2,
+                ..Coverage::default()
+            },
+            by_status: BTreeMap::new(),
+            by_check: BTreeMap::new(),
+            duration_seconds: 1.5,
+            api_calls: BTreeMap::new(),
+        };
+        let json = serde_json::to_string(&summary).unwrap();
+        assert!(
+            json.starts_with(
+                r#"{"accounts_scanned":1,"accounts_errored":2,"accounts_skipped":[],"regions_skipped":{},"coverage":{"#
+            ),
+            "{json}"
+        );
+        assert!(
+            json.ends_with(
+                r#""by_status":{},"by_check":{},"duration_seconds":1.5,"api_calls":{}}"#
+            ),
+            "{json}"
+        );
+        assert!(
+            summary
+                .render()
+                .starts_with("accounts: 1 scanned, 2 access errors, 0 not active\n"),
+            "{}",
+            summary.render()
         );
     }
 

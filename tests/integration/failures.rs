@@ -82,7 +82,7 @@ async fn assume_role_denied_is_one_access_error_and_the_rest_is_scanned() {
     assert_eq!(locked_row.account_name, "locked");
     assert_scanned(&outcome, &open.id, &["us-east-1", "eu-west-1"]);
     assert_scanned(&outcome, MANAGEMENT_ACCOUNT, &["us-east-1", "eu-west-1"]);
-    assert_eq!(outcome.summary.accounts_errored, 1);
+    assert_eq!(outcome.summary.accounts_errored(), 1);
     assert_eq!(outcome.summary.accounts_scanned, 2);
     assert_eq!(
         outcome.summary.by_check[&CheckId::AccountAccess][&Status::Error],
@@ -106,7 +106,7 @@ async fn describe_regions_failure_in_a_member_is_an_access_error_for_it_only() {
     );
     assert_scanned(&outcome, &open.id, &["us-east-1"]);
     assert_scanned(&outcome, MANAGEMENT_ACCOUNT, &["us-east-1"]);
-    assert_eq!(outcome.summary.accounts_errored, 1);
+    assert_eq!(outcome.summary.accounts_errored(), 1);
     assert_eq!(outcome.summary.accounts_scanned, 2);
     let facts = outcome
         .facts
@@ -140,7 +140,7 @@ async fn suspended_accounts_are_skipped_not_scanned() {
     assert_eq!(skipped[0].status, "SUSPENDED");
     assert_scanned(&outcome, &active.id, &["us-east-1"]);
     assert_eq!(outcome.summary.accounts_scanned, 2);
-    assert_eq!(outcome.summary.accounts_errored, 0);
+    assert_eq!(outcome.summary.accounts_errored(), 0);
     assert!(outcome.summary.render().contains("1 not active"));
 }
 
