@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::pattern::Undecidable;
+use super::Undecidable;
 use super::{event_pattern, filter_pattern};
 use crate::arn::Arn;
 use crate::ids::partition_of;

@@ -8,7 +8,6 @@ pub mod event_pattern;
 pub mod filter_pattern;
 mod keys;
 pub mod kms_events;
-pub mod pattern;
 mod recording;
 mod trails;
 
@@ -34,6 +33,20 @@ pub struct Finding {
     pub status: Status,
     pub resource_id: String,
     pub detail: String,
+}
+
+/// What the pattern evaluators answer when a pattern uses a construct they
+/// do not implement, with the construct that stopped them. The alerting
+/// check turns this into a WARN ("cannot decide"), never into a match:
+/// guessing here could produce a false PASS.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Undecidable(pub String);
+
+impl Undecidable {
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self(reason.into())
+    }
 }
 
 /// What a regional check may look at.
