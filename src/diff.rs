@@ -14,7 +14,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::checks::catalog::{CheckId, Status};
+use crate::checks::catalog::{CheckId, RowsPer, Status};
 use crate::report::{defuse, Row, CSV_COLUMNS};
 
 /// The `schema_version` of `findings.json` this version reads.
@@ -109,33 +109,27 @@ pub struct RowKey {
 }
 
 impl RowKey {
-    /// - `scan.account_access` and the three one-row-per-region checks: the
-    ///   account and region alone, since their `resource_id` changes with the
-    ///   verdict (the trail, recorder, alarm or rule that passed, empty for a
-    ///   FAIL).
-    /// - `kms.key_state`: the key ARN (`resource_id`; empty for the
-    ///   region-wide row).
-    /// - `kms.recent_disable_delete_events` and check ids this version does
-    ///   not know: `resource_id` and `detail`, since a key may have several
-    ///   events (the detail names each event's id).
+    /// By what one row of the check stands for ([`RowsPer`] in the catalogue):
+    /// - one per region (`scan.account_access` and the three regional
+    ///   checks): the account and region alone, since their `resource_id`
+    ///   changes with the verdict (the trail, recorder, alarm or rule that
+    ///   passed, empty for a FAIL);
+    /// - one per resource (`kms.key_state`): the key ARN (`resource_id`;
+    ///   empty for the region-wide row);
+    /// - one per event (`kms.recent_disable_delete_events`), and check ids
+    ///   this version does not know: `resource_id` and `detail`, since a key
+    ///   may have several events (the detail names each event's id).
     pub fn of(row: &Row) -> RowKey {
-        let rank = CheckId::ALL.iter().position(|c| c.as_str() == row.check_id);
-        let subject = match rank.map(|i| CheckId::ALL[i]) {
-            Some(
-                CheckId::AccountAccess
-                | CheckId::KmsEventsLogged
-                | CheckId::KmsKeyRecording
-                | CheckId::KmsDisableDeleteAlerting,
-            ) => String::new(),
-            Some(CheckId::KeyState) => row.resource_id.clone(),
-            Some(CheckId::RecentDisableDeleteEvents) | None => {
-                format!("{} {}", row.resource_id, row.detail)
-            }
+        let check = CheckId::from_id(&row.check_id);
+        let subject = match check.map(CheckId::rows_per) {
+            Some(RowsPer::Region) => String::new(),
+            Some(RowsPer::Resource) => row.resource_id.clone(),
+            Some(RowsPer::Event) | None => format!("{} {}", row.resource_id, row.detail),
         };
         RowKey {
             account_id: row.account_id.clone(),
             region: row.region.clone(),
-            check_rank: rank.unwrap_or(usize::MAX),
+            check_rank: check.map_or(usize::MAX, |check| check as usize),
             check_id: row.check_id.clone(),
             subject,
         }

@@ -3,12 +3,21 @@
 //! alarm (actions enabled) → SNS topic with a confirmed subscriber, or an
 //! enabled EventBridge rule with a target.
 
-use super::catalog::{CheckId, Status};
+use super::catalog::{CheckDef, CheckId, RowsPer, Severity, Status};
 use super::kms_events::{self, Coverage, Subject};
 use super::trails::{self, TrailGap};
 use super::{Finding, RegionContext};
 use crate::arn::Arn;
 use crate::facts::{AlarmFacts, MetricFilterFacts, MetricRef, RuleFacts, TrailFacts, TrailStatus};
+
+pub const DEFINITION: CheckDef = CheckDef {
+    id: "alerting.kms_disable_delete",
+    title: "DisableKey and ScheduleKeyDeletion raise an alert in the region",
+    severity: Severity::High,
+    remediation: "Send the trail to CloudWatch Logs, add the metric filter { ($.eventSource = kms.amazonaws.com) && (($.eventName = DisableKey) || ($.eventName = ScheduleKeyDeletion)) }, an alarm on its metric with actions enabled and an SNS topic with a confirmed subscriber; or an enabled EventBridge rule on aws.kms DisableKey/ScheduleKeyDeletion with a target.",
+    controls: Some("CIS AWS Foundations 4.7; Security Hub CloudWatch.7"),
+    rows: RowsPer::Region,
+};
 
 /// What the walk along every possible chain found.
 #[derive(Default)]

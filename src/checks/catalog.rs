@@ -1,24 +1,147 @@
-//! Every check cmkscan reports: its id (a contract with auditors), title,
-//! severity, remediation and the controls it maps to, in one place.
+//! The catalogue: every check cmkscan reports, in report order. Each check's
+//! definition — its id (a contract with auditors), title, severity,
+//! remediation, controls and what one of its rows is about — is a
+//! [`CheckDef`] in the module of its rule; [`CheckId`] is the index that
+//! finds it.
 
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+use super::{access, alerting, keys, recording, trails};
+
+/// A check's entry in the catalogue, defined beside its rule.
+#[derive(Debug)]
+pub struct CheckDef {
+    /// The `check_id` of its rows: stable, since auditors filter on it.
+    pub id: &'static str,
+    /// States the compliant condition; the same for every status.
+    pub title: &'static str,
+    /// Fixed per check, whatever the status.
+    pub severity: Severity,
+    pub remediation: &'static str,
+    /// Controls the check maps to; the report follows them with
+    /// [`REFERENCE_CONTROLS`]. `None` for a check about the scan itself,
+    /// which maps to no control.
+    pub controls: Option<&'static str>,
+    pub rows: RowsPer,
+}
+
+/// What one row of a check stands for, within its account and region: what
+/// tells two of its rows apart, and finds the same row in another report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowsPer {
+    /// One row per account and region (`global` for a row about the whole
+    /// account); `resource_id` names what passed, so it changes with the
+    /// verdict.
+    Region,
+    /// One row per resource, named by `resource_id` (empty for the row that
+    /// stands for the whole region).
+    Resource,
+    /// One row per event: the same resource may have several, which only
+    /// `detail` (naming the event's id) tells apart.
+    Event,
+}
+
+/// The control cmkscan checks: CIS "Ensure disabling or scheduled deletion
+/// of customer-managed KMS keys is monitored".
+const REFERENCE_CONTROLS: &str = "CIS v8 4.9; CIS v7 6.3; CIS v7 5.2";
+
+/// A check, by its place in the catalogue. The variant order is the report
+/// order (`Ord`); the id it stands for is in its [`CheckDef`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CheckId {
-    #[serde(rename = "scan.account_access")]
     AccountAccess,
-    #[serde(rename = "cloudtrail.kms_events_logged")]
     KmsEventsLogged,
-    #[serde(rename = "config.kms_key_recording")]
     KmsKeyRecording,
-    #[serde(rename = "alerting.kms_disable_delete")]
     KmsDisableDeleteAlerting,
-    #[serde(rename = "kms.key_state")]
     KeyState,
-    #[serde(rename = "kms.recent_disable_delete_events")]
     RecentDisableDeleteEvents,
+}
+
+impl CheckId {
+    pub const ALL: [CheckId; 6] = [
+        CheckId::AccountAccess,
+        CheckId::KmsEventsLogged,
+        CheckId::KmsKeyRecording,
+        CheckId::KmsDisableDeleteAlerting,
+        CheckId::KeyState,
+        CheckId::RecentDisableDeleteEvents,
+    ];
+
+    /// The ids, in catalogue order.
+    const IDS: [&'static str; 6] = [
+        access::DEFINITION.id,
+        trails::DEFINITION.id,
+        recording::DEFINITION.id,
+        alerting::DEFINITION.id,
+        keys::KEY_STATE.id,
+        keys::RECENT_EVENTS.id,
+    ];
+
+    pub fn definition(self) -> &'static CheckDef {
+        match self {
+            CheckId::AccountAccess => &access::DEFINITION,
+            CheckId::KmsEventsLogged => &trails::DEFINITION,
+            CheckId::KmsKeyRecording => &recording::DEFINITION,
+            CheckId::KmsDisableDeleteAlerting => &alerting::DEFINITION,
+            CheckId::KeyState => &keys::KEY_STATE,
+            CheckId::RecentDisableDeleteEvents => &keys::RECENT_EVENTS,
+        }
+    }
+
+    /// The check with this id, if this version knows it.
+    pub fn from_id(id: &str) -> Option<CheckId> {
+        CheckId::ALL.into_iter().find(|check| check.as_str() == id)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.definition().id
+    }
+
+    pub fn title(self) -> &'static str {
+        self.definition().title
+    }
+
+    pub fn severity(self) -> Severity {
+        self.definition().severity
+    }
+
+    pub fn remediation(self) -> &'static str {
+        self.definition().remediation
+    }
+
+    /// Mapped controls, `; `-separated in the report.
+    pub fn controls(self) -> String {
+        match self.definition().controls {
+            None => String::new(),
+            Some(specific) => format!("{specific}; {REFERENCE_CONTROLS}"),
+        }
+    }
+
+    pub fn rows_per(self) -> RowsPer {
+        self.definition().rows
+    }
+}
+
+impl fmt::Display for CheckId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// As its id, like the report's `check_id`.
+impl Serialize for CheckId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for CheckId {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let id = String::deserialize(deserializer)?;
+        CheckId::from_id(&id).ok_or_else(|| serde::de::Error::unknown_variant(&id, &CheckId::IDS))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -67,97 +190,43 @@ impl Severity {
     }
 }
 
-const REFERENCE_CONTROLS: &str = "CIS v8 4.9; CIS v7 6.3; CIS v7 5.2";
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl CheckId {
-    pub const ALL: [CheckId; 6] = [
-        CheckId::AccountAccess,
-        CheckId::KmsEventsLogged,
-        CheckId::KmsKeyRecording,
-        CheckId::KmsDisableDeleteAlerting,
-        CheckId::KeyState,
-        CheckId::RecentDisableDeleteEvents,
-    ];
+    #[test]
+    fn ids_are_the_auditors_contract_in_report_order() {
+        let ids: Vec<&str> = CheckId::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "scan.account_access",
+                "cloudtrail.kms_events_logged",
+                "config.kms_key_recording",
+                "alerting.kms_disable_delete",
+                "kms.key_state",
+                "kms.recent_disable_delete_events",
+            ]
+        );
+        assert_eq!(CheckId::IDS.as_slice(), ids.as_slice());
+        let mut sorted = CheckId::ALL;
+        sorted.sort();
+        assert_eq!(sorted, CheckId::ALL, "variant order is catalogue order");
+    }
 
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckId::AccountAccess => "scan.account_access",
-            CheckId::KmsEventsLogged => "cloudtrail.kms_events_logged",
-            CheckId::KmsKeyRecording => "config.kms_key_recording",
-            CheckId::KmsDisableDeleteAlerting => "alerting.kms_disable_delete",
-            CheckId::KeyState => "kms.key_state",
-            CheckId::RecentDisableDeleteEvents => "kms.recent_disable_delete_events",
+    #[test]
+    fn serde_uses_the_id_and_knows_only_catalogue_ids() {
+        for check in CheckId::ALL {
+            let json = serde_json::to_string(&check).unwrap();
+            assert_eq!(json, format!("\"{}\"", check.as_str()));
+            assert_eq!(serde_json::from_str::<CheckId>(&json).unwrap(), check);
+            assert_eq!(CheckId::from_id(check.as_str()), Some(check));
         }
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            CheckId::AccountAccess => "The scan can read the account",
-            CheckId::KmsEventsLogged => {
-                "A logging trail captures KMS write management events in the region"
-            }
-            CheckId::KmsKeyRecording => "AWS Config records AWS::KMS::Key in the region",
-            CheckId::KmsDisableDeleteAlerting => {
-                "DisableKey and ScheduleKeyDeletion raise an alert in the region"
-            }
-            CheckId::KeyState => "Customer-managed key is enabled",
-            CheckId::RecentDisableDeleteEvents => {
-                "No customer-managed key was disabled or scheduled for deletion recently"
-            }
-        }
-    }
-
-    pub fn severity(self) -> Severity {
-        match self {
-            CheckId::AccountAccess
-            | CheckId::KmsEventsLogged
-            | CheckId::KmsDisableDeleteAlerting => Severity::High,
-            CheckId::KmsKeyRecording | CheckId::KeyState | CheckId::RecentDisableDeleteEvents => {
-                Severity::Medium
-            }
-        }
-    }
-
-    pub fn remediation(self) -> &'static str {
-        match self {
-            CheckId::AccountAccess => {
-                "Deploy the CmkScanReadOnly role (deploy/cloudformation/member-role.yaml) to the account, trusting the scanner's task role with the configured external id; see docs/operations.md."
-            }
-            CheckId::KmsEventsLogged => {
-                "Create or fix a multi-region (or organisation) trail: start logging, deliver to S3, and record management events with ReadWriteType All or WriteOnly without excluding kms.amazonaws.com (aws cloudtrail put-event-selectors)."
-            }
-            CheckId::KmsKeyRecording => {
-                "Start a configuration recorder with a delivery channel that records AWS::KMS::Key (aws configservice put-configuration-recorder ... --recording-group allSupported=true, or include AWS::KMS::Key; then start-configuration-recorder)."
-            }
-            CheckId::KmsDisableDeleteAlerting => {
-                "Send the trail to CloudWatch Logs, add the metric filter { ($.eventSource = kms.amazonaws.com) && (($.eventName = DisableKey) || ($.eventName = ScheduleKeyDeletion)) }, an alarm on its metric with actions enabled and an SNS topic with a confirmed subscriber; or an enabled EventBridge rule on aws.kms DisableKey/ScheduleKeyDeletion with a target."
-            }
-            CheckId::KeyState => {
-                "Confirm the change was intended; if not, re-enable the key (aws kms enable-key) or cancel its deletion before the deletion date (aws kms cancel-key-deletion)."
-            }
-            CheckId::RecentDisableDeleteEvents => {
-                "Confirm each change with the key owner; cancel unintended deletions (aws kms cancel-key-deletion) and re-enable keys disabled by mistake."
-            }
-        }
-    }
-
-    /// Mapped controls, `; `-separated in the report.
-    pub fn controls(self) -> String {
-        let specific = match self {
-            CheckId::AccountAccess => return String::new(),
-            CheckId::KmsEventsLogged => "CIS AWS Foundations 3.1; Security Hub CloudTrail.1",
-            CheckId::KmsKeyRecording => "CIS AWS Foundations 3.3; Security Hub Config.1",
-            CheckId::KmsDisableDeleteAlerting => {
-                "CIS AWS Foundations 4.7; Security Hub CloudWatch.7"
-            }
-            CheckId::KeyState | CheckId::RecentDisableDeleteEvents => "Security Hub KMS.3",
-        };
-        format!("{specific}; {REFERENCE_CONTROLS}")
-    }
-}
-
-impl fmt::Display for CheckId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        let err = serde_json::from_str::<CheckId>("\"kms.key_stat\"").unwrap_err();
+        assert!(
+            err.to_string().contains("unknown variant `kms.key_stat`"),
+            "{err}"
+        );
+        assert_eq!(CheckId::from_id("KeyState"), None);
     }
 }

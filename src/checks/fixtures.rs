@@ -64,11 +64,7 @@ pub fn evaluate_region(
         organization_trails: org_trails,
     };
     let mut out = Vec::new();
-    super::trails::check(&ctx, &mut out);
-    super::recording::check(&ctx, &mut out);
-    super::alerting::check(&ctx, &mut out);
-    super::keys::key_state(&ctx, &mut out);
-    super::keys::recent_events(&ctx, 7, &mut out);
+    super::evaluate_region(&ctx, 7, &mut out);
     out
 }
 

@@ -1,7 +1,25 @@
 //! `kms.key_state` and `kms.recent_disable_delete_events`.
 
-use super::catalog::{CheckId, Status};
+use super::catalog::{CheckDef, CheckId, RowsPer, Severity, Status};
 use super::{Finding, RegionContext};
+
+pub const KEY_STATE: CheckDef = CheckDef {
+    id: "kms.key_state",
+    title: "Customer-managed key is enabled",
+    severity: Severity::Medium,
+    remediation: "Confirm the change was intended; if not, re-enable the key (aws kms enable-key) or cancel its deletion before the deletion date (aws kms cancel-key-deletion).",
+    controls: Some("Security Hub KMS.3"),
+    rows: RowsPer::Resource,
+};
+
+pub const RECENT_EVENTS: CheckDef = CheckDef {
+    id: "kms.recent_disable_delete_events",
+    title: "No customer-managed key was disabled or scheduled for deletion recently",
+    severity: Severity::Medium,
+    remediation: "Confirm each change with the key owner; cancel unintended deletions (aws kms cancel-key-deletion) and re-enable keys disabled by mistake.",
+    controls: Some("Security Hub KMS.3"),
+    rows: RowsPer::Event,
+};
 
 pub fn key_state(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
     let kms = match &ctx.region.keys {

@@ -1,7 +1,13 @@
 //! Verdicts: pure functions from [`crate::facts`] to [`Finding`]s. No I/O
 //! here, so every rule is unit-tested and a saved facts file re-evaluates to
 //! the same report.
+//!
+//! Each check's module holds its rule and its catalogue entry (a
+//! [`catalog::CheckDef`]): `access`, `trails`, `recording`, `alerting`, and
+//! `keys` (two checks). A new check is a new module, a [`CheckId`] variant
+//! in the catalogue and, for a regional check, a line in `evaluate_region`.
 
+mod access;
 mod alerting;
 pub mod catalog;
 pub mod event_pattern;
@@ -140,16 +146,8 @@ pub fn sort(findings: &mut [Finding]) {
 
 /// The findings of one account, appended to `out` (unsorted).
 pub fn evaluate_account(scope: &Scope, account: &AccountFacts, out: &mut Vec<Finding>) {
-    if let Err(err) = &account.access {
-        out.push(Finding {
-            account_id: account.id.clone(),
-            account_name: account.name.clone(),
-            region: ACCOUNT_WIDE.to_string(),
-            check: CheckId::AccountAccess,
-            status: Status::Error,
-            resource_id: String::new(),
-            detail: err.to_string(),
-        });
+    if let Some(denied) = access::denied(account) {
+        out.push(denied);
         return;
     }
     for region in &account.regions {
@@ -159,10 +157,15 @@ pub fn evaluate_account(scope: &Scope, account: &AccountFacts, out: &mut Vec<Fin
             management_account_id: scope.management_account_id,
             organization_trails: scope.organization_trails,
         };
-        trails::check(&ctx, out);
-        recording::check(&ctx, out);
-        alerting::check(&ctx, out);
-        keys::key_state(&ctx, out);
-        keys::recent_events(&ctx, scope.lookback_days, out);
+        evaluate_region(&ctx, scope.lookback_days, out);
     }
+}
+
+/// The findings of every regional check for one account and region.
+fn evaluate_region(ctx: &RegionContext<'_>, lookback_days: u32, out: &mut Vec<Finding>) {
+    trails::check(ctx, out);
+    recording::check(ctx, out);
+    alerting::check(ctx, out);
+    keys::key_state(ctx, out);
+    keys::recent_events(ctx, lookback_days, out);
 }

@@ -1,8 +1,17 @@
 //! `config.kms_key_recording`: does AWS Config record `AWS::KMS::Key`?
 
-use super::catalog::{CheckId, Status};
+use super::catalog::{CheckDef, CheckId, RowsPer, Severity, Status};
 use super::{Finding, RegionContext};
 use crate::facts::{ConfigFacts, RecorderFacts};
+
+pub const DEFINITION: CheckDef = CheckDef {
+    id: "config.kms_key_recording",
+    title: "AWS Config records AWS::KMS::Key in the region",
+    severity: Severity::Medium,
+    remediation: "Start a configuration recorder with a delivery channel that records AWS::KMS::Key (aws configservice put-configuration-recorder ... --recording-group allSupported=true, or include AWS::KMS::Key; then start-configuration-recorder).",
+    controls: Some("CIS AWS Foundations 3.3; Security Hub Config.1"),
+    rows: RowsPer::Region,
+};
 
 const KMS_KEY: &str = "AWS::KMS::Key";
 

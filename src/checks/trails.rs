@@ -1,9 +1,18 @@
 //! `cloudtrail.kms_events_logged`: does a trail that covers the region log,
 //! deliver to S3 and capture KMS write management events?
 
-use super::catalog::{CheckId, Status};
+use super::catalog::{CheckDef, CheckId, RowsPer, Severity, Status};
 use super::{Finding, RegionContext};
 use crate::facts::{AdvancedFieldSelector, AdvancedSelector, EventSelectors, TrailFacts};
+
+pub const DEFINITION: CheckDef = CheckDef {
+    id: "cloudtrail.kms_events_logged",
+    title: "A logging trail captures KMS write management events in the region",
+    severity: Severity::High,
+    remediation: "Create or fix a multi-region (or organisation) trail: start logging, deliver to S3, and record management events with ReadWriteType All or WriteOnly without excluding kms.amazonaws.com (aws cloudtrail put-event-selectors).",
+    controls: Some("CIS AWS Foundations 3.1; Security Hub CloudTrail.1"),
+    rows: RowsPer::Region,
+};
 
 /// Why a trail does or does not capture the events; `Ok` when it qualifies.
 pub fn qualifies(trail: &TrailFacts) -> Result<(), TrailGap> {
