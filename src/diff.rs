@@ -15,10 +15,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::checks::catalog::{CheckId, RowsPer, Status};
-use crate::report::{defuse, Row, CSV_COLUMNS};
-
-/// The `schema_version` of `findings.json` this version reads.
-pub const REPORT_SCHEMA_VERSION: u32 = 1;
+use crate::report::{defuse, Row, CSV_COLUMNS, REPORT_SCHEMA_VERSION};
 
 /// Columns of the CSV `cmkscan diff --output` writes, in order.
 pub const DIFF_CSV_COLUMNS: [&str; 10] = [

@@ -317,6 +317,11 @@ pub struct KeyFacts {
     pub aliases: Vec<String>,
 }
 
+/// The two calls that make a key unusable, which the control is about: the
+/// scan looks them up in CloudTrail's event history ([`KeyEvent`]), and the
+/// checks judge trails, metric filters and rules by whether they keep them.
+pub const WATCHED_EVENTS: [&str; 2] = ["DisableKey", "ScheduleKeyDeletion"];
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeyEvent {
     pub event_id: String,

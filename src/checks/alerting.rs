@@ -4,7 +4,7 @@
 //! enabled EventBridge rule with a target.
 
 use super::catalog::{CheckDef, CheckId, RowsPer, Severity, Status};
-use super::kms_events::{self, Coverage, Subject};
+use super::kms_events::{self, PatternCoverage, Subject};
 use super::trails::{self, TrailGap};
 use super::{Finding, RegionContext};
 use crate::arn::Arn;
@@ -134,13 +134,13 @@ fn filter_chain(
         trail.arn
     );
     let broader = match kms_events::filter_coverage(&filter.pattern, subject) {
-        Coverage::Both { broader } => broader,
-        Coverage::Misses(missed) => {
+        PatternCoverage::Both { broader } => broader,
+        PatternCoverage::Misses(missed) => {
             walk.gaps
                 .push(format!("{named} does not match {}", missed.join(" or ")));
             return None;
         }
-        Coverage::Undecidable(why) => {
+        PatternCoverage::Undecidable(why) => {
             walk.undecidable.push(format!("{named}: {why}"));
             return None;
         }
@@ -165,13 +165,13 @@ fn filter_chain(
     let (alarm, (topic, subscriptions)) = alarms
         .iter()
         .find_map(|alarm| alarm_notifies(alarm, walk).map(|topic| (alarm, topic)))?;
-    let scope = if trail.is_organization_trail {
+    let trail_kind = if trail.is_organization_trail {
         "organisation trail"
     } else {
         "trail"
     };
     let mut detail = format!(
-        "{scope} {} → log group {} → metric filter {} (pattern {}) → metric {} → alarm {} → SNS topic {topic} ({subscriptions} confirmed subscription(s))",
+        "{trail_kind} {} → log group {} → metric filter {} (pattern {}) → metric {} → alarm {} → SNS topic {topic} ({subscriptions} confirmed subscription(s))",
         trail.arn,
         log_group(trail),
         filter.name,
@@ -390,13 +390,13 @@ fn rule_chain(ctx: &RegionContext<'_>, subject: Subject<'_>, walk: &mut Walk) ->
             continue;
         };
         match kms_events::rule_coverage(pattern, subject) {
-            Coverage::Misses(_) => continue,
-            Coverage::Undecidable(why) => {
+            PatternCoverage::Misses(_) => continue,
+            PatternCoverage::Undecidable(why) => {
                 walk.undecidable
                     .push(format!("EventBridge rule {}: {why}", rule.name));
                 continue;
             }
-            Coverage::Both { broader } => {
+            PatternCoverage::Both { broader } => {
                 any_candidate = true;
                 if let Some(chain) = rule_notifies(rule, broader, walk) {
                     return Some(chain);

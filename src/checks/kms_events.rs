@@ -7,10 +7,8 @@ use serde_json::{json, Value};
 use super::Undecidable;
 use super::{event_pattern, filter_pattern};
 use crate::arn::Arn;
+use crate::facts::WATCHED_EVENTS;
 use crate::ids::partition_of;
-
-/// The two calls that make a key unusable: what the control must catch.
-pub const WATCHED: [&str; 2] = ["DisableKey", "ScheduleKeyDeletion"];
 
 /// Whose events a pattern is judged on: a pattern may name the account or
 /// the region, so the samples carry the ones being checked.
@@ -148,7 +146,7 @@ fn eventbridge_envelope(subject: Subject<'_>, record: Value) -> Value {
 
 /// How a pattern fares against the watched events.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Coverage {
+pub enum PatternCoverage {
     /// Matches both events, however made; `broader` when it also matches a
     /// routine KMS call.
     Both {
@@ -166,10 +164,13 @@ struct Samples {
     routine: Value,
 }
 
-fn coverage(matches: impl Fn(&Value) -> Result<bool, Undecidable>, samples: Samples) -> Coverage {
+fn coverage(
+    matches: impl Fn(&Value) -> Result<bool, Undecidable>,
+    samples: Samples,
+) -> PatternCoverage {
     let mut missed = Vec::new();
     let mut undecidable = None;
-    for (name, variants) in WATCHED.iter().zip(&samples.watched) {
+    for (name, variants) in WATCHED_EVENTS.iter().zip(&samples.watched) {
         let mut missed_by = Vec::new();
         for (caller, event) in CALLERS.iter().zip(variants) {
             match matches(event) {
@@ -186,12 +187,12 @@ fn coverage(matches: impl Fn(&Value) -> Result<bool, Undecidable>, samples: Samp
     }
     // A certain miss decides, even when another sample is undecidable.
     if !missed.is_empty() {
-        return Coverage::Misses(missed);
+        return PatternCoverage::Misses(missed);
     }
     if let Some(why) = undecidable {
-        return Coverage::Undecidable(why);
+        return PatternCoverage::Undecidable(why);
     }
-    Coverage::Both {
+    PatternCoverage::Both {
         // Undecidable on the routine call does not matter for the verdict.
         broader: matches(&samples.routine).unwrap_or(false),
     }
@@ -205,20 +206,23 @@ fn records(subject: Subject<'_>) -> Samples {
             .collect()
     };
     Samples {
-        watched: [made_every_way(WATCHED[0]), made_every_way(WATCHED[1])],
+        watched: [
+            made_every_way(WATCHED_EVENTS[0]),
+            made_every_way(WATCHED_EVENTS[1]),
+        ],
         routine: cloudtrail_record(subject, "Decrypt", &CALLERS[0]),
     }
 }
 
 /// Coverage of a CloudWatch Logs metric filter pattern, for the CloudTrail
 /// records of `subject`'s calls.
-pub fn filter_coverage(pattern: &str, subject: Subject<'_>) -> Coverage {
+pub fn filter_coverage(pattern: &str, subject: Subject<'_>) -> PatternCoverage {
     coverage(|e| filter_pattern::matches(pattern, e), records(subject))
 }
 
 /// Coverage of an EventBridge rule's event pattern, for the events
 /// `subject`'s calls put on its region's default bus.
-pub fn rule_coverage(pattern: &str, subject: Subject<'_>) -> Coverage {
+pub fn rule_coverage(pattern: &str, subject: Subject<'_>) -> PatternCoverage {
     let Samples { watched, routine } = records(subject);
     let envelope = |record| eventbridge_envelope(subject, record);
     let samples = Samples {
@@ -242,7 +246,7 @@ mod tests {
         let cis = "{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)) }";
         assert_eq!(
             filter_coverage(cis, HERE),
-            Coverage::Both { broader: false }
+            PatternCoverage::Both { broader: false }
         );
     }
 
@@ -250,7 +254,7 @@ mod tests {
     fn every_kms_event_filter_is_broader() {
         assert_eq!(
             filter_coverage("{ $.eventSource = kms.amazonaws.com }", HERE),
-            Coverage::Both { broader: true }
+            PatternCoverage::Both { broader: true }
         );
     }
 
@@ -258,11 +262,11 @@ mod tests {
     fn filter_missing_one_event_names_it() {
         assert_eq!(
             filter_coverage("{ $.eventName = DisableKey }", HERE),
-            Coverage::Misses(vec!["ScheduleKeyDeletion".to_string()])
+            PatternCoverage::Misses(vec!["ScheduleKeyDeletion".to_string()])
         );
         assert_eq!(
             filter_coverage("{ $.eventSource = ec2.amazonaws.com }", HERE),
-            Coverage::Misses(vec![
+            PatternCoverage::Misses(vec![
                 "DisableKey".to_string(),
                 "ScheduleKeyDeletion".to_string()
             ])
@@ -273,7 +277,7 @@ mod tests {
     fn unsupported_filter_is_undecidable() {
         assert!(matches!(
             filter_coverage("[ip, user]", HERE),
-            Coverage::Undecidable(_)
+            PatternCoverage::Undecidable(_)
         ));
     }
 
@@ -289,7 +293,7 @@ mod tests {
         );
         assert_eq!(
             verdict,
-            Coverage::Misses(vec!["ScheduleKeyDeletion".to_string()])
+            PatternCoverage::Misses(vec!["ScheduleKeyDeletion".to_string()])
         );
     }
 
@@ -299,7 +303,7 @@ mod tests {
             "{ ($.eventSource = kms.amazonaws.com) && ($.userIdentity.type = AssumedRole) }";
         assert_eq!(
             filter_coverage(assumed_only, HERE),
-            Coverage::Misses(vec![
+            PatternCoverage::Misses(vec![
                 "DisableKey by an IAM user through an SDK".to_string(),
                 "ScheduleKeyDeletion by an IAM user through an SDK".to_string(),
             ])
@@ -307,19 +311,22 @@ mod tests {
         let one_day = "{ ($.eventSource = kms.amazonaws.com) && ($.eventTime = \"2026-11-20*\") }";
         assert!(matches!(
             filter_coverage(one_day, HERE),
-            Coverage::Misses(_)
+            PatternCoverage::Misses(_)
         ));
         assert!(matches!(
             filter_coverage("alice", HERE),
-            Coverage::Misses(_)
+            PatternCoverage::Misses(_)
         ));
         let dated_rule = r#"{"source":["aws.kms"],"time":[{"prefix":"2026-11-20"}]}"#;
         assert!(matches!(
             rule_coverage(dated_rule, HERE),
-            Coverage::Misses(_)
+            PatternCoverage::Misses(_)
         ));
         let window = "{ ($.eventName = ScheduleKeyDeletion) && ($.requestParameters.pendingWindowInDays <= 7) }";
-        assert!(matches!(filter_coverage(window, HERE), Coverage::Misses(_)));
+        assert!(matches!(
+            filter_coverage(window, HERE),
+            PatternCoverage::Misses(_)
+        ));
     }
 
     #[test]
@@ -331,11 +338,11 @@ mod tests {
         let pinned = "{ ($.eventSource = kms.amazonaws.com) && ($.awsRegion = us-east-1) }";
         assert_eq!(
             filter_coverage(pinned, HERE),
-            Coverage::Both { broader: true }
+            PatternCoverage::Both { broader: true }
         );
         assert_eq!(
             filter_coverage(pinned, eu),
-            Coverage::Misses(vec![
+            PatternCoverage::Misses(vec![
                 "DisableKey".to_string(),
                 "ScheduleKeyDeletion".to_string()
             ])
@@ -343,11 +350,11 @@ mod tests {
         let account_rule = r#"{"source":["aws.kms"],"account":["444455556666"]}"#;
         assert_eq!(
             rule_coverage(account_rule, eu),
-            Coverage::Both { broader: true }
+            PatternCoverage::Both { broader: true }
         );
         assert!(matches!(
             rule_coverage(account_rule, HERE),
-            Coverage::Misses(_)
+            PatternCoverage::Misses(_)
         ));
     }
 
@@ -356,22 +363,22 @@ mod tests {
         let canonical = r#"{"source":["aws.kms"],"detail-type":["AWS API Call via CloudTrail"],"detail":{"eventSource":["kms.amazonaws.com"],"eventName":["DisableKey","ScheduleKeyDeletion"]}}"#;
         assert_eq!(
             rule_coverage(canonical, HERE),
-            Coverage::Both { broader: false }
+            PatternCoverage::Both { broader: false }
         );
         assert_eq!(
             rule_coverage(r#"{"source":["aws.kms"]}"#, HERE),
-            Coverage::Both { broader: true }
+            PatternCoverage::Both { broader: true }
         );
         assert_eq!(
             rule_coverage(
                 r#"{"source":["aws.kms"],"detail":{"eventName":["ScheduleKeyDeletion"]}}"#,
                 HERE
             ),
-            Coverage::Misses(vec!["DisableKey".to_string()])
+            PatternCoverage::Misses(vec!["DisableKey".to_string()])
         );
         assert!(matches!(
             rule_coverage(r#"{"source":["aws.ec2"]}"#, HERE),
-            Coverage::Misses(_)
+            PatternCoverage::Misses(_)
         ));
     }
 }

@@ -23,6 +23,7 @@ mod fixtures;
 use serde::{Deserialize, Serialize};
 
 use crate::facts::{AccountFacts, Fetched, RegionFacts, ScanFacts, TrailFacts};
+use crate::throttle::CallError;
 use catalog::{CheckId, Status};
 
 /// Region column for rows about a whole account.
@@ -96,22 +97,24 @@ impl<'a> RegionContext<'a> {
     }
 
     /// The error that hides the organisation trails from a member, if any.
-    fn organization_trails_error(&self) -> Option<&'a Fetched<Vec<TrailFacts>>> {
-        (!self.is_management_account() && self.organization_trails.is_err())
-            .then_some(self.organization_trails)
+    fn organization_trails_error(&self) -> Option<&'a CallError> {
+        if self.is_management_account() {
+            return None;
+        }
+        self.organization_trails.as_ref().err()
     }
 }
 
 /// What every account's verdicts share: the scan-wide facts.
-pub struct Scope<'a> {
+pub struct ScanContext<'a> {
     pub management_account_id: &'a str,
     pub organization_trails: &'a Fetched<Vec<TrailFacts>>,
     pub lookback_days: u32,
 }
 
-impl<'a> Scope<'a> {
+impl<'a> ScanContext<'a> {
     pub fn of(facts: &'a ScanFacts) -> Self {
-        Scope {
+        ScanContext {
             management_account_id: &facts.management_account_id,
             organization_trails: &facts.organization_trails,
             lookback_days: facts.lookback_days,
@@ -121,10 +124,10 @@ impl<'a> Scope<'a> {
 
 /// Every finding of a scan, in report order.
 pub fn evaluate(facts: &ScanFacts) -> Vec<Finding> {
-    let scope = Scope::of(facts);
+    let scan = ScanContext::of(facts);
     let mut out = Vec::new();
     for account in &facts.accounts {
-        evaluate_account(&scope, account, &mut out);
+        evaluate_account(&scan, account, &mut out);
     }
     sort(&mut out);
     out
@@ -145,7 +148,7 @@ pub fn sort(findings: &mut [Finding]) {
 }
 
 /// The findings of one account, appended to `out` (unsorted).
-pub fn evaluate_account(scope: &Scope, account: &AccountFacts, out: &mut Vec<Finding>) {
+pub fn evaluate_account(scan: &ScanContext, account: &AccountFacts, out: &mut Vec<Finding>) {
     if let Some(denied) = access::denied(account) {
         out.push(denied);
         return;
@@ -154,10 +157,10 @@ pub fn evaluate_account(scope: &Scope, account: &AccountFacts, out: &mut Vec<Fin
         let ctx = RegionContext {
             account,
             region,
-            management_account_id: scope.management_account_id,
-            organization_trails: scope.organization_trails,
+            management_account_id: scan.management_account_id,
+            organization_trails: scan.organization_trails,
         };
-        evaluate_region(&ctx, scope.lookback_days, out);
+        evaluate_region(&ctx, scan.lookback_days, out);
     }
 }
 

@@ -3,7 +3,9 @@
 
 use super::catalog::{CheckDef, CheckId, RowsPer, Severity, Status};
 use super::{Finding, RegionContext};
-use crate::facts::{AdvancedFieldSelector, AdvancedSelector, EventSelectors, TrailFacts};
+use crate::facts::{
+    AdvancedFieldSelector, AdvancedSelector, EventSelectors, TrailFacts, WATCHED_EVENTS,
+};
 
 pub const DEFINITION: CheckDef = CheckDef {
     id: "cloudtrail.kms_events_logged",
@@ -63,7 +65,7 @@ pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
     for trail in covering(ctx) {
         match qualifies(trail) {
             Ok(()) => {
-                let scope = if trail.is_organization_trail {
+                let trail_kind = if trail.is_organization_trail {
                     "organisation trail"
                 } else if trail.is_multi_region {
                     "multi-region trail"
@@ -75,7 +77,7 @@ pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
                     Status::Pass,
                     &trail.arn,
                     format!(
-                        "{scope} {} (home region {}) is logging to S3 bucket {} and captures KMS write management events ({})",
+                        "{trail_kind} {} (home region {}) is logging to S3 bucket {} and captures KMS write management events ({})",
                         trail.arn,
                         trail.home_region,
                         // `qualifies` required the bucket.
@@ -129,7 +131,7 @@ pub fn lookup_errors(ctx: &RegionContext<'_>) -> Vec<String> {
     if let Err(err) = &ctx.region.visible_trails {
         errors.push(format!("listing trails: {err}"));
     }
-    if let Some(Err(err)) = ctx.organization_trails_error() {
+    if let Some(err) = ctx.organization_trails_error() {
         errors.push(format!(
             "organisation trails of the management account: {err}"
         ));
@@ -171,7 +173,7 @@ pub fn captures_kms_writes(selectors: &EventSelectors) -> Result<(), TrailGap> {
             let mut captured = [false; 2];
             let mut maybe = [false; 2];
             for selector in list {
-                for (i, event_name) in super::kms_events::WATCHED.iter().enumerate() {
+                for (i, event_name) in WATCHED_EVENTS.iter().enumerate() {
                     match advanced_selects(selector, event_name) {
                         Ok(true) => captured[i] = true,
                         Ok(false) => {}

@@ -173,7 +173,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::checks::kms_events::{rule_coverage, Coverage, Subject};
+    use crate::checks::kms_events::{rule_coverage, PatternCoverage, Subject};
 
     const CIS: &str = r#"{"source":["aws.kms"],"detail-type":["AWS API Call via CloudTrail"],"detail":{"eventSource":["kms.amazonaws.com"],"eventName":["DisableKey","ScheduleKeyDeletion"]}}"#;
 
@@ -268,7 +268,7 @@ mod tests {
     /// have had its targets fetched.
     fn assert_fetched_where_the_evaluator_looks(pattern: &str) {
         for subject in SUBJECTS {
-            if let Coverage::Both { .. } = rule_coverage(pattern, subject) {
+            if let PatternCoverage::Both { .. } = rule_coverage(pattern, subject) {
                 for state in ["ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"] {
                     assert_eq!(
                         targets_fetch(state, Some(pattern)),
@@ -287,7 +287,7 @@ mod tests {
         let pattern = r#"{"source":["aws.ec2"],"detail":{"x":[{"regex":"y"}]}}"#;
         assert!(matches!(
             rule_coverage(pattern, SUBJECTS[0]),
-            Coverage::Undecidable(_)
+            PatternCoverage::Undecidable(_)
         ));
         assert_ne!(fetch(pattern), TargetsFetch::Fetched);
     }

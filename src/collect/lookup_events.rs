@@ -10,10 +10,8 @@ use aws_smithy_types::date_time::{DateTime, Format};
 
 use super::session::AccountSession;
 use crate::api::Api;
-use crate::facts::{Fetched, KeyEvent};
+use crate::facts::{Fetched, KeyEvent, WATCHED_EVENTS};
 use crate::throttle::CallError;
-
-pub const WATCHED_EVENTS: [&str; 2] = ["DisableKey", "ScheduleKeyDeletion"];
 
 pub async fn recent_key_events(
     session: &AccountSession,

@@ -49,7 +49,8 @@ pub struct Row {
     pub controls: String,
 }
 
-/// Version of the report layout (`schema_version` in findings.json).
+/// Version of the report layout: the `schema_version` of the findings.json
+/// this version writes, and the only one `cmkscan diff` reads.
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
 impl Row {

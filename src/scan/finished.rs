@@ -49,13 +49,13 @@ impl<'a> FinishedAccounts<'a> {
     ) -> Result<(), ScanError> {
         self.evidence.account(facts).map_err(ScanError::Evidence)?;
         self.tally.account(facts);
-        let scope = checks::Scope {
+        let scan = checks::ScanContext {
             management_account_id: &self.management_account_id,
             organization_trails,
             lookback_days: self.lookback_days,
         };
         let mut findings = Vec::new();
-        checks::evaluate_account(&scope, facts, &mut findings);
+        checks::evaluate_account(&scan, facts, &mut findings);
         self.tally.findings(&findings);
         self.spool
             .push_account(&mut findings)
