@@ -11,14 +11,22 @@
 //! - [`collect`] — AWS I/O, one module per service, returning [`facts`].
 //!   `collect::access` assumes member roles, `collect::regions` discovers
 //!   enabled regions with a hand-signed EC2 `DescribeRegions`.
-//! - [`facts`] — plain serialisable evidence: what AWS said, or the failed call.
-//! - [`checks`] — pure verdicts over facts; `checks::catalog` defines every
-//!   check id with its title, severity, remediation and controls;
-//!   `filter_pattern` and `event_pattern` evaluate CloudWatch Logs and
-//!   EventBridge patterns.
+//! - [`facts`] — plain serialisable evidence: what AWS said, or the failed
+//!   call; and `WATCHED_EVENTS`, the two calls collect looks up and checks
+//!   judge alerting on.
+//! - [`evidence`] — the facts file: written account by account as the scan
+//!   goes, read back by `cmkscan evaluate`.
+//! - [`checks`] — pure verdicts over facts. Each check's rule module
+//!   (`access`, `trails`, `recording`, `alerting`, `keys`) also holds its
+//!   catalogue entry: id, title, severity, remediation, controls and what
+//!   one row stands for; `checks::catalog` indexes them in report order.
+//!   `kms_events` judges a pattern by the watched events it catches, with
+//!   the evaluators `filter_pattern` (CloudWatch Logs) and `event_pattern`
+//!   (EventBridge), each a directory split into parsing and evaluation.
 //! - [`spool`] — a scan's findings parked on disk until the report is
 //!   written, so memory does not grow with the organisation.
-//! - [`report`] — findings as CSV and JSON, and the summary.
+//! - [`report`] — findings as CSV and JSON, and the summary; the report
+//!   schema version, which `diff` also reads.
 //! - [`sink`] — the local directory (always first) and S3.
 //! - [`throttle`] — every AWS request: rate limit per account × region × API,
 //!   retries, request counts, the mapping of SDK failures to
@@ -27,7 +35,8 @@
 //! - [`ids`] — validated input: account ids, region names, S3 URIs.
 //! - [`arn`] — ARNs read and built, in any partition.
 //! - [`diff`] — `cmkscan diff`: rows whose status changed between two
-//!   reports, read back from their CSV or JSON.
+//!   reports, read back from their CSV or JSON and matched by what the
+//!   catalogue says one row of their check stands for.
 //!
 //! The binary (`src/main.rs`) parses the command line, loads the AWS
 //! configuration, runs [`scan::run`] and delivers the report.
