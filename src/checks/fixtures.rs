@@ -1,7 +1,7 @@
 //! Facts shared by the checks' unit tests.
 
 use super::catalog::{CheckId, Status};
-use super::{Finding, RegionContext};
+use super::{Finding, RegionContext, ScanContext};
 use crate::facts::{
     AccountFacts, ConfigFacts, EventSelectors, Fetched, KmsFacts, RegionFacts, TrailFacts,
     TrailStatus,
@@ -57,14 +57,18 @@ pub fn evaluate_region(
     account: &AccountFacts,
     org_trails: &Fetched<Vec<TrailFacts>>,
 ) -> Vec<Finding> {
-    let ctx = RegionContext {
-        account,
-        region: &account.regions[0],
+    let scan = ScanContext {
         management_account_id: "999999999999",
         organization_trails: org_trails,
+        lookback_days: 7,
+    };
+    let ctx = RegionContext {
+        scan: &scan,
+        account,
+        region: &account.regions[0],
     };
     let mut out = Vec::new();
-    super::evaluate_region(&ctx, 7, &mut out);
+    super::evaluate_region(&ctx, &mut out);
     out
 }
 

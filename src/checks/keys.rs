@@ -87,7 +87,8 @@ fn alias_list(aliases: &[String]) -> String {
     }
 }
 
-pub fn recent_events(ctx: &RegionContext<'_>, lookback_days: u32, out: &mut Vec<Finding>) {
+pub fn recent_events(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
+    let lookback_days = ctx.scan.lookback_days;
     match &ctx.region.recent_events {
         Err(err) => out.push(ctx.finding(
             CheckId::RecentDisableDeleteEvents,

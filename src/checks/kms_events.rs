@@ -160,7 +160,7 @@ pub enum PatternCoverage {
 
 /// The watched events, each made every way in `CALLERS`, and a routine call.
 struct Samples {
-    watched: [Vec<Value>; 2],
+    watched: [Vec<Value>; WATCHED_EVENTS.len()],
     routine: Value,
 }
 
@@ -206,10 +206,7 @@ fn records(subject: Subject<'_>) -> Samples {
             .collect()
     };
     Samples {
-        watched: [
-            made_every_way(WATCHED_EVENTS[0]),
-            made_every_way(WATCHED_EVENTS[1]),
-        ],
+        watched: WATCHED_EVENTS.map(made_every_way),
         routine: cloudtrail_record(subject, "Decrypt", &CALLERS[0]),
     }
 }

@@ -58,10 +58,9 @@ impl Undecidable {
 
 /// What a regional check may look at.
 pub struct RegionContext<'a> {
+    pub scan: &'a ScanContext<'a>,
     pub account: &'a AccountFacts,
     pub region: &'a RegionFacts,
-    pub management_account_id: &'a str,
-    pub organization_trails: &'a Fetched<Vec<TrailFacts>>,
 }
 
 impl<'a> RegionContext<'a> {
@@ -84,13 +83,13 @@ impl<'a> RegionContext<'a> {
     }
 
     fn is_management_account(&self) -> bool {
-        self.account.id == self.management_account_id
+        self.account.id == self.scan.management_account_id
     }
 
     /// Organisation trails that cover this member account (none for the
     /// management account, whose own trails already include them).
     fn organization_trails(&self) -> &'a [TrailFacts] {
-        match self.organization_trails {
+        match self.scan.organization_trails {
             Ok(trails) if !self.is_management_account() => trails,
             _ => &[],
         }
@@ -101,7 +100,7 @@ impl<'a> RegionContext<'a> {
         if self.is_management_account() {
             return None;
         }
-        self.organization_trails.as_ref().err()
+        self.scan.organization_trails.as_ref().err()
     }
 }
 
@@ -155,20 +154,19 @@ pub fn evaluate_account(scan: &ScanContext, account: &AccountFacts, out: &mut Ve
     }
     for region in &account.regions {
         let ctx = RegionContext {
+            scan,
             account,
             region,
-            management_account_id: scan.management_account_id,
-            organization_trails: scan.organization_trails,
         };
-        evaluate_region(&ctx, scan.lookback_days, out);
+        evaluate_region(&ctx, out);
     }
 }
 
 /// The findings of every regional check for one account and region.
-fn evaluate_region(ctx: &RegionContext<'_>, lookback_days: u32, out: &mut Vec<Finding>) {
+fn evaluate_region(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
     trails::check(ctx, out);
     recording::check(ctx, out);
     alerting::check(ctx, out);
     keys::key_state(ctx, out);
-    keys::recent_events(ctx, lookback_days, out);
+    keys::recent_events(ctx, out);
 }

@@ -170,8 +170,8 @@ pub fn captures_kms_writes(selectors: &EventSelectors) -> Result<(), TrailGap> {
             let mut reasons = Vec::new();
             // Per watched event: kept by some selector, or maybe kept by one
             // that cannot be evaluated.
-            let mut captured = [false; 2];
-            let mut maybe = [false; 2];
+            let mut captured = [false; WATCHED_EVENTS.len()];
+            let mut maybe = [false; WATCHED_EVENTS.len()];
             for selector in list {
                 for (i, event_name) in WATCHED_EVENTS.iter().enumerate() {
                     match advanced_selects(selector, event_name) {
@@ -184,7 +184,7 @@ pub fn captures_kms_writes(selectors: &EventSelectors) -> Result<(), TrailGap> {
                     }
                 }
             }
-            let certainly_missed = (0..2).any(|i| !captured[i] && !maybe[i]);
+            let certainly_missed = (0..WATCHED_EVENTS.len()).any(|i| !captured[i] && !maybe[i]);
             if captured.iter().all(|c| *c) {
                 Ok(())
             } else if !certainly_missed {
