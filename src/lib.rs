@@ -5,10 +5,15 @@
 //!
 //! The scan is a pipeline; each stage has one module and one reason to change.
 //!
-//! - [`scan`] — the orchestrator: runner identity, organisation, region
-//!   validation, accounts streamed from `ListAccounts` with bounded
-//!   concurrency, then evaluation.
+//! - [`scan`] — the orchestrator, and nothing else: runner identity,
+//!   organisation, region validation, accounts streamed from the listing
+//!   with bounded concurrency. `scan::account` scans one account,
+//!   `scan::management` holds what is special about the management account
+//!   (its scan beside the listing, the organisation trails every member is
+//!   judged against), `scan::finished` takes a finished account to the
+//!   evidence file, the tally and the findings spool.
 //! - [`collect`] — AWS I/O, one module per service, returning [`facts`].
+//!   `collect::organizations` lists the organisation's accounts,
 //!   `collect::access` assumes member roles, `collect::regions` discovers
 //!   enabled regions with a hand-signed EC2 `DescribeRegions`.
 //! - [`facts`] — plain serialisable evidence: what AWS said, or the failed
@@ -32,7 +37,8 @@
 //!   retries, request counts, the mapping of SDK failures to
 //!   [`throttle::CallError`], and listings page by page.
 //! - [`api`] — the catalogue of AWS operations, their IAM actions and rates.
-//! - [`ids`] — validated input: account ids, region names, S3 URIs.
+//! - [`ids`] — validated input: account ids, region names and the region
+//!   selection, S3 URIs.
 //! - [`arn`] — ARNs read and built, in any partition.
 //! - [`diff`] — `cmkscan diff`: rows whose status changed between two
 //!   reports, read back from their CSV or JSON and matched by what the
