@@ -359,12 +359,7 @@ async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
         kms_key_id: args.upload.s3_kms_key_id.clone(),
         region,
     };
-    let throttle = cmkscan::throttle::Throttle::new(
-        config
-            .retry_config()
-            .cloned()
-            .unwrap_or_else(RetryConfig::standard),
-    );
+    let throttle = cmkscan::throttle::Throttle::for_config(&config);
     let session = cmkscan::collect::session::AccountSession::runner(config, throttle.into());
     let uploaded = sink::upload(
         &session,

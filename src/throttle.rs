@@ -22,6 +22,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
+use aws_types::SdkConfig;
 use futures::stream::{self, Stream, TryStreamExt};
 use governor::clock::DefaultClock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -169,8 +170,19 @@ pub struct Throttle {
 }
 
 impl Throttle {
-    /// `retry` is the runner's configuration (attempts, backoff), which the
-    /// SDK would otherwise have applied itself.
+    /// With the retry settings of the runner's SDK configuration (attempts,
+    /// backoff), which the SDK would otherwise have applied itself; the
+    /// SDK's standard ones when it has none.
+    pub fn for_config(config: &SdkConfig) -> Self {
+        Self::new(
+            config
+                .retry_config()
+                .cloned()
+                .unwrap_or_else(RetryConfig::standard),
+        )
+    }
+
+    /// `retry`: attempts and backoff.
     pub fn new(retry: RetryConfig) -> Self {
         Self {
             limiters: Mutex::new(HashMap::new()),

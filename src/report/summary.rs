@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 
 use crate::checks::catalog::{CheckId, Status};
 use crate::checks::Finding;
@@ -28,7 +28,7 @@ pub struct Summary {
 }
 
 /// Complete means no call failed: every verdict there rests on data read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Coverage {
     /// Accounts entered with no ERROR row.
     pub accounts_complete: usize,
@@ -54,7 +54,7 @@ pub struct Coverage {
 /// neither their facts nor their findings kept.
 #[derive(Debug, Default)]
 pub struct Tally {
-    accounts_reached: usize,
+    accounts_scanned: usize,
     accounts_unreachable: usize,
     regions_scanned: usize,
     regions_skipped: BTreeMap<String, Vec<String>>,
@@ -67,7 +67,7 @@ pub struct Tally {
 impl Tally {
     pub fn account(&mut self, account: &AccountFacts) {
         if account.access.is_ok() {
-            self.accounts_reached += 1;
+            self.accounts_scanned += 1;
         } else {
             self.accounts_unreachable += 1;
         }
@@ -126,7 +126,7 @@ impl Tally {
         let errored = by_status.get(&Status::Error).copied().unwrap_or(0);
         let total: usize = by_status.values().sum();
         let coverage = Coverage {
-            accounts_complete: self.accounts_reached.saturating_sub(partial_accounts.len()),
+            accounts_complete: self.accounts_scanned.saturating_sub(partial_accounts.len()),
             accounts_partial: partial_accounts.len(),
             accounts_unreachable: self.accounts_unreachable,
             regions_scanned: self.regions_scanned,
@@ -141,7 +141,7 @@ impl Tally {
         let mut accounts_skipped = inactive.to_vec();
         accounts_skipped.sort_by(|a, b| a.id.cmp(&b.id));
         Summary {
-            accounts_scanned: self.accounts_reached,
+            accounts_scanned: self.accounts_scanned,
             accounts_skipped,
             regions_skipped: self.regions_skipped,
             coverage,

@@ -16,7 +16,6 @@ use std::time::{Instant, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_smithy_types::date_time::{DateTime, Format};
-use aws_smithy_types::retry::RetryConfig;
 use futures::stream::TryStreamExt;
 
 use crate::collect::access::{self, CallerIdentity, RoleRequest};
@@ -135,12 +134,7 @@ pub async fn run(
         .region()
         .map(|r| r.to_string())
         .ok_or(ScanError::NoRegion)?;
-    let throttle = Arc::new(Throttle::new(
-        config
-            .retry_config()
-            .cloned()
-            .unwrap_or_else(RetryConfig::standard),
-    ));
+    let throttle = Arc::new(Throttle::for_config(&config));
     let runner = AccountSession::runner(config, Arc::clone(&throttle));
     let caller = access::caller_identity(&runner, &home_region)
         .await
