@@ -5,6 +5,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
+use crate::arn::Arn;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
     #[error("{0:?} is not an AWS account id (12 digits)")]
@@ -15,6 +17,12 @@ pub enum InputError {
     BucketName { value: String, why: &'static str },
     #[error("{0:?} is not a region name")]
     RegionName(String),
+    #[error("{0:?} is not an IAM role name: 1 to 64 letters, digits or _+=,.@- (optionally after a path such as team/)")]
+    RoleName(String),
+    #[error(
+        "{value:?} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>): {why}"
+    )]
+    RoleArn { value: String, why: String },
 }
 
 /// A 12-digit AWS account id.
@@ -73,6 +81,97 @@ impl FromStr for RegionName {
         } else {
             Err(InputError::RegionName(s.to_string()))
         }
+    }
+}
+
+/// An IAM role name, optionally after a path (`team/ops/Name`): it becomes
+/// `arn:…:role/<value>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleName(String);
+
+impl RoleName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for RoleName {
+    type Err = InputError;
+
+    /// AWS's rules: a name of 1-64 letters, digits and `_+=,.@-`; path
+    /// segments of the same characters; 512 characters in all.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let segment_ok = |s: &str| {
+            !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+        };
+        let name = s.rsplit('/').next().unwrap_or_default();
+        if s.len() <= 512 && name.len() <= 64 && s.split('/').all(segment_ok) {
+            Ok(RoleName(s.to_string()))
+        } else {
+            Err(InputError::RoleName(s.to_string()))
+        }
+    }
+}
+
+impl fmt::Display for RoleName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The ARN of an IAM role in one account, e.g. `--org-role`'s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleArn {
+    arn: String,
+    account: AccountId,
+}
+
+impl RoleArn {
+    pub fn as_str(&self) -> &str {
+        &self.arn
+    }
+
+    /// The account the role lives in.
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+}
+
+impl FromStr for RoleArn {
+    type Err = InputError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let fail = |why: String| InputError::RoleArn {
+            value: s.to_string(),
+            why,
+        };
+        let arn = Arn::parse(s).map_err(|err| fail(err.why.to_string()))?;
+        if arn.service != "iam" || !arn.region.is_empty() {
+            return Err(fail("not an IAM ARN (service iam, no region)".into()));
+        }
+        let account: AccountId = arn
+            .account
+            .parse()
+            .map_err(|err: InputError| fail(err.to_string()))?;
+        let name = arn
+            .resource
+            .strip_prefix("role/")
+            .ok_or_else(|| fail("its resource is not role/<name>".into()))?;
+        name.parse::<RoleName>()
+            .map_err(|err| fail(err.to_string()))?;
+        Ok(RoleArn {
+            arn: s.to_string(),
+            account,
+        })
+    }
+}
+
+impl fmt::Display for RoleArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.arn)
     }
 }
 
@@ -212,6 +311,37 @@ mod tests {
             assert_eq!(
                 bad.parse::<AccountId>(),
                 Err(InputError::AccountId(bad.to_string()))
+            );
+        }
+    }
+
+    #[test]
+    fn role_names_and_arns() {
+        for name in ["CmkScanReadOnly", "team/ops/Cmk-Scan_1", "a+b=c,d.e@f"] {
+            assert_eq!(name.parse::<RoleName>().unwrap().as_str(), name);
+        }
+        for bad in ["", "team//Name", "Name/", "has space", &"r".repeat(65)] {
+            assert!(bad.parse::<RoleName>().is_err(), "{bad}");
+        }
+        let arn: RoleArn = "arn:aws:iam::111122223333:role/security/CmkScanOrgReader"
+            .parse()
+            .unwrap();
+        assert_eq!(arn.account().as_str(), "111122223333");
+        assert!("arn:aws-cn:iam::111122223333:role/R"
+            .parse::<RoleArn>()
+            .is_ok());
+        for bad in [
+            "CmkScanOrgReader",
+            "arn:aws:iam::111122223333:user/alice",
+            "arn:aws:iam:us-east-1:111122223333:role/R",
+            "arn:aws:sts::111122223333:role/R",
+            "arn:aws:iam::1111:role/R",
+            "arn:aws:iam::111122223333:role/bad name",
+        ] {
+            let err = bad.parse::<RoleArn>().unwrap_err();
+            assert!(
+                err.to_string().contains("not an IAM role ARN"),
+                "{bad}: {err}"
             );
         }
     }

@@ -20,7 +20,7 @@ use cmkscan::collect::session::https_client;
 use cmkscan::diff::Findings;
 use cmkscan::evidence::{self, FactsWriter};
 use cmkscan::facts::ScanHeader;
-use cmkscan::ids::{AccountId, RegionName, RegionSelection, S3Uri};
+use cmkscan::ids::{AccountId, RegionName, RegionSelection, RoleArn, RoleName, S3Uri};
 use cmkscan::report::{FindingRows, Report, Summary};
 use cmkscan::scan::{self, ScanOptions};
 use cmkscan::sink::{self, LocalFile, PendingFile, S3Target};
@@ -75,8 +75,13 @@ struct ScanArgs {
     #[arg(long, value_delimiter = ',')]
     exclude_accounts: Vec<AccountId>,
     /// Role assumed in every member account (a name, or path/name).
-    #[arg(long, env = "CMKSCAN_ROLE_NAME", default_value = "CmkScanReadOnly", value_parser = parse_role_name)]
-    role_name: String,
+    #[arg(long, env = "CMKSCAN_ROLE_NAME", default_value = "CmkScanReadOnly")]
+    role_name: RoleName,
+    /// Role assumed for the Organizations reads only (a small read-only role
+    /// in the management account), when the runner's own credentials cannot
+    /// make them; assumed with --external-id like the member roles.
+    #[arg(long, env = "CMKSCAN_ORG_ROLE")]
+    org_role: Option<RoleArn>,
     /// External id required by the member role's trust policy.
     #[arg(long, env = "CMKSCAN_EXTERNAL_ID", hide_env_values = true)]
     external_id: Option<String>,
@@ -184,25 +189,6 @@ fn check_external_id(value: &str) -> Result<(), &'static str> {
         return Err("only letters, digits and _+=,.@:/- are allowed");
     }
     Ok(())
-}
-
-/// An IAM role name (1-64 of letters, digits and `_+=,.@-`), optionally
-/// after a path (`team/ops/Name`): it becomes `arn:…:role/<value>`.
-fn parse_role_name(value: &str) -> Result<String, String> {
-    let segment_ok = |s: &str| {
-        !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
-    };
-    let name = value.rsplit('/').next().unwrap_or_default();
-    if value.len() <= 512 && name.len() <= 64 && value.split('/').all(segment_ok) {
-        Ok(value.to_string())
-    } else {
-        Err(
-            "not an IAM role name: 1 to 64 letters, digits or _+=,.@- (optionally after a path such as team/)"
-                .into(),
-        )
-    }
 }
 
 fn parse_output_dir(value: &str) -> Result<PathBuf, String> {
@@ -322,7 +308,8 @@ async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
         regions: args.regions,
         include_accounts: args.accounts.into_iter().collect(),
         exclude_accounts: args.exclude_accounts.into_iter().collect(),
-        role_name: args.role_name,
+        role_name: args.role_name.to_string(),
+        org_role: args.org_role,
         external_id: args.external_id,
         concurrency: args.concurrency,
         lookback_days: args.lookback_days,
@@ -468,10 +455,6 @@ mod tests {
 
     #[test]
     fn accepted_flag_values() {
-        for role in ["CmkScanReadOnly", "team/ops/Cmk-Scan_1", "a+b=c,d.e@f"] {
-            assert_eq!(parse_role_name(role).as_deref(), Ok(role));
-        }
-        assert!(parse_role_name(&"r".repeat(65)).is_err());
         for key in [
             "1234abcd-12ab-34cd-56ef-1234567890ab",
             "mrk-1234abcd12ab34cd56ef1234567890ab",

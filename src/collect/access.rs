@@ -68,19 +68,32 @@ pub async fn assume_role(
     account_id: &str,
     request: &RoleRequest,
 ) -> Result<AccountSession, CallError> {
+    let role_arn = Arn {
+        partition: &request.partition,
+        service: "iam",
+        region: "",
+        account: account_id,
+        resource: &format!("role/{}", request.role_name),
+    }
+    .to_string();
+    assume_role_arn(runner, account_id, role_arn, request).await
+}
+
+/// Assumes the role `role_arn` of `account_id` with the request's external
+/// id and session name (the role name of `request` is not used): the
+/// `--org-role` of the Organizations reads.
+pub async fn assume_role_arn(
+    runner: &AccountSession,
+    account_id: &str,
+    role_arn: String,
+    request: &RoleRequest,
+) -> Result<AccountSession, CallError> {
     let provider = AssumedRole {
         sts: runner.sts(&request.sts_region),
         throttle: Arc::clone(&runner.throttle),
         // STS quotas count against the caller, i.e. the runner's account.
         scope: runner.scope(&request.sts_region),
-        role_arn: Arn {
-            partition: &request.partition,
-            service: "iam",
-            region: "",
-            account: account_id,
-            resource: &format!("role/{}", request.role_name),
-        }
-        .to_string(),
+        role_arn,
         external_id: request.external_id.clone(),
         session_name: request.session_name.clone(),
         current: Mutex::new(None),

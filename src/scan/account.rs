@@ -17,8 +17,7 @@ use super::Context;
 /// went, so memory follows the accounts in flight, not the organisation.
 pub(super) async fn scan(ctx: &Context, account: OrgAccount) -> AccountFacts {
     let facts = collect_account(ctx, account).await;
-    // The runner's own limiters (AssumeRole, ListAccounts) outlive its scan.
-    if facts.id != ctx.caller.account_id {
+    if !ctx.keeps_limiters(&facts.id) {
         ctx.runner.throttle.forget_account(&facts.id);
     }
     facts

@@ -118,8 +118,7 @@ impl ManagementAccount {
             }
         }
         let trails = fetch_organization_trails(ctx).await;
-        // The runner's own limiters (AssumeRole, ListAccounts) stay.
-        if self.id != ctx.caller.account_id {
+        if !ctx.keeps_limiters(&self.id) {
             ctx.runner.throttle.forget_account(&self.id);
         }
         trails

@@ -24,7 +24,7 @@ use crate::collect::regions::{self, RegionInfo};
 use crate::collect::session::AccountSession;
 use crate::evidence::FactsSink;
 use crate::facts::{AccountFacts, OrgAccount, ScanHeader};
-use crate::ids::{AccountId, RegionSelection};
+use crate::ids::{AccountId, RegionSelection, RoleArn};
 use crate::report::Summary;
 use crate::spool::SpooledFindings;
 use crate::throttle::{CallError, Throttle};
@@ -38,6 +38,10 @@ pub struct ScanOptions {
     pub include_accounts: BTreeSet<AccountId>,
     pub exclude_accounts: BTreeSet<AccountId>,
     pub role_name: String,
+    /// A role for the Organizations reads only; `None`: the runner's own
+    /// credentials make them (the management account, or an account the
+    /// organisation has delegated them to).
+    pub org_role: Option<RoleArn>,
     pub external_id: Option<String>,
     /// Accounts in flight at once.
     pub concurrency: NonZeroUsize,
@@ -50,8 +54,14 @@ pub enum ScanError {
     NoRegion,
     #[error("cannot identify the caller (are AWS credentials configured?)")]
     Identity(#[source] CallError),
-    #[error("cannot read the organization (is this the management account?)")]
+    #[error("cannot read the organization: run from the management account, from an account it has delegated the Organizations reads to, or with --org-role")]
     Organization(#[source] CallError),
+    #[error("cannot assume --org-role {role} for the Organizations reads")]
+    OrgRole {
+        role: String,
+        #[source]
+        source: CallError,
+    },
     #[error("cannot list the organization's accounts")]
     ListAccounts(#[source] CallError),
     #[error("cannot write the evidence file")]
@@ -84,6 +94,9 @@ pub struct ScanOutcome {
 /// Everything an account scan needs, shared by all of them.
 struct Context {
     runner: AccountSession,
+    /// Makes the Organizations reads: the runner's own session, or the
+    /// `--org-role` assumed for them.
+    organizations: AccountSession,
     caller: CallerIdentity,
     /// The runner's region: its STS, Organizations and EC2 endpoints serve
     /// the whole scan.
@@ -98,6 +111,13 @@ struct Context {
 }
 
 impl Context {
+    /// Whether an account's rate limiters must outlive its scan: those of
+    /// the runner's account pace AssumeRole for the whole scan, those of
+    /// the Organizations session the listing.
+    fn keeps_limiters(&self, account_id: &str) -> bool {
+        account_id == self.caller.account_id || account_id == self.organizations.account_id
+    }
+
     /// Filters compare ids as text, so an id AWS spells oddly is still
     /// scanned when no filter names it, never silently dropped.
     fn is_selected(&self, id: &str) -> bool {
@@ -143,7 +163,28 @@ pub async fn run(
         account_id: caller.account_id.clone(),
         ..runner
     };
-    let management_account_id = organizations::management_account_id(&runner, &home_region)
+    let role = RoleRequest {
+        partition: caller.partition.clone(),
+        role_name: options.role_name.clone(),
+        external_id: options.external_id.clone(),
+        session_name: format!("cmkscan-{scan_id}"),
+        sts_region: home_region.clone(),
+    };
+    let org_session = match &options.org_role {
+        None => runner.clone(),
+        Some(org_role) => access::assume_role_arn(
+            &runner,
+            org_role.account().as_str(),
+            org_role.to_string(),
+            &role,
+        )
+        .await
+        .map_err(|source| ScanError::OrgRole {
+            role: org_role.to_string(),
+            source,
+        })?,
+    };
+    let management_account_id = organizations::management_account_id(&org_session, &home_region)
         .await
         .map_err(ScanError::Organization)?;
     let partition_regions = regions::describe_regions(&runner, &home_region, &caller.partition)
@@ -153,6 +194,7 @@ pub async fn run(
     tracing::info!(
         scan_id,
         caller_account = caller.account_id,
+        organizations_reads_by = org_session.account_id,
         management_account = management_account_id,
         partition = caller.partition,
         "scan started"
@@ -168,14 +210,9 @@ pub async fn run(
     let mut finished = FinishedAccounts::new(evidence, &header)?;
 
     let ctx = Arc::new(Context {
-        role: RoleRequest {
-            partition: caller.partition.clone(),
-            role_name: options.role_name.clone(),
-            external_id: options.external_id.clone(),
-            session_name: format!("cmkscan-{scan_id}"),
-            sts_region: home_region.clone(),
-        },
+        role,
         runner,
+        organizations: org_session,
         caller,
         home_region,
         management_account_id,
@@ -185,7 +222,7 @@ pub async fn run(
     });
     let management = ManagementAccount::new(&ctx);
 
-    let accounts = organizations::accounts(&ctx.runner, &ctx.home_region)
+    let accounts = organizations::accounts(&ctx.organizations, &ctx.home_region)
         .map_ok(|account| scan_listed(&ctx, &management, account))
         .try_buffer_unordered(ctx.options.concurrency.get());
     let drain = async {

@@ -15,4 +15,5 @@ mod evidence;
 mod failures;
 mod faults;
 mod iam_templates;
+mod org_role;
 mod sample_org_cli;

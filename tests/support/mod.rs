@@ -162,6 +162,7 @@ pub fn options(regions: &[&str]) -> cmkscan::scan::ScanOptions {
         include_accounts: Default::default(),
         exclude_accounts: Default::default(),
         role_name: "CmkScanReadOnly".into(),
+        org_role: None,
         external_id: Some("test-external-id".into()),
         concurrency: std::num::NonZeroUsize::new(4).expect("non-zero"),
         lookback_days: 7,
