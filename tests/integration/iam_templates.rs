@@ -1,14 +1,17 @@
 //! The IAM in `deploy/cloudformation/` answers to the code's catalogue of AWS
 //! calls (`cmkscan::api::Api::ALL`): the member role grants exactly the reads
-//! cmkscan makes in a scanned account, the task role exactly the runner's
-//! calls plus those reads (the management account is scanned with the task
-//! role's own credentials), nothing is a wildcard, and cfn-lint passes.
+//! cmkscan makes in a scanned account; the task role exactly the runner's
+//! calls plus those reads (the runner's own account is scanned with the task
+//! role's own credentials), the Organizations reads only when it makes them
+//! itself (no `OrgRoleArn`); the org-reader role and the Organizations
+//! delegation policy exactly the Organizations reads; nothing is a wildcard,
+//! and cfn-lint passes.
 //!
 //! The templates are read through cfn-lint's own decoder (pinned in
 //! `.tools/venv` by `scripts/install-tools.sh`), which understands the short
 //! intrinsic-function tags (`!Sub`, `!If`, ...) that plain YAML parsers reject.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -67,9 +70,29 @@ fn decode_template(file_name: &str) -> Value {
         .unwrap_or_else(|e| panic!("decoded {} is not JSON: {e}", path.display()))
 }
 
-fn management() -> &'static Value {
+fn runner() -> &'static Value {
     static TEMPLATE: OnceLock<Value> = OnceLock::new();
-    TEMPLATE.get_or_init(|| decode_template("management.yaml"))
+    TEMPLATE.get_or_init(|| decode_template("runner.yaml"))
+}
+
+fn org_reader_role() -> &'static Value {
+    static TEMPLATE: OnceLock<Value> = OnceLock::new();
+    TEMPLATE.get_or_init(|| decode_template("org-reader-role.yaml"))
+}
+
+fn org_delegation_policy() -> &'static Value {
+    static TEMPLATE: OnceLock<Value> = OnceLock::new();
+    TEMPLATE.get_or_init(|| decode_template("org-delegation-policy.yaml"))
+}
+
+/// Every template, by file name, for the checks that apply to all of them.
+fn all_templates() -> [(&'static str, &'static Value); 4] {
+    [
+        ("runner.yaml", runner()),
+        ("member-role.yaml", member_role()),
+        ("org-reader-role.yaml", org_reader_role()),
+        ("org-delegation-policy.yaml", org_delegation_policy()),
+    ]
 }
 
 fn member_role() -> &'static Value {
@@ -97,13 +120,18 @@ fn get_att_arn_target(value: &Value) -> Option<&str> {
     }
 }
 
-/// The role the ECS task runs as: the TaskRoleArn of the one task definition.
-fn task_role_id(template: &Value) -> &str {
+/// The one task definition's properties.
+fn task_definition(template: &Value) -> &Value {
     let task_definitions = resources_of_type(template, "AWS::ECS::TaskDefinition");
     let [(_, task_definition)] = task_definitions.as_slice() else {
-        panic!("management.yaml should hold one task definition, found {task_definitions:?}");
+        panic!("runner.yaml should hold one task definition, found {task_definitions:?}");
     };
-    let task_role_arn = &task_definition["Properties"]["TaskRoleArn"];
+    &task_definition["Properties"]
+}
+
+/// The role the ECS task runs as: the TaskRoleArn of the one task definition.
+fn task_role_id(template: &Value) -> &str {
+    let task_role_arn = &task_definition(template)["TaskRoleArn"];
     get_att_arn_target(task_role_arn)
         .unwrap_or_else(|| panic!("TaskRoleArn should be !GetAtt <Role>.Arn, is {task_role_arn}"))
 }
@@ -111,9 +139,46 @@ fn task_role_id(template: &Value) -> &str {
 fn only_role_id(template: &Value) -> &str {
     let roles = resources_of_type(template, "AWS::IAM::Role");
     let [(id, _)] = roles.as_slice() else {
-        panic!("member-role.yaml should hold one role, found {roles:?}");
+        panic!("the template should hold one role, found {roles:?}");
     };
     id
+}
+
+/// `node` as it is deployed when each condition in `decided` has the value
+/// given: the chosen branch of every `Fn::If` on one of them, with the
+/// `AWS::NoValue` it may leave behind dropped from lists and maps. An
+/// `Fn::If` on any other condition stays, so both its branches still count.
+fn with_conditions(node: &Value, decided: &BTreeMap<&str, bool>) -> Option<Value> {
+    let no_value = serde_json::json!({ "Ref": "AWS::NoValue" });
+    match node {
+        Value::Object(map) => {
+            if let Some(Value::Array(arguments)) = map.get("Fn::If") {
+                if let [Value::String(condition), when_true, when_false] = arguments.as_slice() {
+                    if let Some(&value) = decided.get(condition.as_str()) {
+                        let chosen = if value { when_true } else { when_false };
+                        return with_conditions(chosen, decided);
+                    }
+                }
+            }
+            if *node == no_value {
+                return None;
+            }
+            Some(Value::Object(
+                map.iter()
+                    .filter_map(|(key, value)| {
+                        with_conditions(value, decided).map(|value| (key.clone(), value))
+                    })
+                    .collect(),
+            ))
+        }
+        Value::Array(items) => Some(Value::Array(
+            items
+                .iter()
+                .filter_map(|item| with_conditions(item, decided))
+                .collect(),
+        )),
+        other => Some(other.clone()),
+    }
 }
 
 /// Every policy document in the template that grants permissions to role
@@ -221,6 +286,17 @@ fn catalogue_actions(caller: Caller) -> BTreeSet<String> {
         .collect()
 }
 
+/// The Organizations actions of the catalogue as it is now: what the org
+/// reader role and the delegation policy must grant, and what the task role
+/// holds only when it makes the Organizations reads itself.
+fn organizations_actions() -> BTreeSet<String> {
+    Api::ALL
+        .iter()
+        .filter(|api| api.service_and_operation().0 == "organizations")
+        .filter_map(|api| api.iam_action())
+        .collect()
+}
+
 fn assert_same_actions(what: &str, granted: &BTreeSet<String>, needed: &BTreeSet<String>) {
     let missing: Vec<_> = needed.difference(granted).collect();
     let extra: Vec<_> = granted.difference(needed).collect();
@@ -243,24 +319,157 @@ fn member_role_grants_exactly_the_scanned_account_reads() {
     );
 }
 
-#[test]
-fn task_role_grants_exactly_the_runner_calls_and_the_reads() {
-    let template = management();
-    let granted = role_actions(template, task_role_id(template));
+/// What the task role may do when `OrgRoleArn` is given (`use_org_role`) or
+/// not; other conditions count with both branches.
+fn task_role_actions(use_org_role: bool) -> BTreeSet<String> {
+    let template = with_conditions(runner(), &BTreeMap::from([("UseOrgRole", use_org_role)]))
+        .expect("the template is not AWS::NoValue");
+    let role_id = task_role_id(&template).to_owned();
+    role_actions(&template, &role_id)
+}
+
+/// The runner's calls and every scanned-account read (the runner's own
+/// account is scanned with the task role's own credentials), with or
+/// without the Organizations reads.
+fn task_role_needs(with_organizations: bool) -> BTreeSet<String> {
     let mut needed = catalogue_actions(Caller::Runner);
-    // The management account is scanned with the task role's own
-    // credentials, so it needs every read the member role has.
     needed.extend(catalogue_actions(Caller::ScannedAccount));
     needed.insert(SSE_KMS_UPLOAD.to_owned());
-    assert_same_actions("management.yaml task role", &granted, &needed);
+    let organizations = organizations_actions();
+    if with_organizations {
+        needed.extend(organizations);
+    } else {
+        needed.retain(|action| !organizations.contains(action));
+    }
+    needed
+}
+
+#[test]
+fn task_role_grants_exactly_the_runner_calls_and_the_reads() {
+    assert_same_actions(
+        "runner.yaml task role without OrgRoleArn",
+        &task_role_actions(false),
+        &task_role_needs(true),
+    );
+}
+
+#[test]
+fn task_role_with_an_org_role_leaves_the_organizations_reads_to_it() {
+    assert_same_actions(
+        "runner.yaml task role with OrgRoleArn",
+        &task_role_actions(true),
+        &task_role_needs(false),
+    );
+    // The only role it may assume besides the member roles is the org role.
+    let template = with_conditions(runner(), &BTreeMap::from([("UseOrgRole", true)]))
+        .expect("the template is not AWS::NoValue");
+    let role_id = task_role_id(&template).to_owned();
+    let resources: BTreeSet<String> = assume_role_statements(&template, &role_id)
+        .iter()
+        .map(|statement| statement["Resource"].to_string())
+        .collect();
+    let expected = BTreeSet::from([
+        serde_json::json!({ "Ref": "OrgRoleArn" }).to_string(),
+        serde_json::json!({ "Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}" })
+            .to_string(),
+    ]);
+    assert_eq!(resources, expected, "roles the task role may assume");
+}
+
+/// The Allow statements of role `role_id` that grant `sts:AssumeRole`.
+fn assume_role_statements(template: &Value, role_id: &str) -> Vec<Value> {
+    fn collect(node: &Value, out: &mut Vec<Value>) {
+        match node {
+            Value::Object(map) => {
+                let grants_assume_role = map.get("Effect") == Some(&Value::from("Allow"))
+                    && match map.get("Action") {
+                        Some(Value::Array(actions)) => actions.contains(&"sts:AssumeRole".into()),
+                        Some(action) => action == "sts:AssumeRole",
+                        None => false,
+                    };
+                if grants_assume_role {
+                    out.push(node.clone());
+                }
+                map.values().for_each(|value| collect(value, out));
+            }
+            Value::Array(items) => items.iter().for_each(|item| collect(item, out)),
+            _ => {}
+        }
+    }
+    let mut statements = Vec::new();
+    for document in permission_policies(template, role_id) {
+        collect(document, &mut statements);
+    }
+    statements
+}
+
+#[test]
+fn task_role_assumes_roles_only_in_its_own_organisation() {
+    let template = runner();
+    let statements = assume_role_statements(template, task_role_id(template));
+    assert_eq!(
+        statements.len(),
+        2,
+        "expected the member-role and the org-role statements, found {statements:?}"
+    );
+    for statement in statements {
+        assert_eq!(
+            statement["Condition"]["StringEquals"]["aws:ResourceOrgID"],
+            "${aws:PrincipalOrgID}",
+            "sts:AssumeRole should be limited to roles of the task role's organisation: {statement}"
+        );
+    }
+}
+
+#[test]
+fn org_reader_role_grants_exactly_the_organizations_reads() {
+    let template = org_reader_role();
+    let granted = role_actions(template, only_role_id(template));
+    assert_same_actions(
+        "org-reader-role.yaml role",
+        &granted,
+        &organizations_actions(),
+    );
+}
+
+#[test]
+fn delegation_policy_delegates_exactly_the_organizations_reads_to_the_runner_account() {
+    let template = org_delegation_policy();
+    let policies = resources_of_type(template, "AWS::Organizations::ResourcePolicy");
+    let [(_, policy)] = policies.as_slice() else {
+        panic!("org-delegation-policy.yaml should hold one resource policy, found {policies:?}");
+    };
+    let content = &policy["Properties"]["Content"];
+    let statements = content["Statement"]
+        .as_array()
+        .expect("the delegation policy has a Statement list");
+    let [statement] = statements.as_slice() else {
+        panic!("the delegation policy should have one statement, has {statements:?}");
+    };
+    assert_eq!(
+        statement["Principal"],
+        serde_json::json!({ "AWS": { "Fn::Sub": "arn:${AWS::Partition}:iam::${RunnerAccountId}:root" } }),
+        "the delegation should name the runner's account"
+    );
+    assert_same_actions(
+        "org-delegation-policy.yaml",
+        &allowed_actions(&[content]),
+        &organizations_actions(),
+    );
 }
 
 #[test]
 fn no_role_is_granted_a_wildcard_action() {
-    for (name, template) in [
-        ("management.yaml", management()),
-        ("member-role.yaml", member_role()),
-    ] {
+    for (name, template) in all_templates() {
+        for (policy_id, policy) in resources_of_type(template, "AWS::Organizations::ResourcePolicy")
+        {
+            let actions = allowed_actions(&[&policy["Properties"]["Content"]]);
+            let wildcards: Vec<_> = actions.iter().filter(|a| a.contains('*')).collect();
+            assert!(
+                wildcards.is_empty(),
+                "{name} delegation policy {policy_id} allows wildcard actions {wildcards:?}"
+            );
+        }
         for (role_id, _) in resources_of_type(template, "AWS::IAM::Role") {
             // Inline and attached policies only: the execution role's one
             // grant is the AWS managed AmazonECSTaskExecutionRolePolicy.
@@ -275,33 +484,152 @@ fn no_role_is_granted_a_wildcard_action() {
 }
 
 #[test]
-fn member_role_trusts_only_the_scanner_with_the_external_id() {
-    let template = member_role();
+fn member_and_org_reader_roles_trust_only_the_scanner_with_the_external_id() {
+    for (name, template) in [
+        ("member-role.yaml", member_role()),
+        ("org-reader-role.yaml", org_reader_role()),
+    ] {
+        assert_trusts_only_the_scanner_with_the_external_id(name, template);
+        assert_eq!(
+            template["Parameters"]["ExternalId"]["NoEcho"], true,
+            "{name}: the ExternalId parameter should be NoEcho"
+        );
+    }
+}
+
+fn assert_trusts_only_the_scanner_with_the_external_id(name: &str, template: &Value) {
     let role = &template["Resources"][only_role_id(template)]["Properties"];
     let statements = role["AssumeRolePolicyDocument"]["Statement"]
         .as_array()
         .expect("trust policy has a Statement list");
     let [statement] = statements.as_slice() else {
-        panic!("the trust policy should have one statement, has {statements:?}");
+        panic!("{name}: the trust policy should have one statement, has {statements:?}");
     };
-    assert_eq!(statement["Effect"], "Allow");
-    assert_eq!(statement["Action"], "sts:AssumeRole");
+    assert_eq!(statement["Effect"], "Allow", "{name}");
+    assert_eq!(statement["Action"], "sts:AssumeRole", "{name}");
     assert_eq!(
         statement["Principal"],
-        serde_json::json!({ "AWS": { "Ref": "ScannerPrincipalArn" } })
+        serde_json::json!({ "AWS": { "Ref": "ScannerPrincipalArn" } }),
+        "{name}"
     );
     assert_eq!(
         statement["Condition"]["StringEquals"]["sts:ExternalId"],
-        serde_json::json!({ "Ref": "ExternalId" })
+        serde_json::json!({ "Ref": "ExternalId" }),
+        "{name}"
     );
-    for (name, template) in [
-        ("management.yaml", management()),
-        ("member-role.yaml", member_role()),
-    ] {
-        assert_eq!(
-            template["Parameters"]["ExternalId"]["NoEcho"], true,
-            "{name}: the ExternalId parameter should be NoEcho"
+}
+
+/// The one container of the runner's task definition.
+fn runner_container() -> &'static Value {
+    let containers = task_definition(runner())["ContainerDefinitions"]
+        .as_array()
+        .expect("the task definition has ContainerDefinitions");
+    let [container] = containers.as_slice() else {
+        panic!("runner.yaml should run one container, found {containers:?}");
+    };
+    container
+}
+
+#[test]
+fn the_external_id_reaches_the_container_from_secrets_manager_only() {
+    let container = runner_container();
+    let secrets = container["Secrets"]
+        .as_array()
+        .expect("the container has Secrets");
+    assert!(
+        secrets
+            .iter()
+            .any(|secret| secret["Name"] == "CMKSCAN_EXTERNAL_ID"
+                && secret.get("ValueFrom").is_some()),
+        "CMKSCAN_EXTERNAL_ID should come from the task definition's Secrets: {secrets:?}"
+    );
+    let environment = container["Environment"].as_array().into_iter().flatten();
+    for variable in environment {
+        assert_ne!(
+            variable["Name"], "CMKSCAN_EXTERNAL_ID",
+            "the external id must not be a plain environment variable"
         );
+    }
+    assert!(
+        runner()["Parameters"].get("ExternalId").is_none(),
+        "runner.yaml should take the external id's secret, not its value"
+    );
+}
+
+#[test]
+fn the_container_writes_only_to_its_scratch_volume() {
+    let container = runner_container();
+    assert_eq!(container["ReadonlyRootFilesystem"], true);
+    let mounts: Vec<&str> = container["MountPoints"]
+        .as_array()
+        .expect("the container has MountPoints")
+        .iter()
+        .filter(|mount| mount["ReadOnly"] == false)
+        .map(|mount| {
+            mount["ContainerPath"]
+                .as_str()
+                .expect("a literal ContainerPath")
+        })
+        .collect();
+    let writable = |path: &str| {
+        mounts
+            .iter()
+            .any(|mount| path == *mount || path.starts_with(&format!("{mount}/")))
+    };
+    let tmpdir = container["Environment"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|variable| variable["Name"] == "TMPDIR")
+        .and_then(|variable| variable["Value"].as_str())
+        .expect("TMPDIR is set: /tmp is on the read-only root filesystem");
+    assert!(
+        writable(tmpdir),
+        "TMPDIR {tmpdir} is not on a writable mount {mounts:?}"
+    );
+    // The command is one !Sub string split on spaces.
+    let command = container["Command"]["Fn::Split"][1]["Fn::Sub"][0]
+        .as_str()
+        .expect("Command is !Split [\" \", !Sub [<string>, ...]]");
+    let words: Vec<&str> = command.split(' ').collect();
+    let output_dir = words
+        .iter()
+        .position(|word| *word == "--output-dir")
+        .and_then(|at| words.get(at + 1))
+        .expect("the command sets --output-dir");
+    assert!(
+        writable(output_dir),
+        "--output-dir {output_dir} is not on a writable mount {mounts:?}"
+    );
+}
+
+/// Every `kms:ViaService` condition value in `node`.
+fn via_service_values<'a>(node: &'a Value, out: &mut Vec<&'a Value>) {
+    match node {
+        Value::Object(map) => {
+            if let Some(value) = map.get("kms:ViaService") {
+                out.push(value);
+            }
+            map.values()
+                .for_each(|value| via_service_values(value, out));
+        }
+        Value::Array(items) => items.iter().for_each(|item| via_service_values(item, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn kms_via_service_holds_in_every_partition() {
+    for (name, template) in all_templates() {
+        let mut values = Vec::new();
+        via_service_values(template, &mut values);
+        for value in values {
+            let text = value["Fn::Sub"].as_str().unwrap_or_default();
+            assert!(
+                text.ends_with(".${AWS::URLSuffix}"),
+                "{name}: kms:ViaService {value} should end in ${{AWS::URLSuffix}} (amazonaws.com.cn in China)"
+            );
+        }
     }
 }
 
