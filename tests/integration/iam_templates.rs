@@ -601,6 +601,18 @@ fn the_container_writes_only_to_its_scratch_volume() {
         writable(output_dir),
         "--output-dir {output_dir} is not on a writable mount {mounts:?}"
     );
+    // Fargate mounts an empty volume as root-owned unless the image declares
+    // the path a VOLUME, whose owner (the nonroot user) the mount then takes.
+    let dockerfile_path = project_root().join("deploy/Dockerfile");
+    let dockerfile = std::fs::read_to_string(&dockerfile_path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dockerfile_path.display()));
+    for mount in &mounts {
+        let volume = format!("VOLUME [\"{mount}\"]");
+        assert!(
+            dockerfile.lines().any(|line| line.trim() == volume),
+            "deploy/Dockerfile should declare `{volume}` so the nonroot user can write the mount"
+        );
+    }
 }
 
 /// Every `kms:ViaService` condition value in `node`.
@@ -655,4 +667,30 @@ fn templates_pass_cfn_lint() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Schedule group names are at most 64 characters, stack names up to 128:
+/// the group's name must not grow with the stack's.
+#[test]
+fn schedule_group_name_fits_any_stack_name() {
+    let groups = resources_of_type(runner(), "AWS::Scheduler::ScheduleGroup");
+    let [(_, group)] = groups.as_slice() else {
+        panic!("runner.yaml should hold one schedule group, found {groups:?}");
+    };
+    let name = &group["Properties"]["Name"];
+    let uuid_of_stack = serde_json::json!({
+        "Fn::Select": [2, { "Fn::Split": ["/", { "Ref": "AWS::StackId" }] }]
+    });
+    let parts = name["Fn::Join"][1].as_array().unwrap_or_else(|| {
+        panic!("the group name should be a join of a prefix and the stack's UUID: {name}")
+    });
+    let [prefix, uuid] = parts.as_slice() else {
+        panic!("the group name should join a prefix and the stack's UUID: {name}");
+    };
+    assert_eq!(*uuid, uuid_of_stack, "the group name's second part");
+    let prefix = prefix.as_str().expect("a literal prefix");
+    let separator = name["Fn::Join"][0].as_str().expect("a literal separator");
+    // A stack id ends in a 36-character UUID.
+    let length = prefix.len() + separator.len() + 36;
+    assert!(length <= 64, "the group name takes {length} characters");
 }
