@@ -1,18 +1,39 @@
 //! Starts `moto_server` (pinned, installed into .tools/venv by
-//! scripts/install-tools.sh) on a free loopback port, and stops it on drop.
+//! scripts/install-tools.sh) on loopback, and stops it on drop.
+//!
+//! moto binds port 0 itself and announces the port the system gave it
+//! (`Running on http://127.0.0.1:<port>`), so no other test can take the
+//! port between choosing it and binding it. Its output is kept: a test that
+//! fails shows moto's state and the end of its log.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
+
+/// How long moto may take to start (a Python import of every backend, on a
+/// loaded machine).
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+/// The end of moto's output kept for failure messages: it logs a line per
+/// request, and the benchmark makes hundreds of thousands.
+const LOG_TAIL_BYTES: usize = 64 * 1024;
 
 pub struct Moto {
     pub addr: SocketAddr,
     child: Child,
+    log: Arc<Mutex<String>>,
 }
 
 impl Drop for Moto {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            // Shown with the failed test's output.
+            eprintln!("{}", self.diagnosis());
+        }
+        // A moto that already exited cannot be killed; the wait reaps it
+        // either way.
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -33,28 +54,108 @@ fn moto_binary() -> PathBuf {
     path
 }
 
+/// The port in moto's (werkzeug's) start-up line
+/// ` * Running on http://127.0.0.1:40123`.
+fn announced_port(line: &str) -> Option<u16> {
+    line.split("Running on http://127.0.0.1:")
+        .nth(1)?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+fn keep_tail(log: &Mutex<String>, line: &str) {
+    let mut log = log
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    log.push_str(line);
+    log.push('\n');
+    if log.len() > 2 * LOG_TAIL_BYTES {
+        let mut cut = log.len() - LOG_TAIL_BYTES;
+        while !log.is_char_boundary(cut) {
+            cut += 1;
+        }
+        log.drain(..cut);
+    }
+}
+
 impl Moto {
     pub fn start() -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("find a free loopback port")
-            .port();
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let child = Command::new(moto_binary())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let binary = moto_binary();
+        // A clean environment: moto reads AWS_* variables (region, account)
+        // that must not leak in from the caller.
+        let mut child = Command::new(&binary)
+            .env_clear()
+            .args(["-H", "127.0.0.1", "-p", "0"])
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
-            .expect("start moto_server");
-        let moto = Moto { addr, child };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(addr).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "moto_server did not listen on {addr} within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
+            .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
+        let stderr = child.stderr.take().expect("moto's stderr pipe");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (port_tx, port_rx) = mpsc::channel();
+        let reader_log = Arc::clone(&log);
+        std::thread::spawn(move || {
+            let mut port_tx = Some(port_tx);
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(port) = announced_port(&line) {
+                    if let Some(tx) = port_tx.take() {
+                        let _ = tx.send(port);
+                    }
+                }
+                keep_tail(&reader_log, &line);
+            }
+            // The pipe closed: moto exited. Dropping the sender tells a
+            // start still waiting for the port.
+        });
+        let mut moto = Moto {
+            addr: ([127, 0, 0, 1], 0).into(),
+            child,
+            log,
+        };
+        match port_rx.recv_timeout(START_TIMEOUT) {
+            Ok(port) => moto.addr.set_port(port),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                panic!(
+                    "moto_server announced no port within {START_TIMEOUT:?}\n{}",
+                    moto.diagnosis()
+                )
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                // Give the exit status a moment to be reapable.
+                std::thread::sleep(Duration::from_millis(200));
+                panic!("moto_server exited before serving\n{}", moto.diagnosis())
+            }
         }
+        moto.assert_alive();
         moto
+    }
+
+    /// Panics, with moto's log, if moto has exited.
+    pub fn assert_alive(&mut self) {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            panic!("moto_server exited ({status})\n{}", self.diagnosis());
+        }
+    }
+
+    /// moto's state and the end of its log.
+    pub fn diagnosis(&mut self) -> String {
+        let state = match self.child.try_wait() {
+            Ok(Some(status)) => format!("exited ({status})"),
+            Ok(None) => "running".to_string(),
+            Err(e) => format!("state unknown ({e})"),
+        };
+        let log = self
+            .log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        format!(
+            "moto_server at {} is {state}; the end of its log:\n{log}",
+            self.addr
+        )
     }
 }
