@@ -242,7 +242,12 @@ fn run(pace: &Pace, settings: &Settings) -> Run {
             .map(|(k, v)| (k.to_os_string(), v.map(|v| v.to_os_string())))
             .collect();
         command = std::process::Command::new(program);
-        command.args(words).arg(binary);
+        // The same clean environment as the scan's, plus the PATH a
+        // profiler may need to find its helpers.
+        command.env_clear().args(words).arg(binary);
+        if let Some(path) = std::env::var_os("PATH") {
+            command.env("PATH", path);
+        }
         for (key, value) in envs {
             match value {
                 Some(value) => command.env(key, value),

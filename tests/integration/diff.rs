@@ -4,19 +4,21 @@
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::evidence::{evaluate, fixture, schema_errors};
 use crate::support::sample_org;
-use crate::support::{cmkscan_command, Emulator, MANAGEMENT_ACCOUNT};
+use crate::support::{cmkscan_command, output_within, ClosedPort, Emulator, MANAGEMENT_ACCOUNT};
 
+/// `cmkscan diff`, with an endpoint that refuses connections: diff needs
+/// no AWS.
 fn diff(args: &[&Path]) -> Output {
-    cmkscan_command("http://127.0.0.1:9")
-        .arg("diff")
-        .args(args)
-        .output()
-        .expect("run cmkscan diff")
+    let closed = ClosedPort::bind();
+    let mut cmd = cmkscan_command(&closed.endpoint);
+    cmd.arg("diff").args(args);
+    output_within(cmd, Duration::from_secs(60))
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -42,7 +44,7 @@ async fn scan_sample_org(out_dir: &Path) {
     scan.args(["scan", "--regions", "us-east-1,eu-west-1", "--output-dir"])
         .arg(out_dir)
         .env("CMKSCAN_EXTERNAL_ID", "sample-external-id");
-    let output = scan.output().unwrap();
+    let output = crate::cli::run(scan).await;
     assert!(
         output.status.success(),
         "scan failed\nstdout:\n{}\nstderr:\n{}",

@@ -10,25 +10,29 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use cmkscan::diff::Findings;
 
-use crate::support::cmkscan_command;
+use crate::support::{cmkscan_command, output_within, ClosedPort};
+
+/// Generous for a Python start-up or an `evaluate` of a small fixture.
+const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/facts/sample.json")
 }
 
 /// Runs `cmkscan evaluate` on `facts` into `out_dir`, with an endpoint
-/// nothing listens on: evaluate must not need AWS.
+/// that refuses connections: evaluate must not need AWS.
 pub fn evaluate(facts: &Path, out_dir: &Path) {
-    let output = cmkscan_command("http://127.0.0.1:9")
-        .args(["evaluate", "--facts"])
+    let closed = ClosedPort::bind();
+    let mut cmd = cmkscan_command(&closed.endpoint);
+    cmd.args(["evaluate", "--facts"])
         .arg(facts)
         .arg("--output-dir")
-        .arg(out_dir)
-        .output()
-        .expect("run cmkscan evaluate");
+        .arg(out_dir);
+    let output = output_within(cmd, TOOL_TIMEOUT);
     assert!(
         output.status.success(),
         "evaluate failed\nstdout:\n{}\nstderr:\n{}",
@@ -47,10 +51,9 @@ fn python() -> PathBuf {
     let path = std::env::var_os("CMKSCAN_TEST_PYTHON")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/venv/bin/python"));
-    let has_jsonschema = Command::new(&path)
-        .args(["-c", "import jsonschema"])
-        .status()
-        .is_ok_and(|status| status.success());
+    let mut probe = Command::new(&path);
+    probe.env_clear().args(["-c", "import jsonschema"]);
+    let has_jsonschema = path.exists() && output_within(probe, TOOL_TIMEOUT).status.success();
     assert!(
         has_jsonschema,
         "{} with the jsonschema package is needed to validate findings.json against \
@@ -76,12 +79,9 @@ sys.exit(1 if errors else 0)
 /// validates.
 pub fn schema_errors(doc: &Path) -> String {
     let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/findings.schema.json");
-    let output = Command::new(python())
-        .args(["-c", VALIDATE])
-        .arg(schema)
-        .arg(doc)
-        .output()
-        .expect("run the schema validator");
+    let mut cmd = Command::new(python());
+    cmd.env_clear().args(["-c", VALIDATE]).arg(schema).arg(doc);
+    let output = output_within(cmd, TOOL_TIMEOUT);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert_eq!(
         output.status.success(),

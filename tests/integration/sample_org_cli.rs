@@ -18,15 +18,14 @@ async fn scan_of_sample_org_gives_every_expected_verdict() {
     let out_dir = tempfile::tempdir().unwrap();
 
     emulator.front.record_operations();
-    let output = cmkscan_command(emulator.endpoint())
-        .args(["scan", "--regions"])
+    let mut scan = cmkscan_command(emulator.endpoint());
+    scan.args(["scan", "--regions"])
         .arg(format!("us-east-1,eu-west-1,{OPT_IN_REGION}"))
         .args(["--s3-uri", "s3://sample-reports/cmkscan"])
         .arg("--output-dir")
         .arg(out_dir.path())
-        .env("CMKSCAN_EXTERNAL_ID", "sample-external-id")
-        .output()
-        .unwrap();
+        .env("CMKSCAN_EXTERNAL_ID", "sample-external-id");
+    let output = crate::cli::run(scan).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

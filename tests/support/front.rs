@@ -5,27 +5,33 @@
 //! answers with the rule's [`Fault`] instead, the way AWS does when it
 //! throttles, fails, denies or stalls.
 //!
+//! It can also act as AWS does where moto does not: refuse an `AssumeRole`
+//! without the role's external id, let assumed-role credentials expire,
+//! and split a listing into pages of one item.
+//!
 //! Every request is logged ([`Logged`]): when it arrived, its key (caller
-//! account, region, API) and the fault injected,
-//! so tests can measure request rates per key, retries included.
+//! account, region, API) and the fault injected, so tests can tell who made
+//! which call, retries included.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
+use aws_smithy_types::date_time::{DateTime, Format};
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+use super::wire::{
+    error_response, form_value, forward, http_response, read_request, replace_xml_text, serve,
+    throttling_error, xml_text, Request,
+};
 
 /// The account moto gives to credentials it did not issue: the runner's.
 pub const DEFAULT_ACCOUNT: &str = "123456789012";
-
-/// Seed of the generator that decides which requests a [`Trigger::Fraction`]
-/// rule hits: a failing run can be reasoned about, and the fraction hit is
-/// the same from run to run (which requests it hits still depends on the
-/// order in which concurrent requests arrive).
-const FAULT_SEED: u64 = 0x00c0_ffee;
 
 #[derive(Debug, Clone)]
 pub struct RecordedEvent {
@@ -122,16 +128,32 @@ pub enum Fault {
     Malformed,
 }
 
-/// How many of the matching requests a [`Rule`] hits.
+/// How many of the matching requests a rule hits.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Trigger {
     Always,
     /// The next `n` matching requests, then none.
     Times(usize),
-    /// Each matching request with this probability (seeded, see [`FAULT_SEED`]).
-    Fraction(f64),
     /// Every matching request after the first `n`, which pass.
     After(usize),
+}
+
+/// Faults scattered over the matching requests, each request's fate decided
+/// by the request alone: a hash of what it asks (service, API, caller,
+/// account, region, path and body) and of how many times the same request
+/// came before (its attempt). Which requests a storm hits therefore depends
+/// neither on how many other requests the run makes nor on their order, nor
+/// on other tests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Storm {
+    /// The chance that an attempt is hit.
+    pub fraction: f64,
+    /// Only the first this-many attempts of a request can be hit; later ones
+    /// pass. With fewer than the caller's attempts, every request gets
+    /// through in the end, by construction rather than by chance.
+    pub most_per_request: usize,
+    /// The faults answered, one picked per hit by the same hash.
+    pub faults: Vec<Fault>,
 }
 
 /// Names a rule, to remove it again.
@@ -139,11 +161,17 @@ pub enum Trigger {
 pub struct RuleId(usize);
 
 #[derive(Debug, Clone)]
-pub struct Rule {
-    pub id: RuleId,
-    pub matcher: Match,
-    pub fault: Fault,
-    pub trigger: Trigger,
+enum Firing {
+    Trigger(Fault, Trigger),
+    /// With how many times each request (by its hash) was seen.
+    Storm(Storm, HashMap<u64, usize>),
+}
+
+#[derive(Debug, Clone)]
+struct Rule {
+    id: RuleId,
+    matcher: Match,
+    firing: Firing,
 }
 
 /// One request as it reached the front.
@@ -162,16 +190,43 @@ pub struct Logged {
     pub fault: Option<String>,
     /// `RoleSessionName` of an `AssumeRole` request.
     pub session_name: Option<String>,
+    /// `ExternalId` of an `AssumeRole` request.
+    pub external_id: Option<String>,
+    /// `RoleArn` of an `AssumeRole` request.
+    pub role_arn: Option<String>,
+    /// The request asked for a page after the first of a listing the front
+    /// splits (see [`Front::split_pages`]).
+    pub later_page: bool,
 }
 
-/// (service, operation, account asked about, region) of a request.
+/// (service, operation, account asked about, region) of a request, and a
+/// hash of everything it asks (see [`Storm`]).
 struct Key {
     service: String,
     api: String,
     account: String,
     region: String,
+    request_hash: u64,
 }
 
+/// An edit of a JSON answer.
+type Rewrite = Arc<dyn Fn(&mut Value) + Send + Sync>;
+
+/// How a JSON listing names its items and its continuation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    /// The field holding the items (`Keys`, `Rules`, `metricFilters`, …).
+    pub items: &'static str,
+    /// The request's continuation field (`Marker`, `NextToken`, `nextToken`).
+    pub token_in: &'static str,
+    /// The answer's continuation field (`NextMarker`, `NextToken`, …).
+    pub token_out: &'static str,
+    /// The answer's "more pages" flag, where the API has one (KMS's
+    /// `Truncated`).
+    pub truncated: Option<&'static str>,
+}
+
+#[derive(Default)]
 struct State {
     /// Access key id → account, learned from AssumeRole responses.
     accounts_by_key: HashMap<String, String>,
@@ -181,56 +236,73 @@ struct State {
     /// Checked in order; the first that matches and fires decides.
     rules: Vec<Rule>,
     rules_added: usize,
-    rng: fastrand::Rng,
     log: Vec<Logged>,
     /// JSON operation → its list field: the first page is answered empty
     /// with a NextToken, as AWS may do.
     empty_first_page: HashMap<String, String>,
+    /// JSON operation → its listing: answered one item a page.
+    split_pages: HashMap<String, Listing>,
+    /// JSON operation → an edit of moto's answer.
+    rewrites: HashMap<String, Rewrite>,
     /// `service:Operation` of every request since `record_operations`, with
     /// the service as IAM names it; `None` while not recording.
     recorded: Option<Vec<String>>,
+    /// The external id every AssumeRole must carry, as a role's trust
+    /// policy can require.
+    required_external_id: Option<String>,
+    /// How long credentials from AssumeRole last; `None`: as moto says.
+    credential_lifetime: Option<Duration>,
+    /// Access key id → when its credentials expire, for those given a
+    /// lifetime by the front.
+    expiry_by_key: HashMap<String, SystemTime>,
 }
 
-impl Default for State {
-    fn default() -> Self {
-        State {
-            accounts_by_key: HashMap::new(),
-            issued_secrets: Vec::new(),
-            events: Vec::new(),
-            rules: Vec::new(),
-            rules_added: 0,
-            rng: fastrand::Rng::with_seed(FAULT_SEED),
-            log: Vec::new(),
-            empty_first_page: HashMap::new(),
-            recorded: None,
-        }
-    }
+/// A number in [0, 1) drawn from `hash` and `salt`.
+fn unit_interval(hash: u64, salt: &str) -> f64 {
+    let mut hasher = DefaultHasher::new();
+    (hash, salt).hash(&mut hasher);
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 impl State {
     /// The fault for this request, if a rule fires (counting it down).
     fn fault_for(&mut self, key: &Key) -> Option<Fault> {
-        let State { rules, rng, .. } = self;
-        for rule in rules.iter_mut() {
+        for rule in self.rules.iter_mut() {
             if !rule.matcher.matches(key) {
                 continue;
             }
-            let fires = match &mut rule.trigger {
-                Trigger::Always => true,
-                Trigger::Times(left) if *left > 0 => {
-                    *left -= 1;
-                    true
+            let fault = match &mut rule.firing {
+                Firing::Trigger(fault, trigger) => {
+                    let fires = match trigger {
+                        Trigger::Always => true,
+                        Trigger::Times(left) if *left > 0 => {
+                            *left -= 1;
+                            true
+                        }
+                        Trigger::Times(_) => false,
+                        Trigger::After(passed) if *passed > 0 => {
+                            *passed -= 1;
+                            false
+                        }
+                        Trigger::After(_) => true,
+                    };
+                    fires.then_some(*fault)
                 }
-                Trigger::Times(_) => false,
-                Trigger::Fraction(p) => rng.f64() < *p,
-                Trigger::After(passed) if *passed > 0 => {
-                    *passed -= 1;
-                    false
+                Firing::Storm(storm, seen) => {
+                    let attempt = seen.entry(key.request_hash).or_default();
+                    let this_attempt = *attempt;
+                    *attempt += 1;
+                    let mut hasher = DefaultHasher::new();
+                    (key.request_hash, this_attempt).hash(&mut hasher);
+                    let fate = hasher.finish();
+                    let hit = this_attempt < storm.most_per_request
+                        && unit_interval(fate, "hit") < storm.fraction;
+                    let pick = unit_interval(fate, "fault") * storm.faults.len() as f64;
+                    hit.then(|| storm.faults[pick as usize])
                 }
-                Trigger::After(_) => true,
             };
-            if fires {
-                return Some(rule.fault);
+            if fault.is_some() {
+                return fault;
             }
         }
         None
@@ -269,16 +341,59 @@ impl Front {
     /// Injects `fault` into the requests `matcher` picks, as often as
     /// `trigger` says. Rules added earlier take precedence.
     pub fn inject(&self, matcher: Match, fault: Fault, trigger: Trigger) -> RuleId {
+        self.add_rule(matcher, Firing::Trigger(fault, trigger))
+    }
+
+    /// Scatters the storm's faults over the requests `matcher` picks. Rules
+    /// added earlier take precedence.
+    pub fn storm(&self, matcher: Match, storm: Storm) -> RuleId {
+        assert!(!storm.faults.is_empty(), "a storm needs a fault");
+        self.add_rule(matcher, Firing::Storm(storm, HashMap::new()))
+    }
+
+    fn add_rule(&self, matcher: Match, firing: Firing) -> RuleId {
         let mut state = self.state.lock().unwrap();
         state.rules_added += 1;
         let id = RuleId(state.rules_added);
         state.rules.push(Rule {
             id,
             matcher,
-            fault,
-            trigger,
+            firing,
         });
         id
+    }
+
+    /// Refuses every AssumeRole whose `ExternalId` is not `external_id`,
+    /// with AccessDenied, as a trust policy with that condition does.
+    pub fn require_external_id(&self, external_id: &str) {
+        self.state.lock().unwrap().required_external_id = Some(external_id.to_string());
+    }
+
+    /// Gives credentials from later AssumeRoles `lifetime` (their answer's
+    /// `Expiration` says so), and refuses any request signed after its
+    /// credentials expired, with AWS's `ExpiredToken` error.
+    pub fn credential_lifetime(&self, lifetime: Duration) {
+        self.state.lock().unwrap().credential_lifetime = Some(lifetime);
+    }
+
+    /// Edits moto's (successful) answers to the JSON-protocol `operation`
+    /// with `edit`, to give answers moto never gives.
+    pub fn rewrite(&self, operation: &str, edit: impl Fn(&mut Value) + Send + Sync + 'static) {
+        self.state
+            .lock()
+            .unwrap()
+            .rewrites
+            .insert(operation.to_string(), Arc::new(edit));
+    }
+
+    /// Answers the JSON listing `operation` one item a page, from moto's
+    /// whole answer, with a continuation token on every page but the last.
+    pub fn split_pages(&self, operation: &str, listing: Listing) {
+        self.state
+            .lock()
+            .unwrap()
+            .split_pages
+            .insert(operation.to_string(), listing);
     }
 
     /// Removes a rule: the requests it picked get their real answers again.
@@ -376,184 +491,42 @@ impl Front {
     }
 }
 
-/// The most requests in any window of `window` (half-open) among `times`.
-pub fn peak_in_window(times: &[Instant], window: Duration) -> usize {
-    let mut times = times.to_vec();
-    times.sort();
-    let mut peak = 0;
-    let mut first = 0;
-    for (last, at) in times.iter().enumerate() {
-        while at.duration_since(times[first]) >= window {
-            first += 1;
-        }
-        peak = peak.max(last - first + 1);
-    }
-    peak
-}
-
-/// Answers every connection to a new loopback port with `handle`, each on
-/// its own task; returns the port's endpoint and the accepting task.
-pub(super) async fn serve<S, H, F>(
-    state: Arc<Mutex<S>>,
-    upstream: SocketAddr,
-    handle: H,
-) -> (String, tokio::task::JoinHandle<()>)
-where
-    S: Send + 'static,
-    H: Fn(TcpStream, SocketAddr, Arc<Mutex<S>>) -> F + Send + Copy + 'static,
-    F: std::future::Future<Output = std::io::Result<()>> + Send + 'static,
-{
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind a loopback port");
-    let addr = listener.local_addr().expect("local address");
-    let task = tokio::spawn(async move {
-        while let Ok((conn, _)) = listener.accept().await {
-            let state = Arc::clone(&state);
-            tokio::spawn(async move {
-                let _ = handle(conn, upstream, state).await;
-            });
-        }
-    });
-    (format!("http://{addr}"), task)
-}
-
-pub(super) struct Request {
-    head: Vec<u8>,
-    pub(super) headers: HashMap<String, String>,
-    pub(super) body: Vec<u8>,
-}
-
-pub(super) async fn read_request(
-    conn: &mut BufReader<TcpStream>,
-) -> std::io::Result<Option<Request>> {
-    let mut head = Vec::new();
-    loop {
-        let mut line = Vec::new();
-        if conn.read_until(b'\n', &mut line).await? == 0 {
-            return Ok(None);
-        }
-        let end = line == b"\r\n";
-        head.extend_from_slice(&line);
-        if end {
-            break;
-        }
-    }
-    let text = String::from_utf8_lossy(&head).to_string();
-    let headers: HashMap<String, String> = text
-        .lines()
-        .skip(1)
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect();
-    let mut body = Vec::new();
-    if let Some(len) = headers
-        .get("content-length")
-        .and_then(|v| v.parse::<usize>().ok())
-    {
-        body.resize(len, 0);
-        conn.read_exact(&mut body).await?;
-    } else if headers
-        .get("transfer-encoding")
-        .is_some_and(|v| v.contains("chunked"))
-    {
-        // Kept raw (sizes and trailers included) to be forwarded as sent.
-        loop {
-            let mut size_line = Vec::new();
-            conn.read_until(b'\n', &mut size_line).await?;
-            body.extend_from_slice(&size_line);
-            let size_text = String::from_utf8_lossy(&size_line);
-            let size = usize::from_str_radix(size_text.trim().split(';').next().unwrap_or("0"), 16)
-                .unwrap_or(0);
-            if size == 0 {
-                loop {
-                    let mut trailer = Vec::new();
-                    conn.read_until(b'\n', &mut trailer).await?;
-                    body.extend_from_slice(&trailer);
-                    if trailer == b"\r\n" || trailer.is_empty() {
-                        break;
-                    }
-                }
-                break;
-            }
-            let mut chunk = vec![0; size + 2];
-            conn.read_exact(&mut chunk).await?;
-            body.extend_from_slice(&chunk);
-        }
-    }
-    Ok(Some(Request {
-        head,
-        headers,
+/// A hash of everything a request asks, the same for every attempt of it:
+/// its request line, operation, caller, account, region and body (S3's
+/// path names the object; its body, the upload, is left out).
+fn request_hash(req: &Request, service: &str, caller: &str, account: &str, region: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    let head = String::from_utf8_lossy(&req.head);
+    let body: &[u8] = if service == "s3" { &[] } else { &req.body };
+    (
+        head.lines().next().unwrap_or_default(),
+        req.headers.get("x-amz-target"),
+        caller,
+        account,
+        region,
         body,
-    }))
+    )
+        .hash(&mut hasher);
+    hasher.finish()
 }
 
-fn form_value(body: &[u8], key: &str) -> Option<String> {
-    let text = String::from_utf8_lossy(body);
-    text.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=')?;
-        (k == key).then(|| percent_decode(v))
-    })
-}
-
-fn percent_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("00");
-                out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
+/// When the request was signed (its `X-Amz-Date`, `20261129T181000Z`).
+fn signed_at(req: &Request) -> Option<SystemTime> {
+    let basic = req.headers.get("x-amz-date")?;
+    let (date, time) = basic.split_once('T')?;
+    if date.len() != 8 || time.len() != 7 {
+        return None;
     }
-    String::from_utf8_lossy(&out).to_string()
-}
-
-/// (operation, region, access key, IAM service prefix) of a request.
-pub(super) fn describe(req: &Request) -> (String, String, String, String) {
-    let method = String::from_utf8_lossy(&req.head)
-        .split(' ')
-        .next()
-        .unwrap_or_default()
-        .to_string();
-    // Credential=AKID/20261128/us-east-1/cloudtrail/aws4_request
-    let credential = req
-        .headers
-        .get("authorization")
-        .and_then(|a| a.split("Credential=").nth(1))
-        .and_then(|c| c.split(',').next())
-        .unwrap_or_default()
-        .to_string();
-    let mut parts = credential.split('/');
-    let key = parts.next().unwrap_or_default().to_string();
-    let region = parts.nth(1).unwrap_or_default().to_string();
-    let signing_name = parts.next().unwrap_or_default();
-    // CloudWatch signs as "monitoring"; IAM calls it "cloudwatch".
-    let service = match signing_name {
-        "monitoring" => "cloudwatch",
-        other => other,
-    }
-    .to_string();
-    let operation = req
-        .headers
-        .get("x-amz-target")
-        .and_then(|t| t.rsplit('.').next().map(str::to_string))
-        .or_else(|| form_value(&req.body, "Action"))
-        // S3 is REST: the only write cmkscan makes is PutObject.
-        .or_else(|| (service == "s3" && method == "PUT").then(|| "PutObject".to_string()))
-        .unwrap_or_else(|| format!("{method} (unrecognised)"));
-    (operation, region, key, service)
+    let extended = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &date[..4],
+        &date[4..6],
+        &date[6..],
+        &time[..2],
+        &time[2..4],
+        &time[4..6]
+    );
+    SystemTime::try_from(DateTime::from_str(&extended, Format::DateTime).ok()?).ok()
 }
 
 async fn handle(
@@ -565,8 +538,13 @@ async fn handle(
     let Some(req) = read_request(&mut conn).await? else {
         return Ok(());
     };
-    let (operation, region, access_key, service) = describe(&req);
-    let json_protocol = req.headers.contains_key("x-amz-target");
+    let described = req.describe();
+    let (operation, region, service) = (
+        described.operation.clone(),
+        described.region.clone(),
+        described.service.clone(),
+    );
+    let json_protocol = req.json_protocol();
     let (caller, account, fault) = {
         let mut state = state.lock().unwrap();
         if let Some(recorded) = state.recorded.as_mut() {
@@ -574,25 +552,58 @@ async fn handle(
         }
         let caller = state
             .accounts_by_key
-            .get(&access_key)
+            .get(&described.access_key)
             .cloned()
             .unwrap_or_else(|| DEFAULT_ACCOUNT.to_string());
-        let account = if operation == "AssumeRole" {
-            form_value(&req.body, "RoleArn")
-                .and_then(|arn| arn.split(':').nth(4).map(str::to_string))
-                .unwrap_or_default()
-        } else {
-            caller.clone()
+        let role_arn = (operation == "AssumeRole")
+            .then(|| form_value(&req.body, "RoleArn"))
+            .flatten();
+        let account = match &role_arn {
+            Some(arn) => arn.split(':').nth(4).unwrap_or_default().to_string(),
+            None if operation == "AssumeRole" => String::new(),
+            None => caller.clone(),
         };
-        let fault = state.fault_for(&Key {
-            service: service.clone(),
-            api: operation.clone(),
-            account: account.clone(),
-            region: region.clone(),
-        });
-        let answer = fault.map(|f| fault_answer(f, &service, json_protocol, &operation, &account));
+        let external_id = (operation == "AssumeRole")
+            .then(|| form_value(&req.body, "ExternalId"))
+            .flatten();
+        let expired = state
+            .expiry_by_key
+            .get(&described.access_key)
+            .zip(signed_at(&req))
+            .is_some_and(|(expiry, signed)| signed > *expiry);
+        let wrong_external_id = operation == "AssumeRole"
+            && state
+                .required_external_id
+                .as_ref()
+                .is_some_and(|required| external_id.as_ref() != Some(required));
+        let answer = if expired {
+            Some(expired_token(&service, json_protocol))
+        } else if wrong_external_id {
+            Some(fault_answer(
+                Fault::AccessDenied,
+                &service,
+                json_protocol,
+                &operation,
+                &account,
+            ))
+        } else {
+            let fault = state.fault_for(&Key {
+                service: service.clone(),
+                api: operation.clone(),
+                account: account.clone(),
+                region: region.clone(),
+                request_hash: request_hash(&req, &service, &caller, &account, &region),
+            });
+            fault.map(|f| fault_answer(f, &service, json_protocol, &operation, &account))
+        };
         let session_name =
             (operation == "AssumeRole").then(|| form_value(&req.body, "RoleSessionName"));
+        let later_page = state.split_pages.get(&operation).is_some_and(|listing| {
+            serde_json::from_slice::<Value>(&req.body)
+                .ok()
+                .and_then(|body| body.get(listing.token_in).cloned())
+                .is_some()
+        });
         state.log.push(Logged {
             at: Instant::now(),
             service: service.clone(),
@@ -602,6 +613,9 @@ async fn handle(
             region: region.clone(),
             fault: answer.as_ref().map(|a| a.label.clone()),
             session_name: session_name.flatten(),
+            external_id,
+            role_arn,
+            later_page,
         });
         (caller, account, answer)
     };
@@ -634,6 +648,26 @@ async fn handle(
     stream.shutdown().await
 }
 
+/// AWS's answer to a request signed with expired credentials.
+fn expired_token(service: &str, json_protocol: bool) -> FaultAnswer {
+    let code = if json_protocol {
+        "ExpiredTokenException"
+    } else {
+        "ExpiredToken"
+    };
+    FaultAnswer {
+        label: code.to_string(),
+        response: Some(error_response(
+            service,
+            json_protocol,
+            "400 Bad Request",
+            code,
+            "The security token included in the request is expired",
+        )),
+        delay: None,
+    }
+}
+
 /// The real answer: LookupEvents from the seeded events, an empty first
 /// page if asked for, otherwise moto's.
 async fn answer(
@@ -645,20 +679,25 @@ async fn answer(
     region: &str,
     account: &str,
 ) -> std::io::Result<Vec<u8>> {
-    let json_protocol = req.headers.contains_key("x-amz-target");
+    let json_protocol = req.json_protocol();
     let mut body: Value = if json_protocol {
         serde_json::from_slice(&req.body).unwrap_or(Value::Null)
     } else {
         Value::Null
     };
-    let empty_page_field = state
-        .lock()
-        .unwrap()
-        .empty_first_page
-        .get(operation)
-        .cloned();
+    let (empty_page_field, listing, rewrite) = {
+        let state = state.lock().unwrap();
+        (
+            state.empty_first_page.get(operation).cloned(),
+            state.split_pages.get(operation).cloned(),
+            state.rewrites.get(operation).cloned(),
+        )
+    };
     if operation == "LookupEvents" {
         return Ok(lookup_events(state, caller, region, &req.body));
+    }
+    if let Some(listing) = listing {
+        return one_item_page(req, upstream, &listing, body).await;
     }
     if let Some(field) = empty_page_field.filter(|_| body.get("NextToken").is_none()) {
         let page = json!({ field: [], "NextToken": EMPTY_PAGE_TOKEN }).to_string();
@@ -676,7 +715,16 @@ async fn answer(
         };
         return forward(&rewritten, upstream).await;
     }
-    let upstream_response = forward(req, upstream).await?;
+    let mut upstream_response = forward(req, upstream).await?;
+    if let Some(edit) = rewrite {
+        if let Some((status, mut answer)) = json_answer(&upstream_response) {
+            if status.contains(" 200 ") {
+                edit(&mut answer);
+                upstream_response =
+                    http_response("200 OK", "application/x-amz-json-1.1", &answer.to_string());
+            }
+        }
+    }
     if operation == "AssumeRole" {
         let mut state = state.lock().unwrap();
         for tag in ["SecretAccessKey", "SessionToken"] {
@@ -685,12 +733,86 @@ async fn answer(
             }
         }
         if let Some(access_key) = xml_text(&upstream_response, "AccessKeyId") {
+            if let Some(lifetime) = state.credential_lifetime {
+                // Whole seconds, as AWS writes it and as requests are signed.
+                let expiry = DateTime::from(SystemTime::now() + lifetime);
+                let expiry = DateTime::from_secs(expiry.secs());
+                let text = expiry.fmt(Format::DateTime).expect("a formattable time");
+                upstream_response = replace_xml_text(&upstream_response, "Expiration", &text);
+                state.expiry_by_key.insert(
+                    access_key.clone(),
+                    SystemTime::try_from(expiry).expect("a system time"),
+                );
+            }
             state
                 .accounts_by_key
                 .insert(access_key, account.to_string());
         }
     }
     Ok(upstream_response)
+}
+
+/// The status line and JSON body of an HTTP answer.
+fn json_answer(response: &[u8]) -> Option<(String, Value)> {
+    let split = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&response[..split]);
+    let status = head.lines().next().unwrap_or_default().to_string();
+    let body = serde_json::from_slice(&response[split + 4..]).ok()?;
+    Some((status, body))
+}
+
+/// A page of one item of a JSON listing, cut from moto's whole answer:
+/// the continuation token the front hands out is the next item's index.
+async fn one_item_page(
+    req: &Request,
+    upstream: SocketAddr,
+    listing: &Listing,
+    mut body: Value,
+) -> std::io::Result<Vec<u8>> {
+    let offset: usize = body
+        .get(listing.token_in)
+        .and_then(Value::as_str)
+        .and_then(|token| token.strip_prefix("front-page-"))
+        .and_then(|index| index.parse().ok())
+        .unwrap_or(0);
+    if let Some(fields) = body.as_object_mut() {
+        fields.remove(listing.token_in);
+    }
+    let whole = Request {
+        head: req.head.clone(),
+        headers: req.headers.clone(),
+        body: body.to_string().into_bytes(),
+    };
+    let response = forward(&whole, upstream).await?;
+    let Some((status, mut answer)) = json_answer(&response) else {
+        return Ok(response);
+    };
+    if !status.contains(" 200 ") {
+        return Ok(response);
+    }
+    let items = answer
+        .get(listing.items)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let more = offset + 1 < items.len();
+    answer[listing.items] = Value::Array(items.into_iter().skip(offset).take(1).collect());
+    answer[listing.token_out] = if more {
+        json!(format!("front-page-{}", offset + 1))
+    } else {
+        Value::Null
+    };
+    if let Some(flag) = listing.truncated {
+        answer[flag] = json!(more);
+    }
+    if let Some(fields) = answer.as_object_mut() {
+        fields.retain(|_, value| !value.is_null());
+    }
+    Ok(http_response(
+        "200 OK",
+        "application/x-amz-json-1.1",
+        &answer.to_string(),
+    ))
 }
 
 /// What the front does for a fault: answer at once, wait first, or (neither)
@@ -721,18 +843,10 @@ fn fault_answer(
     };
     let throttled = format!("Rate exceeded for {operation}");
     match fault {
-        Fault::Throttling if json_protocol => {
-            error("400 Bad Request", "ThrottlingException", &throttled)
+        Fault::Throttling => {
+            let (status, code) = throttling_error(service, json_protocol);
+            error(status, code, &throttled)
         }
-        Fault::Throttling => match service {
-            "ec2" => error(
-                "503 Service Unavailable",
-                "RequestLimitExceeded",
-                &throttled,
-            ),
-            "s3" => error("503 Slow Down", "SlowDown", &throttled),
-            _ => error("400 Bad Request", "Throttling", &throttled),
-        },
         Fault::TooManyRequests => error("400 Bad Request", "TooManyRequestsException", &throttled),
         Fault::Status500 => {
             let code = match service {
@@ -784,84 +898,6 @@ fn fault_answer(
             }
         }
     }
-}
-
-/// The service's own throttling answer, for the benchmark's pacer.
-pub(super) fn throttling_response(service: &str, json_protocol: bool, operation: &str) -> Vec<u8> {
-    fault_answer(Fault::Throttling, service, json_protocol, operation, "")
-        .response
-        .unwrap_or_default()
-}
-
-/// An error in the envelope of the service's protocol.
-fn error_response(
-    service: &str,
-    json_protocol: bool,
-    status: &str,
-    code: &str,
-    message: &str,
-) -> Vec<u8> {
-    if json_protocol {
-        let body = json!({"__type": code, "message": message}).to_string();
-        return http_response(status, "application/x-amz-json-1.1", &body);
-    }
-    let body = match service {
-        // EC2's Query dialect has its own envelope.
-        "ec2" => format!(
-            "<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error></Errors><RequestID>front-0001</RequestID></Response>"
-        ),
-        // S3 (REST-XML) has a bare <Error>.
-        "s3" => format!(
-            "<Error><Code>{code}</Code><Message>{message}</Message><RequestId>front-0001</RequestId></Error>"
-        ),
-        _ => format!(
-            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>front-0001</RequestId></ErrorResponse>"
-        ),
-    };
-    http_response(status, "text/xml", &body)
-}
-
-pub(super) async fn forward(req: &Request, upstream: SocketAddr) -> std::io::Result<Vec<u8>> {
-    let mut out = TcpStream::connect(upstream).await?;
-    let head = String::from_utf8_lossy(&req.head);
-    let mut rewritten = String::new();
-    for line in head.split("\r\n") {
-        if line.is_empty() {
-            continue;
-        }
-        let lower = line.to_ascii_lowercase();
-        if lower.starts_with("connection:") {
-            continue;
-        }
-        if lower.starts_with("content-length:") {
-            // The body may have been rewritten.
-            rewritten.push_str(&format!("Content-Length: {}\r\n", req.body.len()));
-            continue;
-        }
-        rewritten.push_str(line);
-        rewritten.push_str("\r\n");
-    }
-    rewritten.push_str("Connection: close\r\n\r\n");
-    out.write_all(rewritten.as_bytes()).await?;
-    out.write_all(&req.body).await?;
-    let mut response = Vec::new();
-    out.read_to_end(&mut response).await?;
-    Ok(response)
-}
-
-fn xml_text(response: &[u8], tag: &str) -> Option<String> {
-    let text = String::from_utf8_lossy(response);
-    let start = text.find(&format!("<{tag}>"))? + tag.len() + 2;
-    let end = text[start..].find(&format!("</{tag}>"))? + start;
-    Some(text[start..end].to_string())
-}
-
-fn http_response(status: &str, content_type: &str, body: &str) -> Vec<u8> {
-    format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nx-amzn-RequestId: front-0001\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
 }
 
 /// Serves seeded events one per page, so callers must follow NextToken.

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use super::front::{describe, forward, read_request, serve, throttling_response, Request};
+use super::wire::{forward, read_request, serve, throttling_response, Request};
 
 #[derive(Debug, Clone, Default)]
 pub struct PaceConfig {
@@ -181,7 +181,13 @@ async fn answer(
     upstream: SocketAddr,
     state: &Mutex<State>,
 ) -> std::io::Result<Vec<u8>> {
-    let (operation, region, key, service) = describe(&req);
+    let described = req.describe();
+    let (operation, region, key, service) = (
+        described.operation,
+        described.region,
+        described.access_key,
+        described.service,
+    );
     let now = Instant::now();
     let tape_key = tape_key(&req, &operation, &region, &key);
     let (latency, admitted, tape, recorded) = {
@@ -238,11 +244,7 @@ async fn answer(
     };
     tokio::time::sleep(latency).await;
     Ok(if !admitted {
-        throttling_response(
-            &service,
-            req.headers.contains_key("x-amz-target"),
-            &operation,
-        )
+        throttling_response(&service, req.json_protocol(), &operation)
     } else if let Some(recorded) = recorded {
         recorded.to_vec()
     } else {
@@ -262,7 +264,7 @@ async fn answer(
 /// parameters, less the parts that change from one scan to the next
 /// (LookupEvents' time window, AssumeRole's session name).
 fn tape_key(req: &Request, operation: &str, region: &str, access_key: &str) -> String {
-    let body = if req.headers.contains_key("x-amz-target") {
+    let body = if req.json_protocol() {
         let mut json: serde_json::Value =
             serde_json::from_slice(&req.body).unwrap_or(serde_json::Value::Null);
         if let Some(fields) = json.as_object_mut() {
