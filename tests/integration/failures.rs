@@ -234,6 +234,30 @@ async fn listed_opt_in_regions_not_enabled_are_skipped_per_account() {
     );
 }
 
+/// moto's regions that need no opt-in: what `--regions all` scans.
+pub(crate) const MOTO_ENABLED_REGIONS: [&str; 20] = [
+    "af-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ca-central-1",
+    "eu-central-1",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+];
+
 #[tokio::test(flavor = "multi_thread")]
 async fn all_regions_means_every_enabled_region_of_the_partition() {
     let emulator = Emulator::with_organization().await;
@@ -242,32 +266,7 @@ async fn all_regions_means_every_enabled_region_of_the_partition() {
     let outcome = emulator.scan(all).await;
 
     let scanned = regions_of(&outcome.findings, MANAGEMENT_ACCOUNT);
-    // moto's regions that need no opt-in: all of them, and only those.
-    let enabled: BTreeSet<String> = [
-        "af-south-1",
-        "ap-northeast-1",
-        "ap-northeast-2",
-        "ap-northeast-3",
-        "ap-south-1",
-        "ap-southeast-1",
-        "ap-southeast-2",
-        "ap-southeast-3",
-        "ca-central-1",
-        "eu-central-1",
-        "eu-north-1",
-        "eu-south-1",
-        "eu-west-1",
-        "eu-west-2",
-        "eu-west-3",
-        "sa-east-1",
-        "us-east-1",
-        "us-east-2",
-        "us-west-1",
-        "us-west-2",
-    ]
-    .iter()
-    .map(|r| r.to_string())
-    .collect();
+    let enabled: BTreeSet<String> = MOTO_ENABLED_REGIONS.iter().map(|r| r.to_string()).collect();
     for region in ["us-east-1", "eu-west-1", "sa-east-1", "us-west-2"] {
         assert!(
             scanned.contains(region),

@@ -5,7 +5,8 @@
 //! role's own credentials), the Organizations reads only when it makes them
 //! itself (no `OrgRoleArn`); the org-reader role and the Organizations
 //! delegation policy exactly the Organizations reads; nothing is a wildcard,
-//! and cfn-lint passes.
+//! and cfn-lint passes. The member and task roles are also checked against
+//! a scan's calls, identity by identity, as the front saw them signed.
 //!
 //! The templates are read through cfn-lint's own decoder (pinned in
 //! `.tools/venv` by `scripts/install-tools.sh`), which understands the short
@@ -15,9 +16,18 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use cmkscan::api::{Api, Caller};
 use serde_json::Value;
+
+use crate::cli::{assert_exit, cmkscan, run};
+use crate::support::sample_org;
+use crate::support::seed::{TrailSpec, CIS_RULE};
+use crate::support::{output_within, Emulator, MANAGEMENT_ACCOUNT};
+
+/// Generous for cfn-lint on every template, on a loaded machine.
+const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
 
 const INSTALL_HINT: &str = "run scripts/install-tools.sh to install moto[server] and cfn-lint";
 
@@ -53,12 +63,9 @@ json.dump(template, sys.stdout)
 
 fn decode_template(file_name: &str) -> Value {
     let path = project_root().join("deploy/cloudformation").join(file_name);
-    let output = Command::new(venv_tool("python"))
-        .arg("-c")
-        .arg(DECODE_TEMPLATE)
-        .arg(&path)
-        .output()
-        .unwrap_or_else(|e| panic!("running .tools/venv/bin/python: {e}; {INSTALL_HINT}"));
+    let mut cmd = Command::new(venv_tool("python"));
+    cmd.env_clear().arg("-c").arg(DECODE_TEMPLATE).arg(&path);
+    let output = output_within(cmd, TOOL_TIMEOUT);
     assert!(
         output.status.success(),
         "decoding {}: {}\n{}",
@@ -655,11 +662,9 @@ fn templates_pass_cfn_lint() {
         .collect();
     templates.sort();
     assert!(!templates.is_empty(), "no templates in {}", dir.display());
-    let output = Command::new(venv_tool("cfn-lint"))
-        .arg("--")
-        .args(&templates)
-        .output()
-        .unwrap_or_else(|e| panic!("running cfn-lint: {e}; {INSTALL_HINT}"));
+    let mut cmd = Command::new(venv_tool("cfn-lint"));
+    cmd.env_clear().arg("--").args(&templates);
+    let output = output_within(cmd, TOOL_TIMEOUT);
     assert!(
         output.status.success(),
         "cfn-lint {templates:?}: {}\n{}{}",
@@ -693,4 +698,82 @@ fn schedule_group_name_fits_any_stack_name() {
     // A stack id ends in a 36-character UUID.
     let length = prefix.len() + separator.len() + 36;
     assert!(length <= 64, "the group name takes {length} characters");
+}
+
+/// The member role and the task role grant exactly what each identity was
+/// seen doing: a scan of the sample organisation (the management account
+/// seeded with everything a member has, so that it makes every read too)
+/// with an upload, and the front's record of whose credentials signed each
+/// request. The member role's grants are the calls signed by member
+/// accounts; the task role's (without `OrgRoleArn`), the calls signed by
+/// the runner, which scans its own account with its own credentials, plus
+/// the upload's KMS action.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
+    let emulator = Emulator::start().await;
+    let org = sample_org::seed(&emulator).await;
+    let management = emulator.management().await;
+    let mut trail = TrailSpec::multi_region("management-trail", "us-east-1");
+    trail.log_group = Some("management-trail-logs");
+    management.trail(trail).await;
+    management
+        .cis_alarm_chain("us-east-1", "management-trail-logs")
+        .await;
+    management.bucket("us-east-1", "iam-reports").await;
+    // An enabled rule with a target in a member, whose targets are read.
+    let prod = emulator.account(&org.prod).await;
+    let topic = prod.topic("us-east-1", "prod-alerts", true).await;
+    prod.rule("us-east-1", "kms-alerts", CIS_RULE, true, Some(&topic))
+        .await;
+
+    emulator.front.clear_log();
+    let out_dir = tempfile::tempdir().expect("temp dir");
+    let mut cmd = cmkscan(emulator.endpoint());
+    cmd.args(["scan", "--regions", "us-east-1,eu-west-1", "--output-dir"])
+        .arg(out_dir.path())
+        .args(["--s3-uri", "s3://iam-reports/cmkscan"])
+        .args(["--external-id", "sample-external-id"]);
+    assert_exit(&run(cmd).await, 0);
+
+    let members: BTreeSet<&str> = [org.prod.as_str(), org.dev.as_str()].into();
+    let mut by_members = BTreeSet::new();
+    let mut by_runner = BTreeSet::new();
+    for request in emulator.front.log() {
+        let action = format!("{}:{}", request.service, request.api);
+        // The one call AWS allows without any permission.
+        if action == "sts:GetCallerIdentity" {
+            continue;
+        }
+        if request.caller == MANAGEMENT_ACCOUNT {
+            by_runner.insert(action);
+        } else {
+            assert!(
+                members.contains(request.caller.as_str()),
+                "{action} signed by {}, neither the runner nor a scanned member",
+                request.caller
+            );
+            by_members.insert(action);
+        }
+    }
+    by_runner.insert(SSE_KMS_UPLOAD.to_owned());
+    let member_template = member_role();
+    for (what, granted, seen) in [
+        (
+            "member-role.yaml role vs the calls member accounts signed",
+            role_actions(member_template, only_role_id(member_template)),
+            by_members,
+        ),
+        (
+            "runner.yaml task role (no OrgRoleArn) vs the calls the runner signed",
+            task_role_actions(false),
+            by_runner,
+        ),
+    ] {
+        let missing: Vec<_> = seen.difference(&granted).collect();
+        let extra: Vec<_> = granted.difference(&seen).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{what}:\n  called but not granted: {missing:?}\n  granted but never called: {extra:?}"
+        );
+    }
 }

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod access;
 mod checks_alerting;
 mod checks_config;
 mod checks_keys;
@@ -16,4 +17,5 @@ mod failures;
 mod faults;
 mod iam_templates;
 mod org_role;
+mod pagination;
 mod sample_org_cli;

@@ -94,7 +94,8 @@ pub enum KeyState {
 }
 
 impl Account {
-    fn at(&self, region: &str) -> SdkConfig {
+    /// The account's configuration, in `region`.
+    pub fn at(&self, region: &str) -> SdkConfig {
         self.config
             .to_builder()
             .region(Region::new(region.to_string()))
