@@ -23,11 +23,11 @@ fi
 
 deny=.tools/cargo/bin/cargo-deny
 if [ "$("$deny" --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
-  # Built from crates.io. Without it the tests still run, but
-  # scripts/test.sh says loudly that the dependency policy went unchecked.
+  # Built from the crate registry. Without it scripts/test.sh fails: the
+  # dependency policy would go unchecked.
   if cargo install --quiet --locked --root .tools/cargo "cargo-deny@$CARGO_DENY_VERSION"; then
     echo "installed cargo-deny $CARGO_DENY_VERSION into .tools/cargo" >&2
   else
-    echo "WARNING: could not install cargo-deny $CARGO_DENY_VERSION from crates.io" >&2
+    echo "WARNING: could not install cargo-deny $CARGO_DENY_VERSION from the crate registry" >&2
   fi
 fi

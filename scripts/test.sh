@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # Runs every test: installs the pinned tools if missing, checks the
-# dependency policy (deny.toml), then runs the unit and integration tests
-# (the integration tests start moto_server themselves on free loopback
-# ports; the fault suite is tests/integration/faults.rs).
+# dependency policy (deny.toml), runs the unit and integration tests (the
+# integration tests start moto_server themselves on loopback; the fault
+# suite is tests/integration/faults.rs), compiles the benchmark, and runs
+# the demo (scripts/demo.sh), the README's first command.
+# Arguments go to `cargo test` (e.g. a test name filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Snapshot tests compare; they never accept a new snapshot on their own.
+unset INSTA_UPDATE INSTA_FORCE_PASS
+
 scripts/install-tools.sh
 
 # cargo-deny runs offline and reads every package of the lock file, those of
@@ -12,14 +18,37 @@ scripts/install-tools.sh
 cargo fetch --locked --quiet
 
 deny=.tools/cargo/bin/cargo-deny
-if [ -x "$deny" ]; then
-  # Licences, sources and duplicate versions, offline. `check advisories`
-  # is left out: it needs the RustSec advisory database, cloned from
-  # GitHub, which the test machines and CI cannot reach. Run
-  # `.tools/cargo/bin/cargo-deny check advisories` where GitHub is reachable.
-  "$deny" --log-level error --offline check bans licenses sources
-else
-  echo "WARNING: cargo-deny is not installed: the dependency policy (deny.toml) was NOT checked" >&2
+if [ ! -x "$deny" ]; then
+  echo "cargo-deny is missing ($deny), so the dependency policy (deny.toml) cannot be checked." >&2
+  echo "Install it with scripts/install-tools.sh (it builds cargo-deny into .tools/cargo)." >&2
+  exit 1
 fi
+# Licences, sources and duplicate versions, offline. `check advisories`
+# is left out: it needs the RustSec advisory database, cloned from
+# GitHub, which the test machines and CI cannot reach. Run
+# `.tools/cargo/bin/cargo-deny check advisories` where GitHub is reachable.
+"$deny" --log-level error --offline check bans licenses sources
 
 cargo test --locked "$@"
+
+# The benchmark and its pacer are not run here (scripts/bench.sh takes
+# minutes), but they must keep compiling.
+cargo test --locked --benches --no-run
+
+# The README's first command, as a user runs it.
+demo_out=$(mktemp)
+trap 'rm -f "$demo_out"' EXIT
+rm -f reports/demo/findings.csv reports/demo/findings.json reports/demo/facts.json.gz
+if ! scripts/demo.sh >"$demo_out" 2>&1; then
+  cat "$demo_out" >&2
+  echo "scripts/demo.sh failed" >&2
+  exit 1
+fi
+for file in findings.csv findings.json facts.json.gz; do
+  if [ ! -s "reports/demo/$file" ]; then
+    cat "$demo_out" >&2
+    echo "scripts/demo.sh wrote no reports/demo/$file" >&2
+    exit 1
+  fi
+done
+echo "scripts/demo.sh: report written to reports/demo"
