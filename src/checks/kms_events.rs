@@ -415,8 +415,18 @@ mod robustness {
                 }
             }
             for pattern in &variants {
-                let _ = filter_coverage(pattern, here);
-                let _ = rule_coverage(pattern, here);
+                for coverage in [filter_coverage(pattern, here), rule_coverage(pattern, here)] {
+                    // What a pattern misses is named by watched event.
+                    if let PatternCoverage::Misses(missed) = coverage {
+                        assert!(!missed.is_empty(), "{pattern:?}");
+                        for miss in &missed {
+                            assert!(
+                                WATCHED_EVENTS.iter().any(|name| miss.starts_with(name)),
+                                "{pattern:?} misses {miss:?}"
+                            );
+                        }
+                    }
+                }
             }
         }
     }
