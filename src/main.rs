@@ -317,7 +317,6 @@ async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
     let dir = &args.output.output_dir;
     sink::check_writable(dir)?;
     let config = load_aws_config().await;
-    let runner_region = config.region().map(|r| r.to_string());
     // The evidence streams to disk while the scan runs; it takes its name
     // only if the scan completes, and vanishes if it fails.
     let (pending_facts, out) = PendingFile::create(dir, sink::FACTS_NAME)?;
@@ -338,9 +337,7 @@ async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
         .upload
         .s3_region
         .as_ref()
-        .map(|r| r.as_str().to_string())
-        .or(runner_region)
-        .context("no region for the report bucket: set AWS_REGION or --s3-region")?;
+        .map_or(outcome.runner_region.clone(), |r| r.as_str().to_string());
     let target = S3Target {
         uri: uri.clone(),
         kms_key_id: args.upload.s3_kms_key_id.clone(),

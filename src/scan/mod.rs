@@ -87,6 +87,9 @@ impl ScanError {
 
 pub struct ScanOutcome {
     pub scan: ScanHeader,
+    /// The runner's region (a scan cannot run without one): the report
+    /// bucket's unless `--s3-region` says otherwise.
+    pub runner_region: String,
     pub findings: SpooledFindings,
     pub summary: Summary,
 }
@@ -259,6 +262,7 @@ pub async fn run(
     )?;
     Ok(ScanOutcome {
         scan: header,
+        runner_region: ctx.home_region.clone(),
         findings,
         summary,
     })
