@@ -23,6 +23,8 @@ pub enum InputError {
         "{value:?} is not an IAM role ARN (arn:<partition>:iam::<account>:role/<name>): {why}"
     )]
     RoleArn { value: String, why: String },
+    #[error("{0:?} is not an organizational unit id (ou-xxxx-xxxxxxxx) or root id (r-xxxx)")]
+    OuId(String),
 }
 
 /// A 12-digit AWS account id.
@@ -49,6 +51,55 @@ impl FromStr for AccountId {
 }
 
 impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// An organizational unit id (`ou-` then 4 to 32 lowercase letters or
+/// digits, `-`, 8 to 32 more) or a root id (`r-` then 4 to 32), the shapes
+/// AWS documents for them; whether it exists is asked of Organizations when
+/// the scan starts.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OuId(String);
+
+impl OuId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_root(&self) -> bool {
+        self.0.starts_with("r-")
+    }
+}
+
+impl FromStr for OuId {
+    type Err = InputError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let run = |part: &str, min: usize| {
+            (min..=32).contains(&part.len())
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        };
+        let shaped = match (s.strip_prefix("ou-"), s.strip_prefix("r-")) {
+            (Some(ou), _) => ou
+                .split_once('-')
+                .is_some_and(|(root, own)| run(root, 4) && run(own, 8)),
+            (None, Some(root)) => run(root, 4),
+            (None, None) => false,
+        };
+        if shaped {
+            Ok(OuId(s.to_string()))
+        } else {
+            Err(InputError::OuId(s.to_string()))
+        }
+    }
+}
+
+impl fmt::Display for OuId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
@@ -297,6 +348,30 @@ fn check_bucket(name: &str) -> Result<(), InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ou_and_root_ids() {
+        for good in ["ou-ab12-cdef3456", "r-ab12", " ou-abcd-0123456789abcdef "] {
+            assert!(good.parse::<OuId>().is_ok(), "{good}");
+        }
+        assert!("r-ab12".parse::<OuId>().unwrap().is_root());
+        assert!(!"ou-ab12-cdef3456".parse::<OuId>().unwrap().is_root());
+        for bad in [
+            "",
+            "ou-",
+            "ou-ab12",
+            "ou-ab1-cdef3456",
+            "ou-ab12-cdef345",
+            "ou-AB12-cdef3456",
+            "ou-ab12-cdef3456-x",
+            "r-ab1",
+            "r-ab12-x",
+            "Root",
+            "123456789012",
+        ] {
+            assert!(bad.parse::<OuId>().is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn account_ids() {
