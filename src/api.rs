@@ -12,7 +12,11 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum Api {
     OrganizationsDescribeOrganization,
-    OrganizationsListAccounts,
+    OrganizationsListRoots,
+    OrganizationsListOrganizationalUnitsForParent,
+    OrganizationsListAccountsForParent,
+    OrganizationsDescribeOrganizationalUnit,
+    OrganizationsListParents,
     StsGetCallerIdentity,
     StsAssumeRole,
     Ec2DescribeRegions,
@@ -35,9 +39,13 @@ pub enum Api {
 }
 
 impl Api {
-    pub const ALL: [Api; 21] = [
+    pub const ALL: [Api; 25] = [
         Api::OrganizationsDescribeOrganization,
-        Api::OrganizationsListAccounts,
+        Api::OrganizationsListRoots,
+        Api::OrganizationsListOrganizationalUnitsForParent,
+        Api::OrganizationsListAccountsForParent,
+        Api::OrganizationsDescribeOrganizationalUnit,
+        Api::OrganizationsListParents,
         Api::StsGetCallerIdentity,
         Api::StsAssumeRole,
         Api::Ec2DescribeRegions,
@@ -64,7 +72,15 @@ impl Api {
     pub fn service_and_operation(self) -> (&'static str, &'static str) {
         match self {
             Api::OrganizationsDescribeOrganization => ("organizations", "DescribeOrganization"),
-            Api::OrganizationsListAccounts => ("organizations", "ListAccounts"),
+            Api::OrganizationsListRoots => ("organizations", "ListRoots"),
+            Api::OrganizationsListOrganizationalUnitsForParent => {
+                ("organizations", "ListOrganizationalUnitsForParent")
+            }
+            Api::OrganizationsListAccountsForParent => ("organizations", "ListAccountsForParent"),
+            Api::OrganizationsDescribeOrganizationalUnit => {
+                ("organizations", "DescribeOrganizationalUnit")
+            }
+            Api::OrganizationsListParents => ("organizations", "ListParents"),
             Api::StsGetCallerIdentity => ("sts", "GetCallerIdentity"),
             Api::StsAssumeRole => ("sts", "AssumeRole"),
             Api::Ec2DescribeRegions => ("ec2", "DescribeRegions"),
@@ -109,7 +125,11 @@ impl Api {
     pub fn caller(self) -> Caller {
         match self {
             Api::OrganizationsDescribeOrganization
-            | Api::OrganizationsListAccounts
+            | Api::OrganizationsListRoots
+            | Api::OrganizationsListOrganizationalUnitsForParent
+            | Api::OrganizationsListAccountsForParent
+            | Api::OrganizationsDescribeOrganizationalUnit
+            | Api::OrganizationsListParents
             | Api::StsAssumeRole
             | Api::S3PutObject => Caller::Runner,
             _ => Caller::ScannedAccount,
@@ -124,9 +144,14 @@ impl Api {
             Api::CloudTrailLookupEvents => 2,
             Api::OrganizationsDescribeOrganization => 2,
             // Organizations publishes no per-API rate; 1 per second is the
-            // pace its throttling is commonly met at, and listing 20
-            // accounts a page keeps even 5,000 accounts to about 4 minutes.
-            Api::OrganizationsListAccounts => 1,
+            // pace its throttling is commonly met at. The tree walk sends
+            // one request at a time, so the listing stays near that pace
+            // whichever of its operations it is on.
+            Api::OrganizationsListRoots
+            | Api::OrganizationsListOrganizationalUnitsForParent
+            | Api::OrganizationsListAccountsForParent
+            | Api::OrganizationsDescribeOrganizationalUnit
+            | Api::OrganizationsListParents => 1,
             Api::LogsDescribeMetricFilters
             | Api::CloudWatchDescribeAlarmsForMetric
             | Api::CloudTrailDescribeTrails

@@ -15,7 +15,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::checks::catalog::{CheckId, RowsPer, Status};
-use crate::report::{defuse, Row, CSV_COLUMNS, REPORT_SCHEMA_VERSION};
+use crate::report::{defuse, Row, CSV_COLUMNS, CSV_COLUMNS_WITHOUT_OU, REPORT_SCHEMA_VERSION};
 
 /// Columns of the CSV `cmkscan diff --output` writes, in order.
 pub const DIFF_CSV_COLUMNS: [&str; 10] = [
@@ -218,7 +218,9 @@ impl Findings {
 fn parse_csv(bytes: &[u8]) -> Result<Vec<Row>, DiffError> {
     let mut reader = csv::Reader::from_reader(bytes);
     let header = reader.headers()?;
-    if header.iter().ne(CSV_COLUMNS) {
+    // Reports from before `ou_path` lack its column; their rows read with
+    // an empty one.
+    if header.iter().ne(CSV_COLUMNS) && header.iter().ne(CSV_COLUMNS_WITHOUT_OU) {
         return Err(DiffError::CsvHeader {
             found: header.iter().collect::<Vec<_>>().join(","),
             expected: CSV_COLUMNS.join(","),
@@ -229,7 +231,12 @@ fn parse_csv(bytes: &[u8]) -> Result<Vec<Row>, DiffError> {
 
 /// The row as `findings.csv` holds it.
 fn csv_form(mut row: Row) -> Row {
-    for cell in [&mut row.account_name, &mut row.resource_id, &mut row.detail] {
+    for cell in [
+        &mut row.account_name,
+        &mut row.resource_id,
+        &mut row.detail,
+        &mut row.ou_path,
+    ] {
         *cell = defuse(cell);
     }
     row
@@ -479,6 +486,7 @@ mod tests {
             detail: detail.into(),
             remediation: "fix it".into(),
             controls: "".into(),
+            ou_path: "Root/Prod".into(),
         }
     }
 
@@ -705,6 +713,43 @@ mod tests {
             ("'@team", "'+x", "'-y")
         );
         assert!(diff(&from_json, &from_csv).changes.is_empty());
+    }
+
+    #[test]
+    fn reports_from_before_ou_path_read_and_compare_with_new_ones() {
+        let new = row(CheckId::KeyState.as_str(), Status::Fail, "k", "d");
+        let new_csv = String::from_utf8(csv_of(std::slice::from_ref(&new))).expect("utf-8");
+        // The same row as an older CSV wrote it: no `ou_path` column.
+        let old_csv: String = new_csv
+            .lines()
+            .map(|line| format!("{}\n", &line[..line.rfind(',').expect("a last cell")]))
+            .collect();
+        assert!(
+            old_csv.starts_with(&CSV_COLUMNS_WITHOUT_OU.join(",")),
+            "{old_csv}"
+        );
+        let old = Findings::parse(old_csv.as_bytes(), Format::Csv).expect("older CSV");
+        assert_eq!(
+            old.rows.values().next().map(|r| r.ou_path.as_str()),
+            Some("")
+        );
+        let mut old_json: serde_json::Value =
+            serde_json::from_slice(&json("s", std::slice::from_ref(&new))).expect("json");
+        old_json["findings"][0]
+            .as_object_mut()
+            .expect("a row")
+            .remove("ou_path");
+        let old_from_json =
+            Findings::parse(&serde_json::to_vec(&old_json).expect("json"), Format::Json)
+                .expect("older JSON");
+        assert_eq!(old.rows, old_from_json.rows);
+        let new = Findings::parse(new_csv.as_bytes(), Format::Csv).expect("new CSV");
+        assert_eq!(
+            new.rows.values().next().map(|r| r.ou_path.as_str()),
+            Some("Root/Prod")
+        );
+        // Only the status matters: the OU column appearing changes nothing.
+        assert!(diff(&old, &new).changes.is_empty());
     }
 
     #[test]

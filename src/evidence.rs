@@ -172,6 +172,8 @@ mod tests {
         AccountFacts {
             id: id.into(),
             name: format!("name-{id}"),
+            ou_path: "Root/Workloads".into(),
+            ou_id: "ou-ab12-workload".into(),
             access: Ok(()),
             skipped_regions: vec!["ap-east-1".into()],
             trails: Vec::new(),
@@ -186,6 +188,8 @@ mod tests {
                 id: "333333333333".into(),
                 name: "gone".into(),
                 status: "SUSPENDED".into(),
+                ou_path: "Root/Suspended".into(),
+                ou_id: "ou-ab12-suspended".into(),
             }],
             // Printed as 1.7869491530000001: without serde_json's
             // float_roundtrip it read back one unit in the last place off.

@@ -92,12 +92,27 @@ pub struct OrgAccount {
     pub id: String,
     pub name: String,
     pub status: String,
+    /// Its organizational unit path by name from the root, e.g.
+    /// `Root/Workloads/Prod`; empty in facts files written before OUs were
+    /// listed (they load unchanged).
+    #[serde(default)]
+    pub ou_path: String,
+    /// Its parent's id: the OU (`ou-…`) or the root (`r-…`); empty like
+    /// `ou_path`.
+    #[serde(default)]
+    pub ou_id: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccountFacts {
     pub id: String,
     pub name: String,
+    /// See [`OrgAccount::ou_path`].
+    #[serde(default)]
+    pub ou_path: String,
+    /// See [`OrgAccount::ou_id`].
+    #[serde(default)]
+    pub ou_id: String,
     /// Getting into the account: the AssumeRole (members) and the region
     /// discovery. An error here means nothing else was collected.
     pub access: Fetched<()>,

@@ -20,7 +20,7 @@ use cmkscan::collect::session::https_client;
 use cmkscan::diff::Findings;
 use cmkscan::evidence::{self, FactsWriter};
 use cmkscan::facts::ScanHeader;
-use cmkscan::ids::{AccountId, RegionName, RegionSelection, RoleArn, RoleName, S3Uri};
+use cmkscan::ids::{AccountId, OuId, RegionName, RegionSelection, RoleArn, RoleName, S3Uri};
 use cmkscan::report::{FindingRows, Report, Summary};
 use cmkscan::scan::{self, ScanOptions};
 use cmkscan::sink::{self, LocalFile, PendingFile, S3Target};
@@ -74,6 +74,13 @@ struct ScanArgs {
     /// Never scan these account ids (comma-separated).
     #[arg(long, value_delimiter = ',')]
     exclude_accounts: Vec<AccountId>,
+    /// Scan only the accounts under these OUs or roots, recursively
+    /// (comma-separated ou-… / r-… ids).
+    #[arg(long, value_delimiter = ',')]
+    ous: Vec<OuId>,
+    /// Never scan the accounts under these OUs, recursively (comma-separated ou-… ids).
+    #[arg(long, value_delimiter = ',')]
+    exclude_ous: Vec<OuId>,
     /// Role assumed in every member account (a name, or path/name).
     #[arg(long, env = "CMKSCAN_ROLE_NAME", default_value = "CmkScanReadOnly")]
     role_name: RoleName,
@@ -159,6 +166,21 @@ impl ScanArgs {
                 ErrorKind::ArgumentConflict,
                 format!(
                     "--accounts and --exclude-accounts both name {}",
+                    conflicting.join(", ")
+                ),
+            );
+        }
+        let conflicting: Vec<&str> = self
+            .ous
+            .iter()
+            .filter(|id| self.exclude_ous.contains(id))
+            .map(OuId::as_str)
+            .collect();
+        if !conflicting.is_empty() {
+            return usage(
+                ErrorKind::ArgumentConflict,
+                format!(
+                    "--ous and --exclude-ous both name {}",
                     conflicting.join(", ")
                 ),
             );
@@ -308,6 +330,8 @@ async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
         regions: args.regions,
         include_accounts: args.accounts.into_iter().collect(),
         exclude_accounts: args.exclude_accounts.into_iter().collect(),
+        include_ous: args.ous.into_iter().collect(),
+        exclude_ous: args.exclude_ous.into_iter().collect(),
         role_name: args.role_name.to_string(),
         org_role: args.org_role,
         external_id: args.external_id,

@@ -120,6 +120,7 @@ mod tests {
         Finding {
             account_id: account.into(),
             account_name: format!("name of {account}"),
+            ou_path: "Root".into(),
             region: region.into(),
             check,
             status: Status::Pass,

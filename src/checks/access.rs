@@ -21,6 +21,7 @@ pub fn denied(account: &AccountFacts) -> Option<Finding> {
     Some(Finding {
         account_id: account.id.clone(),
         account_name: account.name.clone(),
+        ou_path: account.ou_path.clone(),
         region: ACCOUNT_WIDE.to_string(),
         check: CheckId::AccountAccess,
         status: Status::Error,

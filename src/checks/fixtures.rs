@@ -32,6 +32,8 @@ pub fn account(region: RegionFacts) -> AccountFacts {
     AccountFacts {
         id: "111122223333".into(),
         name: "member".into(),
+        ou_path: "Root/Workloads".into(),
+        ou_id: "ou-ab12-workload".into(),
         access: Ok(()),
         skipped_regions: vec![],
         trails: vec![],

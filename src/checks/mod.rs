@@ -35,6 +35,8 @@ pub const ACCOUNT_WIDE: &str = "global";
 pub struct Finding {
     pub account_id: String,
     pub account_name: String,
+    /// The account's OU path from the root (`Root/Workloads/Prod`).
+    pub ou_path: String,
     pub region: String,
     pub check: CheckId,
     pub status: Status,
@@ -74,6 +76,7 @@ impl<'a> RegionContext<'a> {
         Finding {
             account_id: self.account.id.clone(),
             account_name: self.account.name.clone(),
+            ou_path: self.account.ou_path.clone(),
             region: self.region.region.clone(),
             check,
             status,

@@ -15,7 +15,26 @@ use crate::facts::ScanHeader;
 pub use summary::{Coverage, Summary, Tally};
 
 /// CSV columns, in order. Changing them breaks auditors' tooling.
-pub const CSV_COLUMNS: [&str; 13] = [
+pub const CSV_COLUMNS: [&str; 14] = [
+    "scan_id",
+    "scan_time",
+    "account_id",
+    "account_name",
+    "region",
+    "check_id",
+    "status",
+    "severity",
+    "resource_id",
+    "title",
+    "detail",
+    "remediation",
+    "controls",
+    "ou_path",
+];
+
+/// The CSV columns before `ou_path` was appended: `cmkscan diff` still
+/// reads reports written with them.
+pub const CSV_COLUMNS_WITHOUT_OU: [&str; 13] = [
     "scan_id",
     "scan_time",
     "account_id",
@@ -47,6 +66,9 @@ pub struct Row {
     pub detail: String,
     pub remediation: String,
     pub controls: String,
+    /// Absent from reports written before it was added, which read as "".
+    #[serde(default)]
+    pub ou_path: String,
 }
 
 /// Version of the report layout: the `schema_version` of the findings.json
@@ -69,6 +91,7 @@ impl Row {
             detail: f.detail,
             remediation: f.check.remediation().to_string(),
             controls: f.check.controls(),
+            ou_path: f.ou_path,
         }
     }
 }
@@ -113,6 +136,7 @@ impl Report<'_> {
                 &defuse(&row.detail),
                 &row.remediation,
                 &row.controls,
+                &defuse(&row.ou_path),
             ])?;
         }
         writer.flush()?;
@@ -148,7 +172,7 @@ impl Serialize for Report<'_> {
     }
 }
 
-/// Account names, resource names and details come from AWS users; a cell
+/// Account names, OU names, resource names and details come from AWS users; a cell
 /// starting with `=`, `+`, `-`, `@`, tab or carriage return may run as a
 /// formula when an auditor opens the CSV in a spreadsheet, so it gets a
 /// leading apostrophe.

@@ -23,6 +23,10 @@ pub struct Summary {
     pub coverage: Coverage,
     pub by_status: BTreeMap<Status, usize>,
     pub by_check: BTreeMap<CheckId, BTreeMap<Status, usize>>,
+    /// Findings by top-level OU path (`Root/Workloads`; `Root` for accounts
+    /// directly under the root). Rows without an OU (facts written before
+    /// OUs were listed) are not counted here.
+    pub by_top_level_ou: BTreeMap<String, BTreeMap<Status, usize>>,
     pub duration_seconds: f64,
     pub api_calls: BTreeMap<String, u64>,
 }
@@ -60,6 +64,7 @@ pub struct Tally {
     regions_skipped: BTreeMap<String, Vec<String>>,
     by_status: BTreeMap<Status, usize>,
     by_check: BTreeMap<CheckId, BTreeMap<Status, usize>>,
+    by_top_level_ou: BTreeMap<String, BTreeMap<Status, usize>>,
     /// Accounts and regions with an ERROR row other than `scan.account_access`.
     errored_regions: BTreeSet<(String, String)>,
 }
@@ -87,6 +92,14 @@ impl Tally {
                 .or_default()
                 .entry(finding.status)
                 .or_default() += 1;
+            if let Some(ou) = top_level_ou(&finding.ou_path) {
+                *self
+                    .by_top_level_ou
+                    .entry(ou.to_string())
+                    .or_default()
+                    .entry(finding.status)
+                    .or_default() += 1;
+            }
             if finding.status == Status::Error && finding.check != CheckId::AccountAccess {
                 self.errored_regions
                     .insert((finding.account_id.clone(), finding.region.clone()));
@@ -118,6 +131,15 @@ impl Tally {
                 (check, all)
             })
             .collect();
+        let by_top_level_ou = self
+            .by_top_level_ou
+            .into_iter()
+            .map(|(ou, counts)| {
+                let mut all = zero();
+                all.extend(counts);
+                (ou, all)
+            })
+            .collect();
         let partial_accounts: BTreeSet<&str> = self
             .errored_regions
             .iter()
@@ -147,6 +169,7 @@ impl Tally {
             coverage,
             by_status,
             by_check,
+            by_top_level_ou,
             duration_seconds,
             api_calls: api_calls.clone(),
         }
@@ -251,6 +274,16 @@ impl Summary {
             row(&mut out, check.as_str(), counts);
         }
         row(&mut out, "total", &self.by_status);
+        if !self.by_top_level_ou.is_empty() {
+            let _ = writeln!(
+                out,
+                "{:<34} {:>6} {:>6} {:>6} {:>6}",
+                "top-level OU", "PASS", "FAIL", "WARN", "ERROR"
+            );
+            for (ou, counts) in &self.by_top_level_ou {
+                row(&mut out, &printable(ou), counts);
+            }
+        }
         let calls: u64 = self.api_calls.values().sum();
         let _ = writeln!(
             out,
@@ -259,6 +292,35 @@ impl Summary {
         );
         out
     }
+}
+
+/// The root and the OU right under it of an OU path: `Root/Workloads` of
+/// `Root/Workloads/Prod`, `Root` itself for an account directly under the
+/// root; `None` for an empty path (facts from before OUs were listed).
+fn top_level_ou(ou_path: &str) -> Option<&str> {
+    if ou_path.is_empty() {
+        return None;
+    }
+    let mut slashes = ou_path.match_indices('/').map(|(at, _)| at);
+    Some(match (slashes.next(), slashes.next()) {
+        (Some(_), Some(second)) => &ou_path[..second],
+        _ => ou_path,
+    })
+}
+
+/// OU names come from AWS users: control characters are shown escaped on
+/// the terminal rather than sent to it.
+fn printable(name: &str) -> String {
+    name.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
 }
 
 /// The `summary` object of findings.json (docs/report-format.md): the fields
@@ -274,6 +336,7 @@ impl Serialize for Summary {
             coverage: &'a Coverage,
             by_status: &'a BTreeMap<Status, usize>,
             by_check: &'a BTreeMap<CheckId, BTreeMap<Status, usize>>,
+            by_top_level_ou: &'a BTreeMap<String, BTreeMap<Status, usize>>,
             duration_seconds: f64,
             api_calls: &'a BTreeMap<String, u64>,
         }
@@ -286,6 +349,7 @@ impl Serialize for Summary {
             coverage,
             by_status,
             by_check,
+            by_top_level_ou,
             duration_seconds,
             api_calls,
         } = self;
@@ -297,6 +361,7 @@ impl Serialize for Summary {
             coverage,
             by_status,
             by_check,
+            by_top_level_ou,
             duration_seconds: *duration_seconds,
             api_calls,
         }
@@ -331,6 +396,7 @@ mod tests {
             coverage: Coverage::default(),
             by_status: BTreeMap::new(),
             by_check: BTreeMap::new(),
+            by_top_level_ou: BTreeMap::new(),
             duration_seconds: 1.0,
             api_calls: BTreeMap::new(),
         };
@@ -357,6 +423,7 @@ mod tests {
             },
             by_status: BTreeMap::new(),
             by_check: BTreeMap::new(),
+            by_top_level_ou: BTreeMap::new(),
             duration_seconds: 1.5,
             api_calls: BTreeMap::new(),
         };
@@ -369,7 +436,7 @@ mod tests {
         );
         assert!(
             json.ends_with(
-                r#""by_status":{},"by_check":{},"duration_seconds":1.5,"api_calls":{}}"#
+                r#""by_status":{},"by_check":{},"by_top_level_ou":{},"duration_seconds":1.5,"api_calls":{}}"#
             ),
             "{json}"
         );
@@ -382,10 +449,56 @@ mod tests {
         );
     }
 
+    #[test]
+    fn findings_roll_up_by_top_level_ou() {
+        assert_eq!(
+            top_level_ou("Root/Workloads/Prod/Web"),
+            Some("Root/Workloads")
+        );
+        assert_eq!(top_level_ou("Root/Workloads"), Some("Root/Workloads"));
+        assert_eq!(top_level_ou("Root"), Some("Root"));
+        assert_eq!(top_level_ou(""), None);
+        let in_ou = |ou: &str, status| Finding {
+            ou_path: ou.into(),
+            ..finding("111111111111", "us-east-1", CheckId::KeyState, status)
+        };
+        let mut tally = Tally::default();
+        tally.findings(&[
+            in_ou("Root/Workloads/Prod", Status::Fail),
+            in_ou("Root/Workloads", Status::Pass),
+            in_ou("Root", Status::Error),
+            in_ou("Root/Evil\u{1b}[31m", Status::Warn),
+            // From facts written before OUs: counted, but in no OU.
+            in_ou("", Status::Pass),
+        ]);
+        let summary = tally.summary(&[], 0.0, &BTreeMap::new());
+        let counts = |ou: &str| {
+            summary.by_top_level_ou[ou]
+                .iter()
+                .filter(|(_, n)| **n > 0)
+                .map(|(s, n)| (*s, *n))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            counts("Root/Workloads"),
+            [(Status::Pass, 1), (Status::Fail, 1)]
+        );
+        assert_eq!(counts("Root"), [(Status::Error, 1)]);
+        assert_eq!(summary.by_top_level_ou.len(), 3);
+        assert_eq!(summary.by_status[&Status::Pass], 2);
+        let rendered = summary.render();
+        assert!(rendered.contains("\ntop-level OU "), "{rendered}");
+        assert!(rendered.contains("\nRoot/Workloads "), "{rendered}");
+        // The escape character never reaches the terminal.
+        assert!(!rendered.contains('\u{1b}'), "{rendered}");
+        assert!(rendered.contains("Root/Evil\\u{1b}[31m"), "{rendered}");
+    }
+
     fn finding(account: &str, region: &str, check: CheckId, status: Status) -> Finding {
         Finding {
             account_id: account.into(),
             account_name: String::new(),
+            ou_path: String::new(),
             region: region.into(),
             check,
             status,
@@ -398,6 +511,8 @@ mod tests {
         AccountFacts {
             id: id.into(),
             name: String::new(),
+            ou_path: String::new(),
+            ou_id: String::new(),
             access: if reached {
                 Ok(())
             } else {

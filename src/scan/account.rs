@@ -27,6 +27,8 @@ async fn collect_account(ctx: &Context, account: OrgAccount) -> AccountFacts {
     let mut facts = AccountFacts {
         id: account.id,
         name: account.name,
+        ou_path: account.ou_path,
+        ou_id: account.ou_id,
         access: Ok(()),
         skipped_regions: Vec::new(),
         trails: Vec::new(),

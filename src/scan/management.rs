@@ -28,7 +28,7 @@ static NO_TRAILS: Fetched<Vec<TrailFacts>> = Ok(Vec::new());
 pub(super) struct ManagementAccount {
     id: String,
     /// Its scan, started before its page is listed; `None` when filtered
-    /// out by `--accounts` / `--exclude-accounts`.
+    /// out by `--accounts` / `--exclude-accounts` or by its OU.
     scan: Option<Shared<BoxFuture<'static, Arc<AccountFacts>>>>,
     /// Whether the listing delivered its entry (it always should).
     listed: AtomicBool,
@@ -40,12 +40,14 @@ impl ManagementAccount {
     /// [`Self::scan_beside_listing`] or a waiting member polls it.
     pub(super) fn new(ctx: &Arc<Context>) -> Self {
         let id = ctx.management_account_id.clone();
-        let scan = ctx.is_selected(&id).then(|| {
+        let scan = (ctx.is_selected(&id) && ctx.management_in_ou_scope).then(|| {
             let ctx = Arc::clone(ctx);
             let account = OrgAccount {
                 id: id.clone(),
                 name: String::new(),
                 status: "ACTIVE".into(),
+                ou_path: String::new(),
+                ou_id: String::new(),
             };
             async move { Arc::new(account::scan(&ctx, account).await) }
                 .boxed()
@@ -66,13 +68,15 @@ impl ManagementAccount {
         }
     }
 
-    /// Its facts, under the name Organizations lists, when `account` is its
+    /// Its facts, under the name and OU Organizations lists, when `account` is its
     /// entry in the listing and it is scanned here.
     pub(super) async fn take_listed(&self, account: &OrgAccount) -> Option<AccountFacts> {
         let scan = self.scan.as_ref().filter(|_| account.id == self.id)?;
         self.listed.store(true, Ordering::Relaxed);
         Some(AccountFacts {
             name: account.name.clone(),
+            ou_path: account.ou_path.clone(),
+            ou_id: account.ou_id.clone(),
             ..AccountFacts::clone(&*scan.clone().await)
         })
     }

@@ -19,12 +19,12 @@ use aws_smithy_types::date_time::{DateTime, Format};
 use futures::stream::TryStreamExt;
 
 use crate::collect::access::{self, CallerIdentity, RoleRequest};
-use crate::collect::organizations::{self, UNREPORTED_STATE};
+use crate::collect::organizations::{self, OuScope, UNREPORTED_STATE};
 use crate::collect::regions::{self, RegionInfo};
 use crate::collect::session::AccountSession;
 use crate::evidence::FactsSink;
 use crate::facts::{AccountFacts, OrgAccount, ScanHeader};
-use crate::ids::{AccountId, RegionSelection, RoleArn};
+use crate::ids::{AccountId, OuId, RegionSelection, RoleArn};
 use crate::report::Summary;
 use crate::spool::SpooledFindings;
 use crate::throttle::{CallError, Throttle};
@@ -37,6 +37,11 @@ pub struct ScanOptions {
     /// Scan only these accounts; empty means all.
     pub include_accounts: BTreeSet<AccountId>,
     pub exclude_accounts: BTreeSet<AccountId>,
+    /// Scan only accounts under these OUs or roots (recursively); empty
+    /// means all. An account must pass both this and the account filters.
+    pub include_ous: BTreeSet<OuId>,
+    /// Never scan accounts under these OUs (recursively).
+    pub exclude_ous: BTreeSet<OuId>,
     pub role_name: String,
     /// A role for the Organizations reads only; `None`: the runner's own
     /// credentials make them (the management account, or an account the
@@ -63,7 +68,11 @@ pub enum ScanError {
         source: CallError,
     },
     #[error("cannot list the organization's accounts")]
-    ListAccounts(#[source] CallError),
+    AccountListing(#[source] CallError),
+    #[error("no such organizational unit or root in this organization: {}", .0.join(", "))]
+    UnknownOus(Vec<String>),
+    #[error("cannot check the organizational units named by --ous / --exclude-ous")]
+    CheckOus(#[source] CallError),
     #[error("cannot write the evidence file")]
     Evidence(#[source] std::io::Error),
     #[error("cannot park findings in the temporary directory (TMPDIR)")]
@@ -81,7 +90,10 @@ pub enum ScanError {
 impl ScanError {
     /// Errors the user can fix by changing the command line.
     pub fn is_usage(&self) -> bool {
-        matches!(self, ScanError::UnknownRegions { .. })
+        matches!(
+            self,
+            ScanError::UnknownRegions { .. } | ScanError::UnknownOus(_)
+        )
     }
 }
 
@@ -105,6 +117,11 @@ struct Context {
     /// the whole scan.
     home_region: String,
     management_account_id: String,
+    /// `--ous` / `--exclude-ous` as the listing applies them.
+    ou_scope: OuScope,
+    /// Whether the management account is inside `ou_scope`: known before
+    /// the listing reaches it, because its scan starts at once.
+    management_in_ou_scope: bool,
     options: ScanOptions,
     role: RoleRequest,
     /// The scan's start: LookupEvents' window ends here for every account.
@@ -194,6 +211,18 @@ pub async fn run(
         .await
         .map_err(ScanError::PartitionRegions)?;
     validate_regions(&options.regions, &partition_regions, &caller.partition)?;
+    let roots = organizations::roots(&org_session, &home_region)
+        .await
+        .map_err(ScanError::AccountListing)?;
+    let ou_scope = ou_scope(&org_session, &home_region, &options, &roots).await?;
+    let management_in_ou_scope = ou_scope == OuScope::default()
+        || ou_scope.covers(
+            organizations::ancestors(&org_session, &home_region, &management_account_id)
+                .await
+                .map_err(ScanError::CheckOus)?
+                .iter()
+                .map(String::as_str),
+        );
     tracing::info!(
         scan_id,
         caller_account = caller.account_id,
@@ -219,18 +248,25 @@ pub async fn run(
         caller,
         home_region,
         management_account_id,
+        ou_scope,
+        management_in_ou_scope,
         options,
         now,
         done: AtomicUsize::new(0),
     });
     let management = ManagementAccount::new(&ctx);
 
-    let accounts = organizations::accounts(&ctx.organizations, &ctx.home_region)
-        .map_ok(|account| scan_listed(&ctx, &management, account))
-        .try_buffer_unordered(ctx.options.concurrency.get());
+    let accounts =
+        organizations::accounts(&ctx.organizations, &ctx.home_region, roots, &ctx.ou_scope)
+            .map_ok(|account| scan_listed(&ctx, &management, account))
+            .try_buffer_unordered(ctx.options.concurrency.get());
     let drain = async {
         futures::pin_mut!(accounts);
-        while let Some(listed) = accounts.try_next().await.map_err(ScanError::ListAccounts)? {
+        while let Some(listed) = accounts
+            .try_next()
+            .await
+            .map_err(ScanError::AccountListing)?
+        {
             match listed {
                 Listed::Scanned(facts) => {
                     finished.scanned(&facts, management.known_organization_trails())?
@@ -301,6 +337,39 @@ fn validate_regions(
             known: known.into_iter().map(str::to_string).collect(),
         })
     }
+}
+
+/// `--ous` / `--exclude-ous` once every id they name is known to exist:
+/// roots against the root list, OUs with `DescribeOrganizationalUnit`. An id
+/// that does not exist is a usage error, found before any account is
+/// scanned.
+async fn ou_scope(
+    organizations_session: &AccountSession,
+    region: &str,
+    options: &ScanOptions,
+    roots: &[organizations::Parent],
+) -> Result<OuScope, ScanError> {
+    let mut unknown = Vec::new();
+    for id in options.include_ous.iter().chain(&options.exclude_ous) {
+        let exists = if id.is_root() {
+            roots.iter().any(|root| root.id == id.as_str())
+        } else {
+            organizations::ou_exists(organizations_session, region, id.as_str())
+                .await
+                .map_err(ScanError::CheckOus)?
+        };
+        if !exists {
+            unknown.push(id.to_string());
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(ScanError::UnknownOus(unknown));
+    }
+    let ids = |set: &BTreeSet<OuId>| set.iter().map(|id| id.as_str().to_string()).collect();
+    Ok(OuScope {
+        include: ids(&options.include_ous),
+        exclude: ids(&options.exclude_ous),
+    })
 }
 
 /// One entry of the listing: filtered out, put aside as inactive, or

@@ -239,7 +239,7 @@ async fn account_states_decide_which_accounts_are_scanned() {
     ];
     emulator
         .front
-        .rewrite("ListAccounts", move |answer: &mut Value| {
+        .rewrite("ListAccountsForParent", move |answer: &mut Value| {
             for account in answer["Accounts"].as_array_mut().into_iter().flatten() {
                 let Some((_, state, status)) = states.iter().find(|s| account["Id"] == s.0) else {
                     continue;

@@ -380,10 +380,12 @@ async fn organization_failures_are_runtime_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn list_accounts_denied_is_a_runtime_error() {
+async fn listing_accounts_denied_is_a_runtime_error() {
     let emulator = Emulator::with_organization().await;
     emulator.create_account("member").await;
-    emulator.front.deny(MANAGEMENT_ACCOUNT, "ListAccounts");
+    emulator
+        .front
+        .deny(MANAGEMENT_ACCOUNT, "ListAccountsForParent");
     let out_dir = tempfile::tempdir().unwrap();
     let (_, reason) = scan_failure(
         emulator.endpoint(),
@@ -997,7 +999,9 @@ async fn no_region_anywhere_fails_before_any_report() {
 async fn json_logs_of_a_failing_run_are_json_to_the_last_line() {
     let emulator = Emulator::with_organization().await;
     emulator.create_account("member").await;
-    emulator.front.deny(MANAGEMENT_ACCOUNT, "ListAccounts");
+    emulator
+        .front
+        .deny(MANAGEMENT_ACCOUNT, "ListAccountsForParent");
     let out_dir = tempfile::tempdir().unwrap();
     let mut cmd = cmkscan(emulator.endpoint());
     cmd.args(["--log-format", "json"]);

@@ -194,3 +194,90 @@ fn csv_and_json_of_one_report_read_back_as_the_same_rows() {
     assert_eq!(csv.rows, json.rows);
     assert_eq!((csv.scan_id, csv.scan_time), (json.scan_id, json.scan_time));
 }
+
+#[test]
+fn every_row_carries_its_ou_path_defused_in_the_csv_only() {
+    let out = tempfile::tempdir().unwrap();
+    evaluate(&fixture(), out.path());
+    let csv = Findings::from_path(&out.path().join("findings.csv")).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&out.path().join("findings.json"))).unwrap();
+    let expected = [
+        ("026026599888", "Root/Legacy"),
+        ("103905615051", "Root/Workloads/Dev"),
+        ("123456789012", "Root"),
+        ("326604603045", "Root/Workloads/Prod"),
+        ("444455556666", "Root/=Edge"),
+    ];
+    for row in csv.rows.values() {
+        let (_, path) = expected
+            .iter()
+            .find(|(id, _)| *id == row.account_id)
+            .unwrap_or_else(|| panic!("unexpected account {}", row.account_id));
+        // The CSV writer defuses OU names like any cell from AWS users;
+        // "Root/=Edge" starts with the root's name, so it reads unchanged.
+        assert_eq!(row.ou_path, *path, "{row:?}");
+    }
+    for row in report["findings"].as_array().unwrap() {
+        let id = row["account_id"].as_str().unwrap();
+        let (_, path) = expected.iter().find(|(a, _)| *a == id).unwrap();
+        assert_eq!(row["ou_path"], *path, "{row}");
+    }
+    let by_ou = report["summary"]["by_top_level_ou"].as_object().unwrap();
+    assert_eq!(
+        by_ou.keys().collect::<Vec<_>>(),
+        ["Root", "Root/=Edge", "Root/Legacy", "Root/Workloads"]
+    );
+    let total = |counts: &serde_json::Value| -> u64 {
+        counts
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|n| n.as_u64().unwrap())
+            .sum()
+    };
+    let rolled_up: u64 = by_ou.values().map(total).sum();
+    assert_eq!(rolled_up, total(&report["summary"]["by_status"]));
+}
+
+#[test]
+fn facts_from_before_ou_paths_evaluate_to_the_same_verdicts() {
+    let mut facts: serde_json::Value =
+        serde_json::from_str(&read(&fixture())).expect("the fixture is JSON");
+    for list in ["accounts", "inactive_accounts"] {
+        for account in facts[list].as_array_mut().unwrap() {
+            let account = account.as_object_mut().unwrap();
+            account.remove("ou_path");
+            account.remove("ou_id");
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let older = dir.path().join("older.json");
+    std::fs::write(&older, serde_json::to_vec(&facts).unwrap()).unwrap();
+    let (old_out, new_out) = (dir.path().join("old"), dir.path().join("new"));
+    std::fs::create_dir_all(&old_out).unwrap();
+    std::fs::create_dir_all(&new_out).unwrap();
+    evaluate(&older, &old_out);
+    evaluate(&fixture(), &new_out);
+    let old = Findings::from_path(&old_out.join("findings.json")).unwrap();
+    let new = Findings::from_path(&new_out.join("findings.json")).unwrap();
+    assert!(old.rows.values().all(|r| r.ou_path.is_empty()));
+    let strip = |f: &Findings| {
+        f.rows
+            .values()
+            .map(|r| {
+                (
+                    r.account_id.clone(),
+                    r.check_id.clone(),
+                    r.status,
+                    r.detail.clone(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(strip(&old), strip(&new));
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&old_out.join("findings.json"))).unwrap();
+    assert_eq!(report["summary"]["by_top_level_ou"], serde_json::json!({}));
+    assert_eq!(schema_errors(&old_out.join("findings.json")), "");
+}

@@ -306,7 +306,9 @@ async fn all_regions_means_every_enabled_region_of_the_partition() {
 async fn an_empty_first_account_page_with_a_token_is_followed() {
     let emulator = Emulator::with_organization().await;
     let member = emulator.create_account("member").await;
-    emulator.front.empty_first_page("ListAccounts", "Accounts");
+    emulator
+        .front
+        .empty_first_page("ListAccountsForParent", "Accounts");
 
     let outcome = emulator.scan(options(&["us-east-1"])).await;
     assert_eq!(
@@ -314,7 +316,12 @@ async fn an_empty_first_account_page_with_a_token_is_followed() {
         [MANAGEMENT_ACCOUNT.to_string(), member.id.clone()].into(),
     );
     assert_eq!(
-        outcome.summary.api_calls.get("organizations:ListAccounts"),
+        // Both accounts are directly under the root: one parent, whose
+        // first page is the empty one.
+        outcome
+            .summary
+            .api_calls
+            .get("organizations:ListAccountsForParent"),
         Some(&2),
         "{:?}",
         outcome.summary.api_calls

@@ -4,7 +4,7 @@
 //! fault-free one) while the limiter paces every key, retries included; a call
 //! that keeps failing turns exactly the rows that needed it into ERROR rows
 //! naming the API and the code, and nothing else moves; failures the report
-//! cannot survive (ListAccounts, the upload, a killed process) exit non-zero
+//! cannot survive (the account listing, the upload, a killed process) exit non-zero
 //! and leave no report claiming to be complete.
 //!
 //! Which requests a fault hits never depends on chance or on the rest of
@@ -472,7 +472,7 @@ async fn a_throttling_storm_changes_nothing_and_rates_stay_under_their_limits() 
             .front
             .inject(Match::api("ListKeys"), Fault::Throttling, Trigger::Times(1)),
         emulator.front.inject(
-            Match::api("ListAccounts"),
+            Match::api("ListAccountsForParent"),
             Fault::TooManyRequests,
             Trigger::Times(1),
         ),
@@ -650,17 +650,19 @@ async fn a_throttling_storm_changes_nothing_and_rates_stay_under_their_limits() 
     );
 }
 
-/// A later `ListAccounts` page failing (after every retry) ends the
+/// A later `ListAccountsForParent` page failing (after every retry) ends the
 /// run: exit 1, the API and code on stderr, and no report at all, since an
 /// incomplete account list would make an incomplete report look complete.
 #[tokio::test(flavor = "multi_thread")]
-async fn list_accounts_failing_ends_the_run_without_a_report() {
+async fn account_listing_failing_ends_the_run_without_a_report() {
     let emulator = Emulator::with_organization().await;
     emulator.create_account("member").await;
     // The first page is empty with a NextToken; the second answers 503.
-    emulator.front.empty_first_page("ListAccounts", "Accounts");
+    emulator
+        .front
+        .empty_first_page("ListAccountsForParent", "Accounts");
     emulator.front.inject(
-        Match::api("ListAccounts"),
+        Match::api("ListAccountsForParent"),
         Fault::Status503,
         Trigger::After(1),
     );
@@ -671,7 +673,8 @@ async fn list_accounts_failing_ends_the_run_without_a_report() {
     assert_exit(&output, 1);
     let reason = assert_one_line_reason(&output, "cannot list the organization's accounts");
     assert!(
-        reason.contains("organizations:ListAccounts") && reason.contains("ServiceUnavailable"),
+        reason.contains("organizations:ListAccountsForParent")
+            && reason.contains("ServiceUnavailable"),
         "{reason}"
     );
     assert_empty_dir(out_dir.path());
@@ -680,8 +683,8 @@ async fn list_accounts_failing_ends_the_run_without_a_report() {
         "{}",
         describe(&output)
     );
-    let pages = emulator.front.requests("ListAccounts");
-    assert!(pages >= 2, "{pages} ListAccounts requests");
+    let pages = emulator.front.requests("ListAccountsForParent");
+    assert!(pages >= 2, "{pages} ListAccountsForParent requests");
 }
 
 /// `PutObject` denied on the report bucket: exit 1 naming the bucket and

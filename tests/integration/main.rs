@@ -17,5 +17,6 @@ mod failures;
 mod faults;
 mod iam_templates;
 mod org_role;
+mod ous;
 mod pagination;
 mod sample_org_cli;

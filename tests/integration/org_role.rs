@@ -2,8 +2,9 @@
 //! reads go through `--org-role` in the management account, the management
 //! account is scanned through `--role-name` like any member, and every
 //! verdict is the one a run from the management account gives. (The
-//! emulator answers a member's ListAccounts with an empty list, so the
-//! delegation-policy placement is covered by the templates and their test.)
+//! emulator does not answer a member's Organizations reads as a delegated
+//! administrator's, so the delegation-policy placement is covered by the
+//! templates and their test.)
 
 use std::path::Path;
 use std::process::Output;
@@ -15,8 +16,9 @@ use crate::support::{cmkscan_command, Emulator, MANAGEMENT_ACCOUNT};
 
 const REGIONS: &str = "us-east-1,eu-west-1";
 
-/// Every row's account, region, check, status, resource and detail (the
-/// detail of an access ERROR names the caller, which differs by placement).
+/// Every row's account, OU path, region, check, status, resource and detail
+/// (the detail of an access ERROR names the caller, which differs by
+/// placement).
 fn verdicts(dir: &Path) -> Vec<Vec<String>> {
     let mut reader = csv::Reader::from_path(dir.join("findings.csv")).unwrap();
     let headers = reader.headers().unwrap().clone();
@@ -24,6 +26,7 @@ fn verdicts(dir: &Path) -> Vec<Vec<String>> {
     let columns = [
         "account_id",
         "account_name",
+        "ou_path",
         "region",
         "check_id",
         "status",
@@ -36,7 +39,7 @@ fn verdicts(dir: &Path) -> Vec<Vec<String>> {
         .map(|row| {
             let row = row.unwrap();
             let mut values: Vec<String> = columns.iter().map(|&i| row[i].to_string()).collect();
-            if values[3] == "scan.account_access" {
+            if values[4] == "scan.account_access" {
                 values.pop();
             }
             values
@@ -83,6 +86,8 @@ async fn member_runner_with_org_role_gives_the_management_runs_verdicts() {
     let from_member = tempfile::tempdir().unwrap();
     let output = cmkscan_command(emulator.endpoint())
         .args(["scan", "--regions", REGIONS, "--org-role", &org_role])
+        // The OU checks are Organizations reads too: an empty OU left out.
+        .args(["--exclude-ous", &org.quarantine_ou])
         .arg("--output-dir")
         .arg(from_member.path())
         .env("CMKSCAN_EXTERNAL_ID", "sample-external-id")
@@ -107,7 +112,9 @@ async fn member_runner_with_org_role_gives_the_management_runs_verdicts() {
         .iter()
         .filter(|entry| entry.service == "organizations")
         .collect();
-    assert!(!org_reads.is_empty());
+    for api in ["ListRoots", "DescribeOrganizationalUnit", "ListParents"] {
+        assert!(org_reads.iter().any(|entry| entry.api == api), "{api}");
+    }
     for entry in &org_reads {
         assert_eq!(entry.caller, MANAGEMENT_ACCOUNT, "{entry:?}");
     }
@@ -156,7 +163,9 @@ async fn an_org_role_that_cannot_be_assumed_stops_the_scan_naming_it() {
         "{stderr}"
     );
     assert!(stderr.contains("AccessDenied"), "{stderr}");
-    assert_eq!(emulator.front.requests("ListAccounts"), 0);
+    for listing in ["ListRoots", "ListAccountsForParent"] {
+        assert_eq!(emulator.front.requests(listing), 0, "{listing}");
+    }
     assert!(std::fs::read_dir(out_dir.path()).unwrap().next().is_none());
 }
 

@@ -2,7 +2,7 @@
 //! these listings in one page; the front splits them into pages of one item
 //! (`Front::split_pages`), and the scan must come out the same.
 //!
-//! `ListAccounts` (tests/integration/failures.rs) and `LookupEvents`
+//! `ListAccountsForParent` (tests/integration/failures.rs) and `LookupEvents`
 //! (tests/integration/checks_keys.rs) are paged in their own tests.
 //! `DescribeAlarmsForMetric` has no pages: the API returns every alarm of
 //! the metric at once.
@@ -13,7 +13,7 @@ use crate::support::front::Listing;
 use crate::support::seed::{KeyState, TrailSpec, CIS_RULE};
 use crate::support::{options, org, MANAGEMENT_ACCOUNT, REGION};
 
-const LISTINGS: [(&str, Listing); 5] = [
+const LISTINGS: [(&str, Listing); 7] = [
     (
         "ListKeys",
         Listing {
@@ -51,6 +51,24 @@ const LISTINGS: [(&str, Listing); 5] = [
         },
     ),
     (
+        "ListAccountsForParent",
+        Listing {
+            items: "Accounts",
+            token_in: "NextToken",
+            token_out: "NextToken",
+            truncated: None,
+        },
+    ),
+    (
+        "ListOrganizationalUnitsForParent",
+        Listing {
+            items: "OrganizationalUnits",
+            token_in: "NextToken",
+            token_out: "NextToken",
+            truncated: None,
+        },
+    ),
+    (
         "DescribeMetricFilters",
         Listing {
             items: "metricFilters",
@@ -64,6 +82,11 @@ const LISTINGS: [(&str, Listing); 5] = [
 #[tokio::test(flavor = "multi_thread")]
 async fn every_listing_is_read_past_its_first_page() {
     let (emulator, m) = org().await;
+    // Two accounts and two OUs under the root, for the tree walk's listings.
+    let root = emulator.root_id().await;
+    emulator.create_ou(&root, "first").await;
+    emulator.create_ou(&root, "second").await;
+    emulator.create_account("paged-member").await;
     // At least two of everything listed: keys and aliases, metric filters
     // on the trail's log group (the CIS one last), rules (the CIS one
     // last), and targets of the CIS rule.

@@ -21,6 +21,8 @@ async fn scan_of_sample_org_gives_every_expected_verdict() {
     let mut scan = cmkscan_command(emulator.endpoint());
     scan.args(["scan", "--regions"])
         .arg(format!("us-east-1,eu-west-1,{OPT_IN_REGION}"))
+        // An empty OU left out: nothing changes, and the OU checks are made.
+        .args(["--exclude-ous", &org.quarantine_ou])
         .args(["--s3-uri", "s3://sample-reports/cmkscan"])
         .arg("--output-dir")
         .arg(out_dir.path())
@@ -42,6 +44,7 @@ async fn scan_of_sample_org_gives_every_expected_verdict() {
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     for row in &rows {
+        assert_eq!(&row[13], org.ou_path(&row[2]), "{row:?}");
         let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
         actual.push((
             row[2].to_string(),
@@ -57,6 +60,7 @@ async fn scan_of_sample_org_gives_every_expected_verdict() {
     assert!(stdout.contains("1 not active"), "{stdout}");
     assert!(stdout.contains(&org.sandbox), "{stdout}");
     assert!(stdout.contains(OPT_IN_REGION), "{stdout}");
+    assert!(stdout.contains("\nRoot/Workloads "), "{stdout}");
     let json: serde_json::Value =
         serde_json::from_slice(&std::fs::read(out_dir.path().join("findings.json")).unwrap())
             .unwrap();

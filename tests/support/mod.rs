@@ -105,6 +105,42 @@ impl Emulator {
         self.account(&id).await
     }
 
+    /// The organisation's root id (`r-…`).
+    pub async fn root_id(&self) -> String {
+        let org = aws_sdk_organizations::Client::new(&self.runner_config().await);
+        let roots = org.list_roots().send().await.expect("list roots");
+        roots.roots()[0].id().expect("root id").to_string()
+    }
+
+    /// Creates an organizational unit under `parent` (a root or OU id) and
+    /// returns its id.
+    pub async fn create_ou(&self, parent: &str, name: &str) -> String {
+        let org = aws_sdk_organizations::Client::new(&self.runner_config().await);
+        let out = org
+            .create_organizational_unit()
+            .parent_id(parent)
+            .name(name)
+            .send()
+            .await
+            .expect("create organizational unit");
+        out.organizational_unit()
+            .and_then(|ou| ou.id())
+            .expect("OU id")
+            .to_string()
+    }
+
+    /// Moves an account from one parent (root or OU) to another.
+    pub async fn move_account(&self, id: &str, from: &str, to: &str) {
+        let org = aws_sdk_organizations::Client::new(&self.runner_config().await);
+        org.move_account()
+            .account_id(id)
+            .source_parent_id(from)
+            .destination_parent_id(to)
+            .send()
+            .await
+            .expect("move account");
+    }
+
     /// Closes an account: Organizations then lists it as SUSPENDED.
     pub async fn close_account(&self, id: &str) {
         let org = aws_sdk_organizations::Client::new(&self.runner_config().await);
@@ -167,6 +203,8 @@ pub fn options(regions: &[&str]) -> cmkscan::scan::ScanOptions {
         ),
         include_accounts: Default::default(),
         exclude_accounts: Default::default(),
+        include_ous: Default::default(),
+        exclude_ous: Default::default(),
         role_name: "CmkScanReadOnly".into(),
         org_role: None,
         external_id: Some("test-external-id".into()),

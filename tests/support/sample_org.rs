@@ -19,6 +19,23 @@ pub struct SampleOrg {
     pub dev: String,
     pub legacy: String,
     pub sandbox: String,
+    /// An OU with no account: the end-to-end test leaves it out with
+    /// `--exclude-ous`, which changes nothing else.
+    pub quarantine_ou: String,
+}
+
+impl SampleOrg {
+    /// The OU path every row of `account` carries: prod and dev in nested
+    /// OUs, the others (the management account too) under the root.
+    pub fn ou_path(&self, account: &str) -> &'static str {
+        if account == self.prod {
+            "Root/Workloads/Prod"
+        } else if account == self.dev {
+            "Root/Workloads/Dev"
+        } else {
+            "Root"
+        }
+    }
 }
 
 /// A CloudTrail record as LookupEvents returns it in `CloudTrailEvent`.
@@ -66,6 +83,13 @@ pub async fn seed(emulator: &Emulator) -> SampleOrg {
     let legacy = emulator.create_account("legacy").await;
     let sandbox = emulator.create_account("sandbox").await;
     emulator.close_account(&sandbox.id).await;
+    let root = emulator.root_id().await;
+    let workloads = emulator.create_ou(&root, "Workloads").await;
+    let prod_ou = emulator.create_ou(&workloads, "Prod").await;
+    let dev_ou = emulator.create_ou(&workloads, "Dev").await;
+    let quarantine_ou = emulator.create_ou(&root, "Quarantine").await;
+    emulator.move_account(&prod.id, &root, &prod_ou).await;
+    emulator.move_account(&dev.id, &root, &dev_ou).await;
     // The role was never deployed in legacy: AssumeRole is refused.
     emulator.front.deny(&legacy.id, "AssumeRole");
 
@@ -177,6 +201,7 @@ pub async fn seed(emulator: &Emulator) -> SampleOrg {
         dev: dev.id,
         legacy: legacy.id,
         sandbox: sandbox.id,
+        quarantine_ou,
     }
 }
 
