@@ -7,7 +7,8 @@
 //!   scanner's own cost: CPU time, peak RSS, requests.
 //! - **paced**: through [`support::pace`], which adds a round-trip latency to
 //!   every request and refuses requests over AWS's quotas (LookupEvents 2/s
-//!   per account × region, ListAccounts 1/s) with throttling errors. Prints
+//!   per account × region, the Organizations listing 1/s) with throttling
+//!   errors. Prints
 //!   the wall time against the lower bound that the quotas, latencies and
 //!   `--concurrency` allow (see [`lower_bound`]).
 //! - **replay**: paced the same way, but the pacer answers from what the
@@ -45,8 +46,14 @@ const ALL_REGIONS: [&str; 8] = [
     "ca-central-1",
 ];
 /// AWS's quotas the pacer enforces, per key (account × region × API).
-const QUOTAS: [(&str, u32); 2] = [("LookupEvents", 2), ("ListAccounts", 1)];
-/// Accounts per ListAccounts page: AWS's maximum, which cmkscan asks for.
+const QUOTAS: [(&str, u32); 4] = [
+    ("LookupEvents", 2),
+    ("ListRoots", 1),
+    ("ListAccountsForParent", 1),
+    ("ListOrganizationalUnitsForParent", 1),
+];
+/// Accounts per ListAccountsForParent page: AWS's maximum, which cmkscan
+/// asks for.
 const PAGE: usize = 20;
 
 struct Settings {
@@ -367,10 +374,11 @@ fn wait_with_rusage(pid: u32) -> Usage {
 /// The earliest the paced scan can end, given only the quotas, the
 /// latency and `--concurrency`; the emulator's own speed is not in it.
 ///
-/// - Before listing: GetCallerIdentity, DescribeOrganization and
-///   DescribeRegions, one after the other (3 round trips).
-/// - ListAccounts pages go out at most once a second; an account is known
-///   when its page is back.
+/// - Before listing: GetCallerIdentity, DescribeOrganization,
+///   DescribeRegions and ListRoots, one after the other (4 round trips).
+/// - Every account is directly under the root (the benchmark seeds no
+///   OUs), so the tree walk is the root's ListAccountsForParent pages, at
+///   most once a second; an account is known when its page is back.
 /// - An account then needs AssumeRole and DescribeRegions (2 round trips,
 ///   none for the management account), then its regions in parallel. A
 ///   region takes the longer of its LookupEvents requests at 2 a second
@@ -394,7 +402,7 @@ fn lower_bound(seeded: &[Seeded], settings: &Settings) -> f64 {
             .fold(0.0, f64::max);
         entry_round_trips * rtt + regions
     };
-    let preamble = 3.0 * rtt;
+    let preamble = 4.0 * rtt;
     let management_done = preamble + account_path(&seeded[0], 1.0);
     let mut slots = vec![preamble; settings.concurrency.max(1)];
     let mut end = management_done;
@@ -434,7 +442,8 @@ async fn seed(emulator: &support::Emulator, settings: &Settings) -> Vec<Seeded> 
         .buffer_unordered(8)
         .collect()
         .await;
-    // Listing order: moto lists accounts in creation order.
+    // Listing order: moto lists accounts in creation order, the root's
+    // ListAccountsForParent as ListAccounts.
     let mut by_id: HashMap<String, Seeded> = members.into_iter().collect();
     let listed = list_member_ids(emulator).await;
     for id in listed {
