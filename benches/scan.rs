@@ -14,11 +14,18 @@
 //! - **replay**: paced the same way, but the pacer answers from what the
 //!   emulator said in the raw run (recorded there), so the emulator's own
 //!   speed (a few hundred requests a second) is out of the measurement.
+//! - **listing**: paced the same way, with `--accounts` naming no account:
+//!   the scan walks the whole OU tree and scans nothing, so its wall time
+//!   and Organizations requests are the listing's. Run alone, it seeds the
+//!   members without their resources and skips the warm-up scan.
 //!
 //! Settings come from the environment (defaults in brackets):
 //! `CMKSCAN_BENCH_ACCOUNTS` [200] members, `CMKSCAN_BENCH_REGIONS` [4],
 //! `CMKSCAN_BENCH_LATENCY_MS` [50], `CMKSCAN_BENCH_CONCURRENCY` [64],
-//! `CMKSCAN_BENCH_MODES` [raw,paced,replay] (replay needs raw first),
+//! `CMKSCAN_BENCH_MODES` [raw,paced,replay] (replay needs raw first; or
+//! listing), `CMKSCAN_BENCH_OUS` [0] organizational units (a fifth of them
+//! under the root, the others spread under those; members spread over the
+//! OUs without children),
 //! `CMKSCAN_BENCH_WRAP` [unset] (a profiler command the measured scans
 //! run under, e.g. `perf record -g -o /tmp/cmkscan.perf`). Run through `scripts/bench.sh`.
 
@@ -62,6 +69,15 @@ struct Settings {
     latency: Duration,
     concurrency: usize,
     modes: Vec<String>,
+    ous: usize,
+}
+
+impl Settings {
+    /// Only the listing is measured: members need no resources and no
+    /// warm-up scan.
+    fn listing_only(&self) -> bool {
+        self.modes.iter().all(|mode| mode == "listing")
+    }
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -90,6 +106,7 @@ impl Settings {
                 .split(',')
                 .map(str::to_string)
                 .collect(),
+            ous: env_or("CMKSCAN_BENCH_OUS", 0),
         }
     }
 }
@@ -114,19 +131,22 @@ fn main() {
     let seeded = runtime.block_on(seed(&emulator, &settings));
     let account_regions = seeded.len() * settings.regions.len();
     println!(
-        "seeded {} accounts (management + {} members) x {} regions ({}) in {:.0} s",
+        "seeded {} accounts (management + {} members) x {} regions ({}) in {} OUs in {:.0} s",
         seeded.len(),
         settings.members,
         settings.regions.len(),
         settings.regions.join(","),
+        settings.ous,
         seeding.elapsed().as_secs_f64()
     );
 
     // moto builds each account's and region's backends on first use: a
     // first scan warms them so that neither measured run pays for it.
-    pace.reset(PaceConfig::default());
-    let warm_up = run(&pace, &settings);
-    println!("warm-up scan: {:.1} s", warm_up.wall.as_secs_f64());
+    if !settings.listing_only() {
+        pace.reset(PaceConfig::default());
+        let warm_up = run(&pace, &settings, &[]);
+        println!("warm-up scan: {:.1} s", warm_up.wall.as_secs_f64());
+    }
 
     let mut raw_throughput = None;
     for mode in &settings.modes {
@@ -140,17 +160,45 @@ fn main() {
                 tape: Tape::Record,
                 ..PaceConfig::default()
             },
-            "paced" => paced(Tape::Off),
+            "paced" | "listing" => paced(Tape::Off),
             "replay" => paced(Tape::Replay),
-            other => panic!("unknown mode {other}: use raw, paced or replay"),
+            other => panic!("unknown mode {other}: use raw, paced, replay or listing"),
         };
         pace.reset(config);
-        let run = run(&pace, &settings);
+        // No organisation has this account: everything is listed, nothing
+        // scanned.
+        let extra: &[&str] = if mode == "listing" {
+            &["--accounts", "000000000000"]
+        } else {
+            &[]
+        };
+        let run = run(&pace, &settings, extra);
         let stats = pace.stats();
         println!("\n== {mode}: --concurrency {}", settings.concurrency);
         print_run(&run, &stats, account_regions);
         if mode == "raw" {
             raw_throughput = Some(run.requests as f64 / run.wall.as_secs_f64());
+            continue;
+        }
+        if mode == "listing" {
+            let listing: u64 = run
+                .requests_by_api
+                .iter()
+                .filter(|(api, _)| api.starts_with("organizations:List"))
+                .map(|(_, n)| n)
+                .sum();
+            println!(
+                "listing: {listing} Organizations list requests for {} accounts in {} OUs, \
+                 wall {:.2} s (latency {} ms)",
+                seeded.len(),
+                settings.ous,
+                run.wall.as_secs_f64(),
+                settings.latency.as_millis()
+            );
+            continue;
+        }
+        if settings.ous > 0 {
+            println!("no lower bound: it assumes every account directly under the root");
             continue;
         }
         let bound = lower_bound(&seeded, &settings);
@@ -230,8 +278,9 @@ fn print_run(run: &Run, stats: &BTreeMap<String, OperationStats>, account_region
     }
 }
 
-/// Runs the release binary against the pacer and waits for it.
-fn run(pace: &Pace, settings: &Settings) -> Run {
+/// Runs the release binary against the pacer, with `extra` arguments, and
+/// waits for it.
+fn run(pace: &Pace, settings: &Settings, extra: &[&str]) -> Run {
     let out = tempfile::tempdir().expect("temp dir");
     let started = Instant::now();
     let mut command = support::cmkscan_command(&pace.endpoint);
@@ -272,6 +321,7 @@ fn run(pace: &Pace, settings: &Settings) -> Run {
         .arg(settings.concurrency.to_string())
         .arg("--output-dir")
         .arg(out.path())
+        .args(extra)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
@@ -438,10 +488,25 @@ async fn seed(emulator: &support::Emulator, settings: &Settings) -> Vec<Seeded> 
         alarm_chain: true,
     }];
     let members: Vec<(String, Seeded)> = futures::stream::iter(0..settings.members)
-        .map(|i| seed_member(emulator, i, &settings.regions))
+        .map(|i| async move {
+            if settings.listing_only() {
+                let id = emulator.create_account(&format!("member-{i:04}")).await.id;
+                let bare = Seeded {
+                    lookups_per_region: Vec::new(),
+                    alarm_chain: false,
+                };
+                (id, bare)
+            } else {
+                seed_member(emulator, i, &settings.regions).await
+            }
+        })
         .buffer_unordered(8)
         .collect()
         .await;
+    if settings.ous > 0 {
+        let ids: Vec<&String> = members.iter().map(|(id, _)| id).collect();
+        seed_ous(emulator, settings.ous, &ids).await;
+    }
     // Listing order: moto lists accounts in creation order, the root's
     // ListAccountsForParent as ListAccounts.
     let mut by_id: HashMap<String, Seeded> = members.into_iter().collect();
@@ -450,6 +515,30 @@ async fn seed(emulator: &support::Emulator, settings: &Settings) -> Vec<Seeded> 
         seeded.push(by_id.remove(&id).expect("every listed member was seeded"));
     }
     seeded
+}
+
+/// `count` OUs: a fifth (at least one) under the root, the others spread
+/// under those; the members spread over the OUs without children.
+async fn seed_ous(emulator: &support::Emulator, count: usize, members: &[&String]) {
+    let root = emulator.root_id().await;
+    let top_count = (count / 5).max(1);
+    let mut top = Vec::new();
+    for i in 0..top_count {
+        top.push(emulator.create_ou(&root, &format!("top-{i:03}")).await);
+    }
+    let mut leaves = Vec::new();
+    for i in 0..count - top_count {
+        let parent = &top[i % top_count];
+        leaves.push(emulator.create_ou(parent, &format!("leaf-{i:03}")).await);
+    }
+    let mut childless: Vec<&String> = leaves.iter().collect();
+    // A top-level OU with no child holds members itself.
+    childless.extend(top.iter().skip(count - top_count));
+    futures::stream::iter(members.iter().enumerate())
+        .map(|(i, id)| emulator.move_account(id, &root, childless[i % childless.len()]))
+        .buffer_unordered(8)
+        .collect::<Vec<()>>()
+        .await;
 }
 
 async fn list_member_ids(emulator: &support::Emulator) -> Vec<String> {
