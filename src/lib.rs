@@ -13,7 +13,7 @@
 //!   judged against), `scan::finished` takes a finished account to the
 //!   evidence file, the tally and the findings spool.
 //! - [`collect`] — AWS I/O, one module per service, returning [`facts`].
-//!   `collect::organizations` lists the organisation's accounts,
+//!   `collect::organizations` walks the OU tree for the accounts,
 //!   `collect::access` assumes member roles, `collect::regions` discovers
 //!   enabled regions with a hand-signed EC2 `DescribeRegions`.
 //! - [`facts`] — plain serialisable evidence: what AWS said, or the failed
