@@ -220,7 +220,7 @@ fn parse_csv(bytes: &[u8]) -> Result<Vec<Row>, DiffError> {
     let header = reader.headers()?;
     // Reports from before `ou_path` lack its column; their rows read with
     // an empty one.
-    if header.iter().ne(CSV_COLUMNS) && header.iter().ne(CSV_COLUMNS_WITHOUT_OU) {
+    if header.iter().ne(CSV_COLUMNS) && header.iter().ne(CSV_COLUMNS_WITHOUT_OU.iter().copied()) {
         return Err(DiffError::CsvHeader {
             found: header.iter().collect::<Vec<_>>().join(","),
             expected: CSV_COLUMNS.join(","),

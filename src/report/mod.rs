@@ -34,21 +34,7 @@ pub const CSV_COLUMNS: [&str; 14] = [
 
 /// The CSV columns before `ou_path` was appended: `cmkscan diff` still
 /// reads reports written with them.
-pub const CSV_COLUMNS_WITHOUT_OU: [&str; 13] = [
-    "scan_id",
-    "scan_time",
-    "account_id",
-    "account_name",
-    "region",
-    "check_id",
-    "status",
-    "severity",
-    "resource_id",
-    "title",
-    "detail",
-    "remediation",
-    "controls",
-];
+pub const CSV_COLUMNS_WITHOUT_OU: &[&str] = CSV_COLUMNS.split_at(CSV_COLUMNS.len() - 1).0;
 
 /// One report row; field order and names are the CSV columns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

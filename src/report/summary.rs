@@ -114,31 +114,22 @@ impl Tally {
         duration_seconds: f64,
         api_calls: &BTreeMap<String, u64>,
     ) -> Summary {
-        let zero = || {
-            Status::ALL
-                .iter()
-                .map(|s| (*s, 0))
-                .collect::<BTreeMap<_, _>>()
+        // Every status is listed, counted or not.
+        let every_status = |counts: BTreeMap<Status, usize>| {
+            let mut all: BTreeMap<Status, usize> = Status::ALL.iter().map(|s| (*s, 0)).collect();
+            all.extend(counts);
+            all
         };
-        let mut by_status = zero();
-        by_status.extend(self.by_status);
+        let by_status = every_status(self.by_status);
         let by_check = self
             .by_check
             .into_iter()
-            .map(|(check, counts)| {
-                let mut all = zero();
-                all.extend(counts);
-                (check, all)
-            })
+            .map(|(check, counts)| (check, every_status(counts)))
             .collect();
         let by_top_level_ou = self
             .by_top_level_ou
             .into_iter()
-            .map(|(ou, counts)| {
-                let mut all = zero();
-                all.extend(counts);
-                (ou, all)
-            })
+            .map(|(ou, counts)| (ou, every_status(counts)))
             .collect();
         let partial_accounts: BTreeSet<&str> = self
             .errored_regions
