@@ -7,7 +7,8 @@
 //!
 //! - [`scan`] — the orchestrator, and nothing else: runner identity,
 //!   organisation, region validation, accounts streamed from the listing
-//!   with bounded concurrency. `scan::account` scans one account,
+//!   with bounded concurrency. `scan::start` learns what the scan needs
+//!   before its first account, `scan::account` scans one account,
 //!   `scan::management` holds what is special about the management account
 //!   (its scan beside the listing, the organisation trails every member is
 //!   judged against), `scan::finished` takes a finished account to the

@@ -7,6 +7,7 @@
 mod account;
 mod finished;
 mod management;
+mod start;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroUsize;
@@ -18,9 +19,8 @@ use aws_config::SdkConfig;
 use aws_smithy_types::date_time::{DateTime, Format};
 use futures::stream::TryStreamExt;
 
-use crate::collect::access::{self, CallerIdentity, RoleRequest};
+use crate::collect::access::{CallerIdentity, RoleRequest};
 use crate::collect::organizations::{self, OuScope, UNREPORTED_STATE};
-use crate::collect::regions::{self, RegionInfo};
 use crate::collect::session::AccountSession;
 use crate::evidence::FactsSink;
 use crate::facts::{AccountFacts, OrgAccount, ScanHeader};
@@ -30,6 +30,7 @@ use crate::spool::SpooledFindings;
 use crate::throttle::{CallError, Throttle};
 use finished::FinishedAccounts;
 use management::ManagementAccount;
+use start::Start;
 
 #[derive(Debug, Clone)]
 pub struct ScanOptions {
@@ -175,58 +176,20 @@ pub async fn run(
         .map(|r| r.to_string())
         .ok_or(ScanError::NoRegion)?;
     let throttle = Arc::new(Throttle::for_config(&config));
-    let runner = AccountSession::runner(config, Arc::clone(&throttle));
-    let caller = access::caller_identity(&runner, &home_region)
-        .await
-        .map_err(ScanError::Identity)?;
-    let runner = AccountSession {
-        account_id: caller.account_id.clone(),
-        ..runner
-    };
-    let role = RoleRequest {
-        partition: caller.partition.clone(),
-        role_name: options.role_name.clone(),
-        external_id: options.external_id.clone(),
-        session_name: format!("cmkscan-{scan_id}"),
-        sts_region: home_region.clone(),
-    };
-    let org_session = match &options.org_role {
-        None => runner.clone(),
-        Some(org_role) => access::assume_role_arn(
-            &runner,
-            org_role.account().as_str(),
-            org_role.to_string(),
-            &role,
-        )
-        .await
-        .map_err(|source| ScanError::OrgRole {
-            role: org_role.to_string(),
-            source,
-        })?,
-    };
-    let management_account_id = organizations::management_account_id(&org_session, &home_region)
-        .await
-        .map_err(ScanError::Organization)?;
-    let partition_regions = regions::describe_regions(&runner, &home_region, &caller.partition)
-        .await
-        .map_err(ScanError::PartitionRegions)?;
-    validate_regions(&options.regions, &partition_regions, &caller.partition)?;
-    let roots = organizations::roots(&org_session, &home_region)
-        .await
-        .map_err(ScanError::AccountListing)?;
-    let ou_scope = ou_scope(&org_session, &home_region, &options, &roots).await?;
-    let management_in_ou_scope = ou_scope == OuScope::default()
-        || ou_scope.covers(
-            organizations::ancestors(&org_session, &home_region, &management_account_id)
-                .await
-                .map_err(ScanError::CheckOus)?
-                .iter()
-                .map(String::as_str),
-        );
+    let Start {
+        runner,
+        caller,
+        organizations,
+        role,
+        management_account_id,
+        roots,
+        ou_scope,
+        management_in_ou_scope,
+    } = start::start(config, &throttle, &options, &scan_id, &home_region).await?;
     tracing::info!(
         scan_id,
         caller_account = caller.account_id,
-        organizations_reads_by = org_session.account_id,
+        organizations_reads_by = organizations.account_id,
         management_account = management_account_id,
         partition = caller.partition,
         "scan started"
@@ -244,7 +207,7 @@ pub async fn run(
     let ctx = Arc::new(Context {
         role,
         runner,
-        organizations: org_session,
+        organizations,
         caller,
         home_region,
         management_account_id,
@@ -314,64 +277,6 @@ fn scan_id(scan_time: &str, suffix: u16) -> String {
     format!("{compact}-{suffix:04x}")
 }
 
-fn validate_regions(
-    selection: &RegionSelection,
-    partition_regions: &[RegionInfo],
-    partition: &str,
-) -> Result<(), ScanError> {
-    let RegionSelection::Listed(wanted) = selection else {
-        return Ok(());
-    };
-    let known: BTreeSet<&str> = partition_regions.iter().map(|r| r.name.as_str()).collect();
-    let unknown: Vec<String> = wanted
-        .iter()
-        .filter(|r| !known.contains(r.as_str()))
-        .map(|r| r.as_str().to_string())
-        .collect();
-    if unknown.is_empty() {
-        Ok(())
-    } else {
-        Err(ScanError::UnknownRegions {
-            unknown,
-            partition: partition.to_string(),
-            known: known.into_iter().map(str::to_string).collect(),
-        })
-    }
-}
-
-/// `--ous` / `--exclude-ous` once every id they name is known to exist:
-/// roots against the root list, OUs with `DescribeOrganizationalUnit`. An id
-/// that does not exist is a usage error, found before any account is
-/// scanned.
-async fn ou_scope(
-    organizations_session: &AccountSession,
-    region: &str,
-    options: &ScanOptions,
-    roots: &[organizations::Parent],
-) -> Result<OuScope, ScanError> {
-    let mut unknown = Vec::new();
-    for id in options.include_ous.iter().chain(&options.exclude_ous) {
-        let exists = if id.is_root() {
-            roots.iter().any(|root| root.id == id.as_str())
-        } else {
-            organizations::ou_exists(organizations_session, region, id.as_str())
-                .await
-                .map_err(ScanError::CheckOus)?
-        };
-        if !exists {
-            unknown.push(id.to_string());
-        }
-    }
-    if !unknown.is_empty() {
-        return Err(ScanError::UnknownOus(unknown));
-    }
-    let ids = |set: &BTreeSet<OuId>| set.iter().map(|id| id.as_str().to_string()).collect();
-    Ok(OuScope {
-        include: ids(&options.include_ous),
-        exclude: ids(&options.exclude_ous),
-    })
-}
-
 /// One entry of the listing: filtered out, put aside as inactive, or
 /// scanned (the management account's entry takes its running scan).
 async fn scan_listed(
@@ -415,27 +320,6 @@ async fn scan_listed(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn region(name: &str) -> RegionInfo {
-        RegionInfo {
-            name: name.into(),
-            opt_in_status: "opt-in-not-required".into(),
-        }
-    }
-
-    #[test]
-    fn listed_regions_must_exist_in_the_partition() {
-        let known = [region("us-east-1"), region("eu-west-1")];
-        let listed = |names: &[&str]| {
-            RegionSelection::Listed(names.iter().map(|n| n.parse().unwrap()).collect())
-        };
-        assert!(validate_regions(&listed(&["us-east-1"]), &known, "aws").is_ok());
-        assert!(validate_regions(&RegionSelection::All, &known, "aws").is_ok());
-        let err =
-            validate_regions(&listed(&["us-east-1", "mars-north-1"]), &known, "aws").unwrap_err();
-        assert!(err.is_usage());
-        assert!(err.to_string().contains("mars-north-1"), "{err}");
-    }
 
     #[test]
     fn scan_ids_sort_by_time() {

@@ -1,0 +1,188 @@
+//! What the scan learns before its first account: who runs it, through
+//! which session it reads Organizations, the organisation's management
+//! account and roots, and which part of the organisation it covers. Every
+//! failure here ends the run before any account is touched; a bad
+//! `--regions` or `--ous` is a usage error.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+
+use super::{ScanError, ScanOptions};
+use crate::collect::access::{self, CallerIdentity, RoleRequest};
+use crate::collect::organizations::{self, OuScope, Parent};
+use crate::collect::regions::{self, RegionInfo};
+use crate::collect::session::AccountSession;
+use crate::ids::{OuId, RegionSelection};
+use crate::throttle::Throttle;
+
+pub(super) struct Start {
+    /// The runner's session, with its account id known.
+    pub runner: AccountSession,
+    pub caller: CallerIdentity,
+    /// Makes the Organizations reads: the runner's own session, or the
+    /// `--org-role` assumed for them.
+    pub organizations: AccountSession,
+    /// How member roles are assumed.
+    pub role: RoleRequest,
+    pub management_account_id: String,
+    /// Where the OU tree walk starts.
+    pub roots: Vec<Parent>,
+    /// `--ous` / `--exclude-ous`, every id known to exist.
+    pub ou_scope: OuScope,
+    /// Whether the management account is inside `ou_scope`: known before
+    /// the listing reaches it, because its scan starts at once.
+    pub management_in_ou_scope: bool,
+}
+
+pub(super) async fn start(
+    config: SdkConfig,
+    throttle: &Arc<Throttle>,
+    options: &ScanOptions,
+    scan_id: &str,
+    home_region: &str,
+) -> Result<Start, ScanError> {
+    let runner = AccountSession::runner(config, Arc::clone(throttle));
+    let caller = access::caller_identity(&runner, home_region)
+        .await
+        .map_err(ScanError::Identity)?;
+    let runner = AccountSession {
+        account_id: caller.account_id.clone(),
+        ..runner
+    };
+    let role = RoleRequest {
+        partition: caller.partition.clone(),
+        role_name: options.role_name.clone(),
+        external_id: options.external_id.clone(),
+        session_name: format!("cmkscan-{scan_id}"),
+        sts_region: home_region.to_string(),
+    };
+    let org_session = match &options.org_role {
+        None => runner.clone(),
+        Some(org_role) => access::assume_role_arn(
+            &runner,
+            org_role.account().as_str(),
+            org_role.to_string(),
+            &role,
+        )
+        .await
+        .map_err(|source| ScanError::OrgRole {
+            role: org_role.to_string(),
+            source,
+        })?,
+    };
+    let management_account_id = organizations::management_account_id(&org_session, home_region)
+        .await
+        .map_err(ScanError::Organization)?;
+    let partition_regions = regions::describe_regions(&runner, home_region, &caller.partition)
+        .await
+        .map_err(ScanError::PartitionRegions)?;
+    validate_regions(&options.regions, &partition_regions, &caller.partition)?;
+    let roots = organizations::roots(&org_session, home_region)
+        .await
+        .map_err(ScanError::AccountListing)?;
+    let ou_scope = ou_scope(&org_session, home_region, options, &roots).await?;
+    let management_in_ou_scope = ou_scope == OuScope::default()
+        || ou_scope.covers(
+            organizations::ancestors(&org_session, home_region, &management_account_id)
+                .await
+                .map_err(ScanError::CheckOus)?
+                .iter()
+                .map(String::as_str),
+        );
+    Ok(Start {
+        runner,
+        caller,
+        organizations: org_session,
+        role,
+        management_account_id,
+        roots,
+        ou_scope,
+        management_in_ou_scope,
+    })
+}
+
+fn validate_regions(
+    selection: &RegionSelection,
+    partition_regions: &[RegionInfo],
+    partition: &str,
+) -> Result<(), ScanError> {
+    let RegionSelection::Listed(wanted) = selection else {
+        return Ok(());
+    };
+    let known: BTreeSet<&str> = partition_regions.iter().map(|r| r.name.as_str()).collect();
+    let unknown: Vec<String> = wanted
+        .iter()
+        .filter(|r| !known.contains(r.as_str()))
+        .map(|r| r.as_str().to_string())
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(ScanError::UnknownRegions {
+            unknown,
+            partition: partition.to_string(),
+            known: known.into_iter().map(str::to_string).collect(),
+        })
+    }
+}
+
+/// `--ous` / `--exclude-ous` once every id they name is known to exist:
+/// roots against the root list, OUs with `DescribeOrganizationalUnit`. An id
+/// that does not exist is a usage error, found before any account is
+/// scanned.
+async fn ou_scope(
+    organizations_session: &AccountSession,
+    region: &str,
+    options: &ScanOptions,
+    roots: &[Parent],
+) -> Result<OuScope, ScanError> {
+    let mut unknown = Vec::new();
+    for id in options.include_ous.iter().chain(&options.exclude_ous) {
+        let exists = if id.is_root() {
+            roots.iter().any(|root| root.id == id.as_str())
+        } else {
+            organizations::ou_exists(organizations_session, region, id.as_str())
+                .await
+                .map_err(ScanError::CheckOus)?
+        };
+        if !exists {
+            unknown.push(id.to_string());
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(ScanError::UnknownOus(unknown));
+    }
+    let ids = |set: &BTreeSet<OuId>| set.iter().map(|id| id.as_str().to_string()).collect();
+    Ok(OuScope {
+        include: ids(&options.include_ous),
+        exclude: ids(&options.exclude_ous),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region(name: &str) -> RegionInfo {
+        RegionInfo {
+            name: name.into(),
+            opt_in_status: "opt-in-not-required".into(),
+        }
+    }
+
+    #[test]
+    fn listed_regions_must_exist_in_the_partition() {
+        let known = [region("us-east-1"), region("eu-west-1")];
+        let listed = |names: &[&str]| {
+            RegionSelection::Listed(names.iter().map(|n| n.parse().unwrap()).collect())
+        };
+        assert!(validate_regions(&listed(&["us-east-1"]), &known, "aws").is_ok());
+        assert!(validate_regions(&RegionSelection::All, &known, "aws").is_ok());
+        let err =
+            validate_regions(&listed(&["us-east-1", "mars-north-1"]), &known, "aws").unwrap_err();
+        assert!(err.is_usage());
+        assert!(err.to_string().contains("mars-north-1"), "{err}");
+    }
+}
