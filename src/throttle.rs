@@ -258,6 +258,28 @@ impl Throttle {
         })
     }
 
+    /// The items of a listing as one stream: [`Throttle::pages`], each page
+    /// turned into the items kept of it as it arrives. Like the pages, the
+    /// next one is fetched only when its items are wanted.
+    pub fn page_items<'a, T, E, Fut, Item>(
+        &'a self,
+        api: Api,
+        scope: QuotaScope,
+        request: impl FnMut(Option<String>) -> Fut + 'a,
+        next_token: fn(&T) -> Option<&str>,
+        mut items: impl FnMut(T) -> Vec<Item> + 'a,
+    ) -> impl Stream<Item = Result<Item, CallError>> + 'a
+    where
+        T: 'a,
+        Item: 'a,
+        Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>> + 'a,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.pages(api, scope, request, next_token)
+            .map_ok(move |page| stream::iter(items(page).into_iter().map(Ok)))
+            .try_flatten()
+    }
+
     /// Every page of a listing, as [`Throttle::pages`] fetches them, each
     /// turned into the items kept of it as it arrives (so the pages
     /// themselves are not held), in order.

@@ -227,7 +227,7 @@ fn under<'a>(
     let parent_id = parent.id.clone();
     let children = session
         .throttle
-        .pages(
+        .page_items(
             Api::OrganizationsListOrganizationalUnitsForParent,
             session.scope(region),
             move |token| {
@@ -239,21 +239,16 @@ fn under<'a>(
                     .send()
             },
             |page| page.next_token(),
-        )
-        .map_ok(move |page| {
-            let children: Vec<Result<Parent, CallError>> = page
-                .organizational_units()
-                .iter()
-                .map(|ou| {
-                    Ok(Parent {
+            move |page| {
+                page.organizational_units()
+                    .iter()
+                    .map(|ou| Parent {
                         id: ou.id().unwrap_or_default().to_string(),
                         path: format!("{}/{}", parent.path, ou.name().unwrap_or_default()),
                     })
-                })
-                .collect();
-            stream::iter(children)
-        })
-        .try_flatten()
+                    .collect()
+            },
+        )
         .map_ok(move |child| under(session, region, child, ancestors.clone(), scope))
         .try_flatten();
     accounts.chain(children).boxed()
@@ -267,30 +262,25 @@ fn accounts_of<'a>(
     parent: Parent,
 ) -> impl Stream<Item = Result<OrgAccount, CallError>> + 'a {
     let parent_id = parent.id.clone();
-    session
-        .throttle
-        .pages(
-            Api::OrganizationsListAccountsForParent,
-            session.scope(region),
-            move |token| {
-                client
-                    .list_accounts_for_parent()
-                    .parent_id(&parent_id)
-                    .max_results(PAGE)
-                    .set_next_token(token)
-                    .send()
-            },
-            |page| page.next_token(),
-        )
-        .map_ok(move |page| {
-            let accounts: Vec<Result<OrgAccount, CallError>> = page
-                .accounts()
+    session.throttle.page_items(
+        Api::OrganizationsListAccountsForParent,
+        session.scope(region),
+        move |token| {
+            client
+                .list_accounts_for_parent()
+                .parent_id(&parent_id)
+                .max_results(PAGE)
+                .set_next_token(token)
+                .send()
+        },
+        |page| page.next_token(),
+        move |page| {
+            page.accounts()
                 .iter()
-                .map(|a| Ok(org_account(a, &parent)))
-                .collect();
-            stream::iter(accounts)
-        })
-        .try_flatten()
+                .map(|a| org_account(a, &parent))
+                .collect()
+        },
+    )
 }
 
 fn org_account(account: &aws_sdk_organizations::types::Account, parent: &Parent) -> OrgAccount {
