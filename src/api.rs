@@ -36,10 +36,11 @@ pub enum Api {
     KmsDescribeKey,
     KmsListAliases,
     S3PutObject,
+    S3GetObject,
 }
 
 impl Api {
-    pub const ALL: [Api; 25] = [
+    pub const ALL: [Api; 26] = [
         Api::OrganizationsDescribeOrganization,
         Api::OrganizationsListRoots,
         Api::OrganizationsListOrganizationalUnitsForParent,
@@ -65,6 +66,7 @@ impl Api {
         Api::KmsDescribeKey,
         Api::KmsListAliases,
         Api::S3PutObject,
+        Api::S3GetObject,
     ];
 
     /// The IAM service prefix and the operation name, which are also the
@@ -104,6 +106,7 @@ impl Api {
             Api::KmsDescribeKey => ("kms", "DescribeKey"),
             Api::KmsListAliases => ("kms", "ListAliases"),
             Api::S3PutObject => ("s3", "PutObject"),
+            Api::S3GetObject => ("s3", "GetObject"),
         }
     }
 
@@ -131,7 +134,8 @@ impl Api {
             | Api::OrganizationsDescribeOrganizationalUnit
             | Api::OrganizationsListParents
             | Api::StsAssumeRole
-            | Api::S3PutObject => Caller::Runner,
+            | Api::S3PutObject
+            | Api::S3GetObject => Caller::Runner,
             _ => Caller::ScannedAccount,
         }
     }
@@ -164,7 +168,8 @@ impl Api {
             Api::SnsListSubscriptionsByTopic
             | Api::EventsListRules
             | Api::EventsListTargetsByRule
-            | Api::S3PutObject => 10,
+            | Api::S3PutObject
+            | Api::S3GetObject => 10,
             Api::StsGetCallerIdentity | Api::StsAssumeRole => 20,
             Api::KmsListKeys | Api::KmsListAliases => 20,
             Api::KmsDescribeKey => 50,

@@ -15,7 +15,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::checks::catalog::{CheckId, RowsPer, Status};
-use crate::report::{defuse, Row, CSV_COLUMNS, CSV_COLUMNS_WITHOUT_OU, REPORT_SCHEMA_VERSION};
+use crate::report::{defuse, Row, CSV_COLUMNS, EARLIER_CSV_WIDTHS, REPORT_SCHEMA_VERSION};
 
 /// Columns of the CSV `cmkscan diff --output` writes, in order.
 pub const DIFF_CSV_COLUMNS: [&str; 10] = [
@@ -218,9 +218,10 @@ impl Findings {
 fn parse_csv(bytes: &[u8]) -> Result<Vec<Row>, DiffError> {
     let mut reader = csv::Reader::from_reader(bytes);
     let header = reader.headers()?;
-    // Reports from before `ou_path` lack its column; their rows read with
-    // an empty one.
-    if header.iter().ne(CSV_COLUMNS) && header.iter().ne(CSV_COLUMNS_WITHOUT_OU.iter().copied()) {
+    // Reports of earlier versions lack the columns appended since (`ou_path`,
+    // the exception columns); their rows read with empty ones.
+    let known = |width: usize| header.iter().eq(CSV_COLUMNS[..width].iter().copied());
+    if !known(CSV_COLUMNS.len()) && !EARLIER_CSV_WIDTHS.into_iter().any(known) {
         return Err(DiffError::CsvHeader {
             found: header.iter().collect::<Vec<_>>().join(","),
             expected: CSV_COLUMNS.join(","),
@@ -487,6 +488,8 @@ mod tests {
             remediation: "fix it".into(),
             controls: "".into(),
             ou_path: "Root/Prod".into(),
+            exception_id: String::new(),
+            exception_state: String::new(),
         }
     }
 
@@ -716,40 +719,51 @@ mod tests {
     }
 
     #[test]
-    fn reports_from_before_ou_path_read_and_compare_with_new_ones() {
-        let new = row(CheckId::KeyState.as_str(), Status::Fail, "k", "d");
+    fn reports_of_earlier_versions_read_and_compare_with_new_ones() {
+        let mut new = row(CheckId::KeyState.as_str(), Status::Fail, "k", "d");
+        new.exception_id = "sandbox".into();
+        new.exception_state = "active".into();
         let new_csv = String::from_utf8(csv_of(std::slice::from_ref(&new))).expect("utf-8");
-        // The same row as an older CSV wrote it: no `ou_path` column.
-        let old_csv: String = new_csv
-            .lines()
-            .map(|line| format!("{}\n", &line[..line.rfind(',').expect("a last cell")]))
-            .collect();
-        assert!(
-            old_csv.starts_with(&CSV_COLUMNS_WITHOUT_OU.join(",")),
-            "{old_csv}"
-        );
-        let old = Findings::parse(old_csv.as_bytes(), Format::Csv).expect("older CSV");
-        assert_eq!(
-            old.rows.values().next().map(|r| r.ou_path.as_str()),
-            Some("")
-        );
-        let mut old_json: serde_json::Value =
-            serde_json::from_slice(&json("s", std::slice::from_ref(&new))).expect("json");
-        old_json["findings"][0]
-            .as_object_mut()
-            .expect("a row")
-            .remove("ou_path");
-        let old_from_json =
-            Findings::parse(&serde_json::to_vec(&old_json).expect("json"), Format::Json)
-                .expect("older JSON");
-        assert_eq!(old.rows, old_from_json.rows);
         let new = Findings::parse(new_csv.as_bytes(), Format::Csv).expect("new CSV");
+        let new_row = new.rows.values().next().expect("a row");
         assert_eq!(
-            new.rows.values().next().map(|r| r.ou_path.as_str()),
-            Some("Root/Prod")
+            (new_row.ou_path.as_str(), new_row.exception_id.as_str()),
+            ("Root/Prod", "sandbox")
         );
-        // Only the status matters: the OU column appearing changes nothing.
-        assert!(diff(&old, &new).changes.is_empty());
+        // The same row as earlier versions wrote it: without the exception
+        // columns (14), and without `ou_path` too (13). No cell of this row
+        // holds a comma.
+        for width in EARLIER_CSV_WIDTHS {
+            let old_csv: String = new_csv
+                .lines()
+                .map(|line| {
+                    format!(
+                        "{}\n",
+                        line.split(',').take(width).collect::<Vec<_>>().join(",")
+                    )
+                })
+                .collect();
+            assert!(
+                old_csv.starts_with(&format!("{}\n", CSV_COLUMNS[..width].join(","))),
+                "{old_csv}"
+            );
+            let old = Findings::parse(old_csv.as_bytes(), Format::Csv).expect("older CSV");
+            let old_row = old.rows.values().next().expect("a row");
+            assert_eq!(old_row.exception_id, "");
+            assert_eq!(old_row.ou_path, if width == 13 { "" } else { "Root/Prod" });
+            let mut old_json: serde_json::Value =
+                serde_json::from_slice(&json("s", std::slice::from_ref(old_row))).expect("json");
+            let fields = old_json["findings"][0].as_object_mut().expect("a row");
+            for column in &CSV_COLUMNS[width..] {
+                fields.remove(*column);
+            }
+            let old_from_json =
+                Findings::parse(&serde_json::to_vec(&old_json).expect("json"), Format::Json)
+                    .expect("older JSON");
+            assert_eq!(old.rows, old_from_json.rows);
+            // Only the status matters: columns appearing change nothing.
+            assert!(diff(&old, &new).changes.is_empty());
+        }
     }
 
     #[test]

@@ -51,6 +51,9 @@ impl<W: Write> FactsSink for FactsWriter<W> {
         self.field("partition", &header.partition)?;
         self.field("management_account_id", &header.management_account_id)?;
         self.field("lookback_days", &header.lookback_days)?;
+        if let Some(exceptions) = &header.exceptions {
+            self.field("exceptions", exceptions)?;
+        }
         self.out.write_all(b",\"accounts\":[")
     }
 
@@ -165,6 +168,7 @@ mod tests {
             partition: "aws".into(),
             management_account_id: "111111111111".into(),
             lookback_days: 7,
+            exceptions: None,
         }
     }
 
@@ -174,6 +178,7 @@ mod tests {
             name: format!("name-{id}"),
             ou_path: "Root/Workloads".into(),
             ou_id: "ou-ab12-workload".into(),
+            ou_ancestors: vec!["r-ab12".into(), "ou-ab12-workload".into()],
             access: Ok(()),
             skipped_regions: vec!["ap-east-1".into()],
             trails: Vec::new(),
@@ -190,6 +195,7 @@ mod tests {
                 status: "SUSPENDED".into(),
                 ou_path: "Root/Suspended".into(),
                 ou_id: "ou-ab12-suspended".into(),
+                ou_ancestors: Vec::new(),
             }],
             // Printed as 1.7869491530000001: without serde_json's
             // float_roundtrip it read back one unit in the last place off.
@@ -223,6 +229,29 @@ mod tests {
             serde_json::to_value(&expected).unwrap()
         );
         assert_eq!(read.header(), header());
+    }
+
+    #[test]
+    fn the_exceptions_file_travels_in_the_header() {
+        let mut header = header();
+        header.exceptions = Some(crate::exceptions::StoredExceptions {
+            source: "s3://risk-register/exceptions.yaml".into(),
+            sha256: "ab".repeat(32),
+            text: "exceptions: []\n# \u{2192} kept byte for byte\n".into(),
+        });
+        let mut writer = FactsWriter::new(Vec::new());
+        writer.begin(&header).unwrap();
+        writer.end(&tail()).unwrap();
+        let read = read_facts(&writer.into_inner()).unwrap();
+        assert_eq!(read.header(), header);
+        // Without exceptions the field is absent, as in older files.
+        let mut writer = FactsWriter::new(Vec::new());
+        write(&mut writer, &[]);
+        let bytes = writer.into_inner();
+        assert!(!String::from_utf8(bytes.clone())
+            .unwrap()
+            .contains("exceptions"));
+        assert_eq!(read_facts(&bytes).unwrap().exceptions, None);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::exceptions::StoredExceptions;
 use crate::throttle::CallError;
 
 /// A fact AWS gave us, or the failed request that should have given it.
@@ -26,6 +27,12 @@ pub struct ScanFacts {
     pub partition: String,
     pub management_account_id: String,
     pub lookback_days: u32,
+    /// The `--exceptions` file the scan applied, kept so that `cmkscan
+    /// evaluate` applies it again; absent when there was none (and in files
+    /// written before exceptions existed, which load unchanged: the schema
+    /// version stayed 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exceptions: Option<StoredExceptions>,
     /// The management account's organisation trails: they log for every
     /// member account, even where a member's own view omits them.
     pub organization_trails: Fetched<Vec<TrailFacts>>,
@@ -48,6 +55,8 @@ pub struct ScanHeader {
     pub partition: String,
     pub management_account_id: String,
     pub lookback_days: u32,
+    /// The `--exceptions` file the findings were judged with.
+    pub exceptions: Option<StoredExceptions>,
 }
 
 /// The part of [`ScanFacts`] known only when every account is done.
@@ -68,6 +77,7 @@ impl ScanFacts {
             partition: header.partition,
             management_account_id: header.management_account_id,
             lookback_days: header.lookback_days,
+            exceptions: header.exceptions,
             organization_trails: tail.organization_trails,
             accounts,
             inactive_accounts: tail.inactive_accounts,
@@ -83,6 +93,7 @@ impl ScanFacts {
             partition: self.partition.clone(),
             management_account_id: self.management_account_id.clone(),
             lookback_days: self.lookback_days,
+            exceptions: self.exceptions.clone(),
         }
     }
 }
@@ -101,6 +112,11 @@ pub struct OrgAccount {
     /// `ou_path`.
     #[serde(default)]
     pub ou_id: String,
+    /// The ids of the root and every OU above it, root first, its parent
+    /// last: what `--exceptions` matches OU ids against. Not kept for
+    /// inactive accounts (they have no rows), nor in the summary.
+    #[serde(default, skip_serializing)]
+    pub ou_ancestors: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,6 +129,10 @@ pub struct AccountFacts {
     /// See [`OrgAccount::ou_id`].
     #[serde(default)]
     pub ou_id: String,
+    /// See [`OrgAccount::ou_ancestors`]; empty in facts files written
+    /// before it was kept (exceptions then match the parent `ou_id` only).
+    #[serde(default)]
+    pub ou_ancestors: Vec<String>,
     /// Getting into the account: the AssumeRole (members) and the region
     /// discovery. An error here means nothing else was collected.
     pub access: Fetched<()>,

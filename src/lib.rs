@@ -29,6 +29,9 @@
 //!   `kms_events` judges a pattern by the watched events it catches, with
 //!   the evaluators `filter_pattern` (CloudWatch Logs) and `event_pattern`
 //!   (EventBridge), each a directory split into parsing and evaluation.
+//! - [`exceptions`] — accepted risks (`--exceptions`): the YAML file read
+//!   and validated at its lines, which rows each exception names, and the
+//!   judge that marks rows after the checks and counts them for the summary.
 //! - [`spool`] — a scan's findings parked on disk until the report is
 //!   written, so memory does not grow with the organisation.
 //! - [`report`] — findings as CSV and JSON, and the summary; the report
@@ -54,6 +57,7 @@ pub mod checks;
 pub mod collect;
 pub mod diff;
 pub mod evidence;
+pub mod exceptions;
 pub mod facts;
 pub mod ids;
 pub mod report;

@@ -19,6 +19,7 @@ use cmkscan::checks;
 use cmkscan::collect::session::https_client;
 use cmkscan::diff::Findings;
 use cmkscan::evidence::{self, FactsWriter};
+use cmkscan::exceptions::{self, Exceptions, ExceptionsSource, Judge, LoadError};
 use cmkscan::facts::ScanHeader;
 use cmkscan::ids::{AccountId, OuId, RegionName, RegionSelection, RoleArn, RoleName, S3Uri};
 use cmkscan::report::{FindingRows, Report, Summary};
@@ -99,9 +100,20 @@ struct ScanArgs {
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
     lookback_days: u32,
     #[command(flatten)]
+    exceptions: ExceptionsArgs,
+    #[command(flatten)]
     output: OutputArgs,
     #[command(flatten)]
     upload: UploadArgs,
+}
+
+#[derive(clap::Args)]
+struct ExceptionsArgs {
+    /// Accepted risks: a YAML exceptions file (a path or s3://bucket/key),
+    /// checked before any AWS request; matched rows keep their status and
+    /// are marked (docs/report-format.md).
+    #[arg(long, value_parser = ExceptionsSource::parse)]
+    exceptions: Option<ExceptionsSource>,
 }
 
 #[derive(clap::Args)]
@@ -109,6 +121,10 @@ struct EvaluateArgs {
     /// A facts.json.gz written by `cmkscan scan` (or the same, uncompressed).
     #[arg(long)]
     facts: PathBuf,
+    /// Judge with this exceptions file instead of the one the scan kept in
+    /// its facts.
+    #[command(flatten)]
+    exceptions: ExceptionsArgs,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -289,7 +305,10 @@ fn main() -> ExitCode {
         Err(err) => {
             let usage = err
                 .downcast_ref::<scan::ScanError>()
-                .is_some_and(scan::ScanError::is_usage);
+                .is_some_and(scan::ScanError::is_usage)
+                || err
+                    .downcast_ref::<LoadError>()
+                    .is_some_and(LoadError::is_usage);
             // One line, whatever the SDK's messages contain.
             let reason = format!("{err:#}")
                 .split_whitespace()
@@ -326,7 +345,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
-    let options = ScanOptions {
+    let mut options = ScanOptions {
         regions: args.regions,
         include_accounts: args.accounts.into_iter().collect(),
         exclude_accounts: args.exclude_accounts.into_iter().collect(),
@@ -337,10 +356,15 @@ async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
         external_id: args.external_id,
         concurrency: args.concurrency,
         lookback_days: args.lookback_days,
+        exceptions: None,
     };
     let dir = &args.output.output_dir;
     sink::check_writable(dir)?;
     let config = load_aws_config().await;
+    // Before the scan's first request: a bad file must cost nothing.
+    if let Some(source) = &args.exceptions.exceptions {
+        options.exceptions = Some(load_exceptions(source, &config, exceptions::today_utc()).await?);
+    }
     // The evidence streams to disk while the scan runs; it takes its name
     // only if the scan completes, and vanishes if it fails.
     let (pending_facts, out) = PendingFile::create(dir, sink::FACTS_NAME)?;
@@ -396,8 +420,36 @@ async fn run_evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read {}", args.facts.display()))?;
     let facts = evidence::read_facts(&bytes)
         .with_context(|| format!("cannot use {}", args.facts.display()))?;
-    let findings = checks::evaluate(&facts);
-    let summary = Summary::of_facts(&facts, &findings);
+    // The scan's day, not today: the same facts judge the same way whenever
+    // they are re-evaluated.
+    let scan_day = exceptions::day_of(&facts.scan_time).with_context(|| {
+        format!(
+            "cannot use {}: its scan_time is not an RFC 3339 time",
+            args.facts.display()
+        )
+    })?;
+    let file = match &args.exceptions.exceptions {
+        // AWS only for an S3 object: evaluate otherwise needs no network.
+        Some(source @ ExceptionsSource::S3 { .. }) => {
+            let config = load_aws_config().await;
+            Some(load_exceptions(source, &config, exceptions::today_utc()).await?)
+        }
+        Some(source) => Some(source.load(None, exceptions::today_utc()).await?),
+        None => facts
+            .exceptions
+            .as_ref()
+            .map(|stored| Exceptions::from_stored(stored, scan_day).map_err(LoadError::from))
+            .transpose()
+            .with_context(|| format!("the exceptions kept in {}", args.facts.display()))?,
+    };
+    let mut findings = checks::evaluate(&facts);
+    let judged = file.map(|file| {
+        let mut judge = Judge::new(file, scan_day);
+        judge.apply_to_facts(&facts, &mut findings);
+        judge.finish()
+    });
+    let mut summary = Summary::of_facts(&facts, &findings);
+    summary.exceptions = judged;
     let files = write_local(
         &facts.header(),
         &summary,
@@ -441,6 +493,22 @@ async fn load_aws_config() -> aws_config::SdkConfig {
             loader.retry_config(RetryConfig::standard().with_max_attempts(DEFAULT_MAX_ATTEMPTS));
     }
     loader.load().await
+}
+
+/// The `--exceptions` file, read (an S3 object with the runner's
+/// credentials, in its region) and validated with its window counted from
+/// `today`.
+async fn load_exceptions(
+    source: &ExceptionsSource,
+    config: &aws_config::SdkConfig,
+    today: time::Date,
+) -> Result<Exceptions, LoadError> {
+    let session = source.is_s3().then(|| {
+        let throttle = cmkscan::throttle::Throttle::for_config(config);
+        cmkscan::collect::session::AccountSession::runner(config.clone(), throttle.into())
+    });
+    let s3 = session.as_ref().zip(config.region().map(|r| r.as_ref()));
+    source.load(s3, today).await
 }
 
 /// Attempts per AWS request unless `AWS_MAX_ATTEMPTS` says otherwise.

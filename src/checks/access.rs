@@ -27,5 +27,6 @@ pub fn denied(account: &AccountFacts) -> Option<Finding> {
         status: Status::Error,
         resource_id: String::new(),
         detail: err.to_string(),
+        exception: None,
     })
 }

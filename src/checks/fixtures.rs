@@ -34,6 +34,7 @@ pub fn account(region: RegionFacts) -> AccountFacts {
         name: "member".into(),
         ou_path: "Root/Workloads".into(),
         ou_id: "ou-ab12-workload".into(),
+        ou_ancestors: vec!["r-ab12".into(), "ou-ab12-workload".into()],
         access: Ok(()),
         skipped_regions: vec![],
         trails: vec![],

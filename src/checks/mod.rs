@@ -18,10 +18,11 @@ mod recording;
 mod trails;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 
 use serde::{Deserialize, Serialize};
 
+use crate::exceptions::ExceptionMark;
 use crate::facts::{AccountFacts, Fetched, RegionFacts, ScanFacts, TrailFacts};
 use crate::throttle::CallError;
 use catalog::{CheckId, Status};
@@ -42,6 +43,10 @@ pub struct Finding {
     pub status: Status,
     pub resource_id: String,
     pub detail: String,
+    /// The accepted risk that matches the row, set after the checks by
+    /// [`crate::exceptions::Judge`]; the checks always leave it `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<ExceptionMark>,
 }
 
 /// What the pattern evaluators answer when a pattern uses a construct they
@@ -82,6 +87,7 @@ impl<'a> RegionContext<'a> {
             status,
             resource_id: resource_id.to_string(),
             detail,
+            exception: None,
         }
     }
 

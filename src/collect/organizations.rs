@@ -220,7 +220,14 @@ fn under<'a>(
     // Outside `--ous` the walk only looks for OUs below, so it does not
     // list accounts here at all.
     let accounts = if in_scope {
-        accounts_of(session, region, client.clone(), parent.clone()).boxed()
+        accounts_of(
+            session,
+            region,
+            client.clone(),
+            parent.clone(),
+            ancestors.clone(),
+        )
+        .boxed()
     } else {
         stream::empty().boxed()
     };
@@ -254,12 +261,14 @@ fn under<'a>(
     accounts.chain(children).boxed()
 }
 
-/// One parent's own accounts, page by page.
+/// One parent's own accounts, page by page. `ancestors` are the ids from
+/// the root down to `parent`, both included.
 fn accounts_of<'a>(
     session: &'a AccountSession,
     region: &str,
     client: aws_sdk_organizations::Client,
     parent: Parent,
+    ancestors: Vec<String>,
 ) -> impl Stream<Item = Result<OrgAccount, CallError>> + 'a {
     let parent_id = parent.id.clone();
     session.throttle.page_items(
@@ -277,18 +286,23 @@ fn accounts_of<'a>(
         move |page| {
             page.accounts()
                 .iter()
-                .map(|a| org_account(a, &parent))
+                .map(|a| org_account(a, &parent, &ancestors))
                 .collect()
         },
     )
 }
 
-fn org_account(account: &aws_sdk_organizations::types::Account, parent: &Parent) -> OrgAccount {
+fn org_account(
+    account: &aws_sdk_organizations::types::Account,
+    parent: &Parent,
+    ancestors: &[String],
+) -> OrgAccount {
     OrgAccount {
         id: account.id().unwrap_or_default().to_string(),
         name: account.name().unwrap_or_default().to_string(),
         ou_path: parent.path.clone(),
         ou_id: parent.id.clone(),
+        ou_ancestors: ancestors.to_vec(),
         // `State` replaces the retired `Status` field; read both so older
         // and newer API answers work alike.
         status: account

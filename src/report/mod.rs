@@ -15,7 +15,7 @@ use crate::facts::ScanHeader;
 pub use summary::{Coverage, Summary, Tally};
 
 /// CSV columns, in order. Changing them breaks auditors' tooling.
-pub const CSV_COLUMNS: [&str; 14] = [
+pub const CSV_COLUMNS: [&str; 16] = [
     "scan_id",
     "scan_time",
     "account_id",
@@ -30,11 +30,14 @@ pub const CSV_COLUMNS: [&str; 14] = [
     "remediation",
     "controls",
     "ou_path",
+    "exception_id",
+    "exception_state",
 ];
 
-/// The CSV columns before `ou_path` was appended: `cmkscan diff` still
-/// reads reports written with them.
-pub const CSV_COLUMNS_WITHOUT_OU: &[&str] = CSV_COLUMNS.split_at(CSV_COLUMNS.len() - 1).0;
+/// How many of [`CSV_COLUMNS`] the reports of earlier versions have: 13
+/// before `ou_path` was appended, 14 before the exception columns were.
+/// `cmkscan diff` still reads them.
+pub const EARLIER_CSV_WIDTHS: [usize; 2] = [13, 14];
 
 /// One report row; field order and names are the CSV columns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,6 +58,13 @@ pub struct Row {
     /// Absent from reports written before it was added, which read as "".
     #[serde(default)]
     pub ou_path: String,
+    /// The accepted risk matching the row (`--exceptions`), or "". Absent,
+    /// like the next one, from reports written before it was added.
+    #[serde(default)]
+    pub exception_id: String,
+    /// `active` (the row is accepted), `expired` (flagged, not accepted) or "".
+    #[serde(default)]
+    pub exception_state: String,
 }
 
 /// Version of the report layout: the `schema_version` of the findings.json
@@ -78,6 +88,15 @@ impl Row {
             remediation: f.check.remediation().to_string(),
             controls: f.check.controls(),
             ou_path: f.ou_path,
+            exception_id: f
+                .exception
+                .as_ref()
+                .map(|e| e.id.clone())
+                .unwrap_or_default(),
+            exception_state: f
+                .exception
+                .map(|e| e.state.as_str().to_string())
+                .unwrap_or_default(),
         }
     }
 }
@@ -123,6 +142,8 @@ impl Report<'_> {
                 &row.remediation,
                 &row.controls,
                 &defuse(&row.ou_path),
+                &row.exception_id,
+                &row.exception_state,
             ])?;
         }
         writer.flush()?;

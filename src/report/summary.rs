@@ -8,6 +8,7 @@ use serde::{Serialize, Serializer};
 
 use crate::checks::catalog::{CheckId, Status};
 use crate::checks::Finding;
+use crate::exceptions::{format_date, ExceptionsSummary};
 use crate::facts::{AccountFacts, OrgAccount, ScanFacts};
 
 /// A scan in numbers: the `summary` of findings.json, which also states
@@ -29,6 +30,8 @@ pub struct Summary {
     pub by_top_level_ou: BTreeMap<String, BTreeMap<Status, usize>>,
     pub duration_seconds: f64,
     pub api_calls: BTreeMap<String, u64>,
+    /// What `--exceptions` accepted and flagged; `None` without it.
+    pub exceptions: Option<ExceptionsSummary>,
 }
 
 /// Complete means no call failed: every verdict there rests on data read.
@@ -163,6 +166,7 @@ impl Tally {
             by_top_level_ou,
             duration_seconds,
             api_calls: api_calls.clone(),
+            exceptions: None,
         }
     }
 }
@@ -275,6 +279,9 @@ impl Summary {
                 row(&mut out, &printable(ou), counts);
             }
         }
+        if let Some(exceptions) = &self.exceptions {
+            render_exceptions(&mut out, exceptions, &self.by_status);
+        }
         let calls: u64 = self.api_calls.values().sum();
         let _ = writeln!(
             out,
@@ -282,6 +289,67 @@ impl Summary {
             self.duration_seconds
         );
         out
+    }
+}
+
+/// The exceptions' lines on stdout: accepted rows counted apart from their
+/// status's total, then the exceptions that need a reviewer: expired, stale
+/// and those matching ERROR rows. Ids are printed as they are (the file
+/// allows only letters, digits and `._-` in them).
+fn render_exceptions(
+    out: &mut String,
+    exceptions: &ExceptionsSummary,
+    by_status: &BTreeMap<Status, usize>,
+) {
+    let _ = writeln!(
+        out,
+        "exceptions: {} in {} (sha256 {}), judged as of {}",
+        exceptions.exceptions.len(),
+        printable(&exceptions.source),
+        exceptions.sha256.get(..12).unwrap_or(&exceptions.sha256),
+        format_date(exceptions.as_of)
+    );
+    for status in [Status::Fail, Status::Warn, Status::Pass] {
+        let total = by_status.get(&status).copied().unwrap_or(0);
+        let accepted = exceptions.accepted_rows.get(&status).copied().unwrap_or(0);
+        let flagged = exceptions.expired_rows.get(&status).copied().unwrap_or(0);
+        // PASS rows are worth a line only when an exception names them.
+        if status == Status::Pass && accepted + flagged == 0 {
+            continue;
+        }
+        let _ = write!(
+            out,
+            "          {status} {total}, of which {accepted} accepted"
+        );
+        if flagged > 0 {
+            let _ = write!(out, " ({flagged} more under expired exceptions)");
+        }
+        out.push('\n');
+    }
+    let errors = by_status.get(&Status::Error).copied().unwrap_or(0);
+    let _ = writeln!(out, "          ERROR {errors}, never accepted");
+    let expired: Vec<String> = exceptions
+        .exceptions
+        .iter()
+        .filter(|e| exceptions.expired.contains(&e.id))
+        .map(|e| format!("{} (expired {})", e.id, format_date(e.expires)))
+        .collect();
+    if !expired.is_empty() {
+        let _ = writeln!(out, "          expired: {}", expired.join(", "));
+    }
+    if !exceptions.stale.is_empty() {
+        let _ = writeln!(
+            out,
+            "          stale (matched nothing): {}",
+            exceptions.stale.join(", ")
+        );
+    }
+    if !exceptions.matching_errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "          matching ERROR rows (not accepted): {}",
+            exceptions.matching_errors.join(", ")
+        );
     }
 }
 
@@ -330,6 +398,7 @@ impl Serialize for Summary {
             by_top_level_ou: &'a BTreeMap<String, BTreeMap<Status, usize>>,
             duration_seconds: f64,
             api_calls: &'a BTreeMap<String, u64>,
+            exceptions: &'a Option<ExceptionsSummary>,
         }
         // Destructured, so that a field added to `Summary` cannot be left
         // out of the JSON unnoticed.
@@ -343,6 +412,7 @@ impl Serialize for Summary {
             by_top_level_ou,
             duration_seconds,
             api_calls,
+            exceptions,
         } = self;
         Json {
             accounts_scanned: *accounts_scanned,
@@ -355,6 +425,7 @@ impl Serialize for Summary {
             by_top_level_ou,
             duration_seconds: *duration_seconds,
             api_calls,
+            exceptions,
         }
         .serialize(serializer)
     }
@@ -390,6 +461,7 @@ mod tests {
             by_top_level_ou: BTreeMap::new(),
             duration_seconds: 1.0,
             api_calls: BTreeMap::new(),
+            exceptions: None,
         };
         let rendered = summary.render();
         assert!(
@@ -417,6 +489,7 @@ mod tests {
             by_top_level_ou: BTreeMap::new(),
             duration_seconds: 1.5,
             api_calls: BTreeMap::new(),
+            exceptions: None,
         };
         let json = serde_json::to_string(&summary).unwrap();
         assert!(
@@ -427,7 +500,7 @@ mod tests {
         );
         assert!(
             json.ends_with(
-                r#""by_status":{},"by_check":{},"by_top_level_ou":{},"duration_seconds":1.5,"api_calls":{}}"#
+                r#""by_status":{},"by_check":{},"by_top_level_ou":{},"duration_seconds":1.5,"api_calls":{},"exceptions":null}"#
             ),
             "{json}"
         );
@@ -495,6 +568,7 @@ mod tests {
             status,
             resource_id: String::new(),
             detail: String::new(),
+            exception: None,
         }
     }
 
@@ -504,6 +578,7 @@ mod tests {
             name: String::new(),
             ou_path: String::new(),
             ou_id: String::new(),
+            ou_ancestors: Vec::new(),
             access: if reached {
                 Ok(())
             } else {

@@ -29,6 +29,7 @@ async fn collect_account(ctx: &Context, account: OrgAccount) -> AccountFacts {
         name: account.name,
         ou_path: account.ou_path,
         ou_id: account.ou_id,
+        ou_ancestors: account.ou_ancestors,
         access: Ok(()),
         skipped_regions: Vec::new(),
         trails: Vec::new(),

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use super::ScanError;
 use crate::checks;
 use crate::evidence::FactsSink;
+use crate::exceptions::Judge;
 use crate::facts::{AccountFacts, Fetched, OrgAccount, ScanHeader, ScanTail, TrailFacts};
 use crate::report::{Summary, Tally};
 use crate::spool::{FindingSpool, SpooledFindings};
@@ -20,6 +21,9 @@ pub(super) struct FinishedAccounts<'a> {
     inactive: Vec<OrgAccount>,
     management_account_id: String,
     lookback_days: u32,
+    /// `--exceptions`, applied to each account's findings before they are
+    /// counted and parked.
+    judge: Option<Judge>,
 }
 
 impl<'a> FinishedAccounts<'a> {
@@ -28,6 +32,7 @@ impl<'a> FinishedAccounts<'a> {
     pub(super) fn new(
         evidence: &'a mut dyn FactsSink,
         scan: &ScanHeader,
+        judge: Option<Judge>,
     ) -> Result<Self, ScanError> {
         Ok(FinishedAccounts {
             evidence,
@@ -36,6 +41,7 @@ impl<'a> FinishedAccounts<'a> {
             inactive: Vec::new(),
             management_account_id: scan.management_account_id.clone(),
             lookback_days: scan.lookback_days,
+            judge,
         })
     }
 
@@ -56,6 +62,9 @@ impl<'a> FinishedAccounts<'a> {
         };
         let mut findings = Vec::new();
         checks::evaluate_account(&scan, facts, &mut findings);
+        if let Some(judge) = &mut self.judge {
+            judge.apply(facts, &mut findings);
+        }
         self.tally.findings(&findings);
         self.spool
             .push_account(&mut findings)
@@ -75,9 +84,10 @@ impl<'a> FinishedAccounts<'a> {
         api_calls: BTreeMap<String, u64>,
     ) -> Result<(SpooledFindings, Summary), ScanError> {
         let findings = self.spool.finish().map_err(ScanError::Spool)?;
-        let summary = self
+        let mut summary = self
             .tally
             .summary(&self.inactive, duration_seconds, &api_calls);
+        summary.exceptions = self.judge.map(Judge::finish);
         self.evidence
             .end(&ScanTail {
                 organization_trails,

@@ -48,6 +48,7 @@ impl ManagementAccount {
                 status: "ACTIVE".into(),
                 ou_path: String::new(),
                 ou_id: String::new(),
+                ou_ancestors: Vec::new(),
             };
             async move { Arc::new(account::scan(&ctx, account).await) }
                 .boxed()
@@ -77,6 +78,7 @@ impl ManagementAccount {
             name: account.name.clone(),
             ou_path: account.ou_path.clone(),
             ou_id: account.ou_id.clone(),
+            ou_ancestors: account.ou_ancestors.clone(),
             ..AccountFacts::clone(&*scan.clone().await)
         })
     }

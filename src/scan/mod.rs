@@ -23,6 +23,7 @@ use crate::collect::access::{CallerIdentity, RoleRequest};
 use crate::collect::organizations::{self, OuScope, UNREPORTED_STATE};
 use crate::collect::session::AccountSession;
 use crate::evidence::FactsSink;
+use crate::exceptions::{self, Exceptions, Judge};
 use crate::facts::{AccountFacts, OrgAccount, ScanHeader};
 use crate::ids::{AccountId, OuId, RegionSelection, RoleArn};
 use crate::report::Summary;
@@ -52,6 +53,9 @@ pub struct ScanOptions {
     /// Accounts in flight at once.
     pub concurrency: NonZeroUsize,
     pub lookback_days: u32,
+    /// Accepted risks applied to the findings (`--exceptions`), already
+    /// validated: a bad file never reaches the scan.
+    pub exceptions: Option<Exceptions>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -200,9 +204,16 @@ pub async fn run(
         partition: caller.partition.clone(),
         management_account_id: management_account_id.clone(),
         lookback_days: options.lookback_days,
+        exceptions: options.exceptions.as_ref().map(Exceptions::stored),
     };
+    // Expiry is judged on the scan's day, as `cmkscan evaluate` of its
+    // facts will judge it.
+    let judge = options.exceptions.clone().map(|file| {
+        let day = exceptions::day_of(&header.scan_time).unwrap_or_else(exceptions::today_utc);
+        Judge::new(file, day)
+    });
     evidence.begin(&header).map_err(ScanError::Evidence)?;
-    let mut finished = FinishedAccounts::new(evidence, &header)?;
+    let mut finished = FinishedAccounts::new(evidence, &header, judge)?;
 
     let ctx = Arc::new(Context {
         role,

@@ -703,11 +703,11 @@ fn schedule_group_name_fits_any_stack_name() {
 /// The member role and the task role grant exactly what each identity was
 /// seen doing: a scan of the sample organisation (the management account
 /// seeded with everything a member has, so that it makes every read too)
-/// with an upload, and the front's record of whose credentials signed each
-/// request. The member role's grants are the calls signed by member
-/// accounts; the task role's (without `OrgRoleArn`), the calls signed by
-/// the runner, which scans its own account with its own credentials, plus
-/// the upload's KMS action.
+/// with an exceptions file read from S3 and an upload, and the front's
+/// record of whose credentials signed each request. The member role's
+/// grants are the calls signed by member accounts; the task role's
+/// (without `OrgRoleArn`), the calls signed by the runner, which scans its
+/// own account with its own credentials, plus the upload's KMS action.
 #[tokio::test(flavor = "multi_thread")]
 async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
     let emulator = Emulator::start().await;
@@ -720,6 +720,14 @@ async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
         .cis_alarm_chain("us-east-1", "management-trail-logs")
         .await;
     management.bucket("us-east-1", "iam-reports").await;
+    management
+        .object(
+            "us-east-1",
+            "iam-reports",
+            "exceptions.yaml",
+            "exceptions: []\n",
+        )
+        .await;
     // An enabled rule with a target in a member, whose targets are read.
     let prod = emulator.account(&org.prod).await;
     let topic = prod.topic("us-east-1", "prod-alerts", true).await;
@@ -732,6 +740,7 @@ async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
     cmd.args(["scan", "--regions", "us-east-1,eu-west-1", "--output-dir"])
         .arg(out_dir.path())
         .args(["--s3-uri", "s3://iam-reports/cmkscan"])
+        .args(["--exceptions", "s3://iam-reports/exceptions.yaml"])
         .args(["--external-id", "sample-external-id"])
         // The OU checks (DescribeOrganizationalUnit, ListParents) are made
         // only when OUs are named: an empty one left out changes nothing.

@@ -1,7 +1,9 @@
 //! The binary, end to end: `cmkscan scan` with AWS_ENDPOINT_URL pointing at
 //! the seeded sample organisation in the emulator. The same run also shows
 //! that the AWS operations the binary really calls are exactly the catalogue
-//! (`Api::ALL`) that the IAM templates are checked against.
+//! (`Api::ALL`) that the IAM templates are checked against; an exceptions
+//! file read from S3 with nothing in it makes its read one of them and
+//! changes no row.
 
 use crate::support::sample_org::{self, OPT_IN_REGION};
 use crate::support::{cmkscan_command, Emulator};
@@ -10,10 +12,15 @@ use crate::support::{cmkscan_command, Emulator};
 async fn scan_of_sample_org_gives_every_expected_verdict() {
     let emulator = Emulator::start().await;
     let org = sample_org::seed(&emulator).await;
-    emulator
-        .management()
-        .await
-        .bucket("us-east-1", "sample-reports")
+    let management = emulator.management().await;
+    management.bucket("us-east-1", "sample-reports").await;
+    management
+        .object(
+            "us-east-1",
+            "sample-reports",
+            "risk/exceptions.yaml",
+            "exceptions: []\n",
+        )
         .await;
     let out_dir = tempfile::tempdir().unwrap();
 
@@ -24,6 +31,7 @@ async fn scan_of_sample_org_gives_every_expected_verdict() {
         // An empty OU left out: nothing changes, and the OU checks are made.
         .args(["--exclude-ous", &org.quarantine_ou])
         .args(["--s3-uri", "s3://sample-reports/cmkscan"])
+        .args(["--exceptions", "s3://sample-reports/risk/exceptions.yaml"])
         .arg("--output-dir")
         .arg(out_dir.path())
         .env("CMKSCAN_EXTERNAL_ID", "sample-external-id");

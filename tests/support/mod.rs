@@ -210,6 +210,7 @@ pub fn options(regions: &[&str]) -> cmkscan::scan::ScanOptions {
         external_id: Some("test-external-id".into()),
         concurrency: std::num::NonZeroUsize::new(4).expect("non-zero"),
         lookback_days: 7,
+        exceptions: None,
     }
 }
 

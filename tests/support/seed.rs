@@ -119,6 +119,22 @@ impl Account {
         request.send().await.expect("create bucket");
     }
 
+    /// Puts an object into a bucket made by [`Account::bucket`].
+    pub async fn object(&self, region: &str, bucket: &str, key: &str, body: &str) {
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&self.at(region))
+                .force_path_style(true)
+                .build(),
+        );
+        s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(body.as_bytes().to_vec().into())
+            .send()
+            .await
+            .expect("put object");
+    }
+
     pub async fn log_group(&self, region: &str, name: &str) -> String {
         let logs = aws_sdk_cloudwatchlogs::Client::new(&self.at(region));
         logs.create_log_group()

@@ -191,8 +191,16 @@ impl Request {
             .get("x-amz-target")
             .and_then(|t| t.rsplit('.').next().map(str::to_string))
             .or_else(|| form_value(&self.body, "Action"))
-            // S3 is REST: the only write cmkscan makes is PutObject.
-            .or_else(|| (service == "s3" && method == "PUT").then(|| "PutObject".to_string()))
+            // S3 is REST: cmkscan writes with PutObject (the reports) and
+            // reads with GetObject (an exceptions file), nothing else.
+            .or_else(|| {
+                let s3 = |operation: &str| (service == "s3").then(|| operation.to_string());
+                match method.as_str() {
+                    "PUT" => s3("PutObject"),
+                    "GET" => s3("GetObject"),
+                    _ => None,
+                }
+            })
             .unwrap_or_else(|| format!("{method} (unrecognised)"));
         Described {
             operation,
