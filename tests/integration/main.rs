@@ -13,6 +13,7 @@ mod cli;
 mod diff;
 mod event_pattern_vs_moto;
 mod evidence;
+mod exceptions;
 mod failures;
 mod faults;
 mod iam_templates;

@@ -19,6 +19,8 @@ pub struct SampleOrg {
     pub dev: String,
     pub legacy: String,
     pub sandbox: String,
+    /// The OU above prod's and dev's OUs.
+    pub workloads_ou: String,
     /// An OU with no account: the end-to-end test leaves it out with
     /// `--exclude-ous`, which changes nothing else.
     pub quarantine_ou: String,
@@ -201,6 +203,7 @@ pub async fn seed(emulator: &Emulator) -> SampleOrg {
         dev: dev.id,
         legacy: legacy.id,
         sandbox: sandbox.id,
+        workloads_ou: workloads,
         quarantine_ou,
     }
 }
