@@ -26,12 +26,20 @@ pub fn fixture() -> PathBuf {
 /// Runs `cmkscan evaluate` on `facts` into `out_dir`, with an endpoint
 /// that refuses connections: evaluate must not need AWS.
 pub fn evaluate(facts: &Path, out_dir: &Path) {
+    evaluate_with(facts, out_dir, None);
+}
+
+/// [`evaluate`], judged with the exceptions file `exceptions` if given.
+pub fn evaluate_with(facts: &Path, out_dir: &Path, exceptions: Option<&Path>) {
     let closed = ClosedPort::bind();
     let mut cmd = cmkscan_command(&closed.endpoint);
     cmd.args(["evaluate", "--facts"])
         .arg(facts)
         .arg("--output-dir")
         .arg(out_dir);
+    if let Some(exceptions) = exceptions {
+        cmd.arg("--exceptions").arg(exceptions);
+    }
     let output = output_within(cmd, TOOL_TIMEOUT);
     assert!(
         output.status.success(),
@@ -78,9 +86,40 @@ sys.exit(1 if errors else 0)
 /// The schema's complaints about the JSON document at `doc`; empty when it
 /// validates.
 pub fn schema_errors(doc: &Path) -> String {
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/findings.schema.json");
+    validate("findings.schema.json", VALIDATE, doc)
+}
+
+/// Reads a YAML document as cmkscan does: dates stay text (YAML 1.1's
+/// timestamps are not resolved), and validates it like [`VALIDATE`].
+const VALIDATE_YAML: &str = r#"
+import json, sys, yaml
+from jsonschema import Draft202012Validator
+class Loader(yaml.SafeLoader):
+    pass
+Loader.yaml_implicit_resolvers = {
+    first: [r for r in resolvers if r[0] != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+schema = json.load(open(sys.argv[1]))
+Draft202012Validator.check_schema(schema)
+errors = list(Draft202012Validator(schema).iter_errors(yaml.load(open(sys.argv[2]), Loader=Loader)))
+for error in errors:
+    print("/".join(map(str, error.absolute_path)) or "(document)", error.message)
+sys.exit(1 if errors else 0)
+"#;
+
+/// The complaints of `docs/exceptions.schema.json` about the YAML file at
+/// `doc`; empty when it validates.
+fn exceptions_schema_errors(doc: &Path) -> String {
+    validate("exceptions.schema.json", VALIDATE_YAML, doc)
+}
+
+fn validate(schema: &str, script: &str, doc: &Path) -> String {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs")
+        .join(schema);
     let mut cmd = Command::new(python());
-    cmd.env_clear().args(["-c", VALIDATE]).arg(schema).arg(doc);
+    cmd.env_clear().args(["-c", script]).arg(schema).arg(doc);
     let output = output_within(cmd, TOOL_TIMEOUT);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     assert_eq!(
@@ -280,4 +319,94 @@ fn facts_from_before_ou_paths_evaluate_to_the_same_verdicts() {
         serde_json::from_str(&read(&old_out.join("findings.json"))).unwrap();
     assert_eq!(report["summary"]["by_top_level_ou"], serde_json::json!({}));
     assert_eq!(schema_errors(&old_out.join("findings.json")), "");
+}
+
+/// The example exceptions file of docs/report-format.md: the first YAML
+/// block of its "Exceptions" section.
+fn documented_exceptions() -> String {
+    let doc = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report-format.md"));
+    let section = doc
+        .split("## Exceptions (accepted risks)")
+        .nth(1)
+        .expect("the Exceptions section");
+    let block = section.split("```yaml\n").nth(1).expect("a YAML example");
+    block.split("```").next().expect("its end").to_string()
+}
+
+#[test]
+fn the_documented_exceptions_example_is_valid_and_marks_the_fixture_as_pinned() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = dir.path().join("exceptions.yaml");
+    std::fs::write(&example, documented_exceptions()).unwrap();
+    assert_eq!(exceptions_schema_errors(&example), "");
+
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    evaluate_with(&fixture(), &out, Some(&example));
+    let csv = read(&out.join("findings.csv"));
+    insta::assert_snapshot!("findings_csv_with_exceptions", csv);
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&out.join("findings.json"))).unwrap();
+    let mut summary = report["summary"]["exceptions"].clone();
+    // The path is the temporary directory's.
+    summary["source"] = "exceptions.yaml".into();
+    insta::assert_snapshot!(
+        "summary_exceptions",
+        serde_json::to_string_pretty(&summary).unwrap()
+    );
+    assert_eq!(schema_errors(&out.join("findings.json")), "");
+    // Statuses are those of the report without exceptions.
+    let plain = tempfile::tempdir().unwrap();
+    evaluate(&fixture(), plain.path());
+    let with = Findings::from_path(&out.join("findings.json")).unwrap();
+    let without = Findings::from_path(&plain.path().join("findings.json")).unwrap();
+    let statuses = |f: &Findings| {
+        f.rows
+            .iter()
+            .map(|(k, r)| (k.to_string(), r.status))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(statuses(&with), statuses(&without));
+}
+
+#[test]
+fn the_exceptions_schema_is_strict() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = documented_exceptions();
+    let broken = [
+        (
+            "an unknown field",
+            example.replacen("    reason:", "    rationale:", 1),
+        ),
+        (
+            "an account that is no id",
+            example.replacen("\"326604603045\"", "\"prod\"", 1),
+        ),
+        (
+            "an unknown check id",
+            example.replacen("config.kms_key_recording", "config.recorder", 1),
+        ),
+        (
+            "a missing approver",
+            example.replacen("    approved_by: cto@example.com\n", "", 1),
+        ),
+        (
+            "a malformed date",
+            example.replacen("2027-03-31", "31/03/2027", 1),
+        ),
+        (
+            "an empty account list",
+            example.replacen("[ou-ab12-dev00001]", "[]", 1),
+        ),
+    ];
+    for (what, text) in broken {
+        assert_ne!(text, example, "{what}: the example changed, fix the test");
+        let path = dir.path().join("broken.yaml");
+        std::fs::write(&path, text).unwrap();
+        assert_ne!(
+            exceptions_schema_errors(&path),
+            "",
+            "the schema accepts {what}"
+        );
+    }
 }
