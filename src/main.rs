@@ -111,7 +111,8 @@ struct ScanArgs {
 struct ExceptionsArgs {
     /// Accepted risks: a YAML exceptions file (a path or s3://bucket/key),
     /// checked before any AWS request; matched rows keep their status and
-    /// are marked (docs/report-format.md).
+    /// are marked (docs/report-format.md). `evaluate` applies the file kept
+    /// in the facts unless this names another.
     #[arg(long, value_parser = ExceptionsSource::parse)]
     exceptions: Option<ExceptionsSource>,
 }
@@ -121,8 +122,7 @@ struct EvaluateArgs {
     /// A facts.json.gz written by `cmkscan scan` (or the same, uncompressed).
     #[arg(long)]
     facts: PathBuf,
-    /// Judge with this exceptions file instead of the one the scan kept in
-    /// its facts.
+    // Judges with another exceptions file than the one the scan kept.
     #[command(flatten)]
     exceptions: ExceptionsArgs,
     #[command(flatten)]
@@ -438,7 +438,7 @@ async fn run_evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
         None => facts
             .exceptions
             .as_ref()
-            .map(|stored| Exceptions::from_stored(stored, scan_day).map_err(LoadError::from))
+            .map(|stored| Exceptions::from_stored(stored, scan_day))
             .transpose()
             .with_context(|| format!("the exceptions kept in {}", args.facts.display()))?,
     };

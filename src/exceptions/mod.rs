@@ -81,9 +81,23 @@ impl Exceptions {
     }
 
     /// The file a scan kept, validated again; its window counts from
-    /// `today` (the scan's day: the file met it when the scan read it).
-    pub fn from_stored(stored: &StoredExceptions, today: Date) -> Result<Self, ExceptionsError> {
-        Exceptions::parse(&stored.source, stored.text.as_bytes(), today)
+    /// `today` (the scan's day: the file met it when the scan read it). A
+    /// text that no longer has the digest the scan recorded is refused: the
+    /// evidence was altered.
+    pub fn from_stored(stored: &StoredExceptions, today: Date) -> Result<Self, LoadError> {
+        let computed = file::sha256_hex(stored.text.as_bytes());
+        if computed != stored.sha256 {
+            return Err(LoadError::Altered {
+                source_name: stored.source.clone(),
+                recorded: stored.sha256.clone(),
+                computed,
+            });
+        }
+        Ok(Exceptions::parse(
+            &stored.source,
+            stored.text.as_bytes(),
+            today,
+        )?)
     }
 }
 

@@ -64,6 +64,12 @@ pub enum LoadError {
     Invalid(#[from] ExceptionsError),
     #[error("cannot read the exceptions file {uri}: no AWS region configured: set AWS_REGION (or a profile region)")]
     NoRegion { uri: String },
+    #[error("the exceptions file {source_name} kept in the facts has SHA-256 {computed}, but the scan recorded {recorded}: the evidence was altered")]
+    Altered {
+        source_name: String,
+        recorded: String,
+        computed: String,
+    },
     #[error("cannot read the exceptions file {uri}")]
     S3 {
         uri: String,

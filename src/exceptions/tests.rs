@@ -591,4 +591,19 @@ fn kept_exceptions_read_back_as_the_same_file() {
     assert_eq!(stored.sha256, file.sha256);
     let back = Exceptions::from_stored(&stored, today()).expect("valid");
     assert_eq!(back, file);
+    // A kept text that no longer has its recorded digest is refused.
+    let altered = StoredExceptions {
+        text: stored.text.replace("2027-03-31", "2027-06-30"),
+        ..stored
+    };
+    let err = Exceptions::from_stored(&altered, today()).unwrap_err();
+    assert!(!err.is_usage());
+    assert!(
+        err.to_string().starts_with(&format!(
+            "the exceptions file exceptions.yaml kept in the facts has SHA-256 {}, but the scan recorded {}",
+            file::sha256_hex(altered.text.as_bytes()),
+            file.sha256
+        )),
+        "{err}"
+    );
 }
