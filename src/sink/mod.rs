@@ -3,6 +3,7 @@
 
 mod local;
 mod s3;
+pub mod security_hub;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
