@@ -37,10 +37,12 @@ pub enum Api {
     KmsListAliases,
     S3PutObject,
     S3GetObject,
+    SecurityHubGetFindings,
+    SecurityHubBatchImportFindings,
 }
 
 impl Api {
-    pub const ALL: [Api; 26] = [
+    pub const ALL: [Api; 28] = [
         Api::OrganizationsDescribeOrganization,
         Api::OrganizationsListRoots,
         Api::OrganizationsListOrganizationalUnitsForParent,
@@ -67,6 +69,8 @@ impl Api {
         Api::KmsListAliases,
         Api::S3PutObject,
         Api::S3GetObject,
+        Api::SecurityHubGetFindings,
+        Api::SecurityHubBatchImportFindings,
     ];
 
     /// The IAM service prefix and the operation name, which are also the
@@ -107,6 +111,8 @@ impl Api {
             Api::KmsListAliases => ("kms", "ListAliases"),
             Api::S3PutObject => ("s3", "PutObject"),
             Api::S3GetObject => ("s3", "GetObject"),
+            Api::SecurityHubGetFindings => ("securityhub", "GetFindings"),
+            Api::SecurityHubBatchImportFindings => ("securityhub", "BatchImportFindings"),
         }
     }
 
@@ -136,6 +142,9 @@ impl Api {
             | Api::StsAssumeRole
             | Api::S3PutObject
             | Api::S3GetObject => Caller::Runner,
+            Api::SecurityHubGetFindings | Api::SecurityHubBatchImportFindings => {
+                Caller::SecurityHubImport
+            }
             _ => Caller::ScannedAccount,
         }
     }
@@ -173,6 +182,10 @@ impl Api {
             Api::StsGetCallerIdentity | Api::StsAssumeRole => 20,
             Api::KmsListKeys | Api::KmsListAliases => 20,
             Api::KmsDescribeKey => 50,
+            // Security Hub's published rates: BatchImportFindings 10 a second
+            // per account and region (burst 30), GetFindings 3 (burst 6).
+            Api::SecurityHubBatchImportFindings => 10,
+            Api::SecurityHubGetFindings => 3,
         };
         NonZeroU32::new(rps).unwrap_or(NonZeroU32::MIN)
     }
@@ -190,6 +203,11 @@ pub enum Caller {
     /// The read-only role in every scanned account (the runner's own
     /// credentials when the scanned account is the management account).
     ScannedAccount,
+    /// The opt-in Security Hub import role (`--security-hub-role-name`) in
+    /// every scanned account, the runner's own included: findings must be
+    /// imported by the account they are about, and the read-only role
+    /// stays read-only.
+    SecurityHubImport,
 }
 
 impl fmt::Display for Api {

@@ -5,18 +5,20 @@ use std::io::IsTerminal;
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context as _;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
+use aws_smithy_types::date_time::{DateTime, Format};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use cmkscan::arn::Arn;
 use cmkscan::checks;
-use cmkscan::collect::session::https_client;
+use cmkscan::collect::access::RoleRequest;
+use cmkscan::collect::session::{https_client, AccountSession};
 use cmkscan::diff::Findings;
 use cmkscan::evidence::{self, FactsWriter};
 use cmkscan::exceptions::{self, Exceptions, ExceptionsSource, Judge, LoadError};
@@ -24,7 +26,7 @@ use cmkscan::facts::ScanHeader;
 use cmkscan::ids::{AccountId, OuId, RegionName, RegionSelection, RoleArn, RoleName, S3Uri};
 use cmkscan::report::{FindingRows, Report, Summary};
 use cmkscan::scan::{self, ScanOptions};
-use cmkscan::sink::{self, LocalFile, PendingFile, S3Target};
+use cmkscan::sink::{self, security_hub, LocalFile, PendingFile, S3Target};
 use flate2::write::GzEncoder;
 
 #[global_allocator]
@@ -105,6 +107,26 @@ struct ScanArgs {
     output: OutputArgs,
     #[command(flatten)]
     upload: UploadArgs,
+    #[command(flatten)]
+    security_hub: SecurityHubArgs,
+}
+
+#[derive(clap::Args)]
+struct SecurityHubArgs {
+    /// After the report is written (and uploaded), import every finding
+    /// into AWS Security Hub in the account and region it is about, and
+    /// archive the ones cmkscan sent before that are gone.
+    #[arg(long)]
+    security_hub: bool,
+    /// Role assumed in every scanned account, the runner's own included,
+    /// to import its findings (a name, or path/name); assumed with
+    /// --external-id.
+    #[arg(
+        long,
+        env = "CMKSCAN_SECURITY_HUB_ROLE_NAME",
+        default_value = "CmkScanSecurityHubImport"
+    )]
+    security_hub_role_name: RoleName,
 }
 
 #[derive(clap::Args)]
@@ -345,6 +367,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
 }
 
 async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
+    let external_id = args.external_id.clone();
     let mut options = ScanOptions {
         regions: args.regions,
         include_accounts: args.accounts.into_iter().collect(),
@@ -378,38 +401,119 @@ async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
     let mut files = write_local(&outcome.scan, &outcome.summary, &outcome.findings, dir)?;
     files.push(LocalFile::facts(facts_path));
     print_written(&files);
-    let Some(uri) = &args.upload.s3_uri else {
-        return Ok(());
-    };
-    let region = args
-        .upload
-        .s3_region
-        .as_ref()
-        .map_or(outcome.runner_region.clone(), |r| r.as_str().to_string());
-    let target = S3Target {
+    let throttle = cmkscan::throttle::Throttle::for_config(&config);
+    let session = AccountSession::runner(config, throttle.into());
+    let target = args.upload.s3_uri.as_ref().map(|uri| S3Target {
         uri: uri.clone(),
         kms_key_id: args.upload.s3_kms_key_id.clone(),
-        region,
-    };
-    let throttle = cmkscan::throttle::Throttle::for_config(&config);
-    let session = cmkscan::collect::session::AccountSession::runner(config, throttle.into());
-    let uploaded = sink::upload(
-        &session,
-        &target,
-        &outcome.scan.scan_id,
-        &outcome.scan.scan_time,
-        &files,
-    )
-    .await
-    .map_err(|err| {
-        anyhow::anyhow!(
-            "{:#}; the local report is kept in {}",
-            anyhow::Error::new(err),
-            dir.display()
-        )
-    })?;
+        region: args
+            .upload
+            .s3_region
+            .as_ref()
+            .map_or(outcome.runner_region.clone(), |r| r.as_str().to_string()),
+    });
+    if let Some(target) = &target {
+        upload(&session, target, &outcome.scan, &files, dir).await?;
+    }
+    if args.security_hub.security_hub {
+        let import = SecurityHubImport {
+            role_name: &args.security_hub.security_hub_role_name,
+            external_id,
+            concurrency: args.concurrency,
+            dir,
+        };
+        import_into_security_hub(&import, &session, &outcome, target.as_ref()).await?;
+    }
+    Ok(())
+}
+
+async fn upload(
+    session: &AccountSession,
+    target: &S3Target,
+    scan: &ScanHeader,
+    files: &[LocalFile],
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let uploaded = sink::upload(session, target, &scan.scan_id, &scan.scan_time, files)
+        .await
+        .map_err(|err| {
+            anyhow::anyhow!(
+                "{:#}; the local report is kept in {}",
+                anyhow::Error::new(err),
+                dir.display()
+            )
+        })?;
     for uri in uploaded {
         println!("uploaded {uri}");
+    }
+    Ok(())
+}
+
+/// What the Security Hub import takes from the command line.
+struct SecurityHubImport<'a> {
+    role_name: &'a RoleName,
+    external_id: Option<String>,
+    concurrency: NonZeroUsize,
+    /// The report's directory, where findings.json is written again.
+    dir: &'a Path,
+}
+
+/// The Security Hub import, once the report is written and uploaded; then
+/// findings.json again, with what the import did (and uploaded again). A
+/// region without Security Hub or an account without the import role is
+/// only reported; a finding that could not be imported fails the run.
+async fn import_into_security_hub(
+    args: &SecurityHubImport<'_>,
+    runner: &AccountSession,
+    outcome: &scan::ScanOutcome,
+    target: Option<&S3Target>,
+) -> anyhow::Result<()> {
+    let imported_at = DateTime::from(SystemTime::now())
+        .fmt(Format::DateTime)
+        .context("cannot format the import time")?;
+    let import = security_hub::Import {
+        runner,
+        role: RoleRequest {
+            partition: outcome.scan.partition.clone(),
+            role_name: args.role_name.to_string(),
+            external_id: args.external_id.clone(),
+            session_name: format!("cmkscan-{}", outcome.scan.scan_id),
+            sts_region: outcome.runner_region.clone(),
+        },
+        partition: &outcome.scan.partition,
+        home_region: &outcome.runner_region,
+        scan_id: &outcome.scan.scan_id,
+        scan_time: &outcome.scan.scan_time,
+        imported_at: &imported_at,
+        concurrency: args.concurrency,
+    };
+    let result = security_hub::import(&import, &outcome.findings)
+        .await
+        .context("cannot read the findings back for Security Hub")?;
+    print!("{}", result.render());
+    let failed = result.failed;
+    let summary = Summary {
+        security_hub: Some(result),
+        ..outcome.summary.clone()
+    };
+    let dir = args.dir;
+    let json = sink::write_json(
+        dir,
+        &Report {
+            scan: &outcome.scan,
+            summary: &summary,
+            findings: &outcome.findings,
+        },
+    )?;
+    println!("wrote {}", json.path.display());
+    if let Some(target) = target {
+        upload(runner, target, &outcome.scan, &[json], dir).await?;
+    }
+    if failed > 0 {
+        anyhow::bail!(
+            "{failed} findings could not be imported into Security Hub (the security_hub section of {} names them); the report is written",
+            dir.join(sink::JSON_NAME).display()
+        );
     }
     Ok(())
 }
@@ -541,6 +645,13 @@ fn print_written(files: &[LocalFile]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        // clap's own checks (unique argument ids, ...), which otherwise
+        // only run when the binary parses its first command line.
+        Cli::command().debug_assert();
+    }
 
     #[test]
     fn accepted_flag_values() {

@@ -82,6 +82,7 @@ impl AccountSession {
     service_client!(sns, aws_sdk_sns);
     service_client!(events, aws_sdk_eventbridge);
     service_client!(kms, aws_sdk_kms);
+    service_client!(securityhub, aws_sdk_securityhub);
 
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
         let config = aws_sdk_s3::config::Builder::from(&self.config)

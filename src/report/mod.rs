@@ -2,6 +2,7 @@
 //! and JSON (findings plus summary, for machines). Both formats are a
 //! contract documented in `docs/report-format.md`.
 
+mod security_hub;
 mod summary;
 
 use std::io::{self, Write};
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::checks::catalog::Status;
 use crate::checks::Finding;
 use crate::facts::ScanHeader;
+pub use security_hub::{IssueOutcome, SecurityHubIssue, SecurityHubSummary};
 pub use summary::{Coverage, Summary, Tally};
 
 /// CSV columns, in order. Changing them breaks auditors' tooling.

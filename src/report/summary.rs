@@ -32,6 +32,8 @@ pub struct Summary {
     pub api_calls: BTreeMap<String, u64>,
     /// What `--exceptions` accepted and flagged; `None` without it.
     pub exceptions: Option<ExceptionsSummary>,
+    /// What `--security-hub` did; `None` without it (and from `evaluate`).
+    pub security_hub: Option<super::SecurityHubSummary>,
 }
 
 /// Complete means no call failed: every verdict there rests on data read.
@@ -167,6 +169,7 @@ impl Tally {
             duration_seconds,
             api_calls: api_calls.clone(),
             exceptions: None,
+            security_hub: None,
         }
     }
 }
@@ -399,6 +402,8 @@ impl Serialize for Summary {
             duration_seconds: f64,
             api_calls: &'a BTreeMap<String, u64>,
             exceptions: &'a Option<ExceptionsSummary>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            security_hub: Option<&'a super::SecurityHubSummary>,
         }
         // Destructured, so that a field added to `Summary` cannot be left
         // out of the JSON unnoticed.
@@ -413,6 +418,7 @@ impl Serialize for Summary {
             duration_seconds,
             api_calls,
             exceptions,
+            security_hub,
         } = self;
         Json {
             accounts_scanned: *accounts_scanned,
@@ -426,6 +432,7 @@ impl Serialize for Summary {
             duration_seconds: *duration_seconds,
             api_calls,
             exceptions,
+            security_hub: security_hub.as_ref(),
         }
         .serialize(serializer)
     }
@@ -462,6 +469,7 @@ mod tests {
             duration_seconds: 1.0,
             api_calls: BTreeMap::new(),
             exceptions: None,
+            security_hub: None,
         };
         let rendered = summary.render();
         assert!(
@@ -490,6 +498,7 @@ mod tests {
             duration_seconds: 1.5,
             api_calls: BTreeMap::new(),
             exceptions: None,
+            security_hub: None,
         };
         let json = serde_json::to_string(&summary).unwrap();
         assert!(

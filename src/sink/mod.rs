@@ -58,9 +58,16 @@ pub fn write_report(dir: &Path, report: &Report) -> Result<[LocalFile; 2], Local
     let csv = write_file(dir, CSV_NAME, |out| {
         report.write_csv(&mut *out).map_err(std::io::Error::other)
     })?;
+    Ok([LocalFile::csv(csv), write_json(dir, report)?])
+}
+
+/// Writes `findings.json` into `dir`, complete or not at all: with the
+/// report, and again after the Security Hub import, with its
+/// `security_hub` section.
+pub fn write_json(dir: &Path, report: &Report) -> Result<LocalFile, LocalError> {
     let json = write_file(dir, JSON_NAME, |out| {
         report.write_json(&mut *out)?;
         out.flush()
     })?;
-    Ok([LocalFile::csv(csv), LocalFile::json(json)])
+    Ok(LocalFile::json(json))
 }

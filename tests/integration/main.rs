@@ -21,3 +21,4 @@ mod org_role;
 mod ous;
 mod pagination;
 mod sample_org_cli;
+mod security_hub;

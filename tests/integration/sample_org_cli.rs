@@ -1,8 +1,9 @@
 //! The binary, end to end: `cmkscan scan` with AWS_ENDPOINT_URL pointing at
 //! the seeded sample organisation in the emulator. The same run also shows
-//! that the AWS operations the binary really calls are exactly the catalogue
-//! (`Api::ALL`) that the IAM templates are checked against; an exceptions
-//! file read from S3 with nothing in it makes its read one of them and
+//! that the AWS operations the binary really calls (with every option that
+//! makes calls: an upload, an exceptions file read from S3 and the Security
+//! Hub import) are exactly the catalogue (`Api::ALL`) that the IAM
+//! templates are checked against; the exceptions file, with nothing in it,
 //! changes no row.
 
 use crate::support::sample_org::{self, OPT_IN_REGION};
@@ -22,6 +23,9 @@ async fn scan_of_sample_org_gives_every_expected_verdict() {
             "exceptions: []\n",
         )
         .await;
+    // The Security Hub import's calls are made too (elsewhere it is not
+    // enabled: skipped, which does not fail the run).
+    management.enable_security_hub("us-east-1").await;
     let out_dir = tempfile::tempdir().unwrap();
 
     emulator.front.record_operations();
@@ -32,6 +36,7 @@ async fn scan_of_sample_org_gives_every_expected_verdict() {
         .args(["--exclude-ous", &org.quarantine_ou])
         .args(["--s3-uri", "s3://sample-reports/cmkscan"])
         .args(["--exceptions", "s3://sample-reports/risk/exceptions.yaml"])
+        .arg("--security-hub")
         .arg("--output-dir")
         .arg(out_dir.path())
         .env("CMKSCAN_EXTERNAL_ID", "sample-external-id");

@@ -7,7 +7,9 @@
 //!
 //! It can also act as AWS does where moto does not: refuse an `AssumeRole`
 //! without the role's external id, let assumed-role credentials expire,
-//! and split a listing into pages of one item.
+//! split a listing into pages of one item, and refuse Security Hub calls
+//! in an account and region that has not enabled Security Hub (moto
+//! imports findings anywhere).
 //!
 //! Every request is logged ([`Logged`]): when it arrived, its key (caller
 //! account, region, API) and the fault injected, so tests can tell who made
@@ -56,6 +58,9 @@ pub struct Match {
     pub account: Option<String>,
     /// The region the request is signed for.
     pub region: Option<String>,
+    /// The name of the role an `AssumeRole` asks for (the last part of its
+    /// ARN's path).
+    pub role: Option<String>,
 }
 
 impl Match {
@@ -92,12 +97,18 @@ impl Match {
         self
     }
 
+    pub fn and_role(mut self, role: &str) -> Match {
+        self.role = Some(role.to_string());
+        self
+    }
+
     fn matches(&self, request: &Key) -> bool {
         let field = |want: &Option<String>, have: &str| want.as_deref().is_none_or(|w| w == have);
         field(&self.service, &request.service)
             && field(&self.api, &request.api)
             && field(&self.account, &request.account)
             && field(&self.region, &request.region)
+            && field(&self.role, &request.role)
     }
 }
 
@@ -206,6 +217,8 @@ struct Key {
     api: String,
     account: String,
     region: String,
+    /// The role an `AssumeRole` asks for; empty for other requests.
+    role: String,
     request_hash: u64,
 }
 
@@ -252,6 +265,8 @@ struct State {
     required_external_id: Option<String>,
     /// How long credentials from AssumeRole last; `None`: as moto says.
     credential_lifetime: Option<Duration>,
+    /// (account, region) pairs that enabled Security Hub through the front.
+    security_hub_enabled: std::collections::HashSet<(String, String)>,
     /// Access key id → when its credentials expire, for those given a
     /// lifetime by the front.
     expiry_by_key: HashMap<String, SystemTime>,
@@ -411,6 +426,16 @@ impl Front {
         );
     }
 
+    /// Answer `AssumeRole` of the role named `role` in `account` with
+    /// AccessDenied, as AWS does for a role that was never deployed.
+    pub fn deny_role(&self, account: &str, role: &str) {
+        self.inject(
+            Match::api("AssumeRole").and_account(account).and_role(role),
+            Fault::AccessDenied,
+            Trigger::Always,
+        );
+    }
+
     /// Answer `operation` called by `account` with a throttling error,
     /// `times` times (for ever when `None`), then pass it through.
     pub fn throttle(&self, account: &str, operation: &str, times: Option<usize>) {
@@ -544,7 +569,8 @@ async fn handle(
         described.region.clone(),
         described.service.clone(),
     );
-    let json_protocol = req.json_protocol();
+    // Security Hub speaks REST-JSON: its errors are JSON documents.
+    let json_protocol = req.json_protocol() || service == "securityhub";
     let (caller, account, fault) = {
         let mut state = state.lock().unwrap();
         if let Some(recorded) = state.recorded.as_mut() {
@@ -571,6 +597,16 @@ async fn handle(
             .get(&described.access_key)
             .zip(signed_at(&req))
             .is_some_and(|(expiry, signed)| signed > *expiry);
+        if service == "securityhub" && operation == "EnableSecurityHub" {
+            state
+                .security_hub_enabled
+                .insert((caller.clone(), region.clone()));
+        }
+        let security_hub_off = service == "securityhub"
+            && operation != "EnableSecurityHub"
+            && !state
+                .security_hub_enabled
+                .contains(&(caller.clone(), region.clone()));
         let wrong_external_id = operation == "AssumeRole"
             && state
                 .required_external_id
@@ -578,6 +614,8 @@ async fn handle(
                 .is_some_and(|required| external_id.as_ref() != Some(required));
         let answer = if expired {
             Some(expired_token(&service, json_protocol))
+        } else if security_hub_off {
+            Some(not_subscribed(&caller))
         } else if wrong_external_id {
             Some(fault_answer(
                 Fault::AccessDenied,
@@ -587,11 +625,17 @@ async fn handle(
                 &account,
             ))
         } else {
+            let role = role_arn
+                .as_deref()
+                .and_then(|arn| arn.rsplit('/').next())
+                .unwrap_or_default()
+                .to_string();
             let fault = state.fault_for(&Key {
                 service: service.clone(),
                 api: operation.clone(),
                 account: account.clone(),
                 region: region.clone(),
+                role,
                 request_hash: request_hash(&req, &service, &caller, &account, &region),
             });
             fault.map(|f| fault_answer(f, &service, json_protocol, &operation, &account))
@@ -646,6 +690,22 @@ async fn handle(
     let stream = conn.get_mut();
     stream.write_all(&response).await?;
     stream.shutdown().await
+}
+
+/// Security Hub's answer in an account and region where it is not enabled.
+fn not_subscribed(caller: &str) -> FaultAnswer {
+    let code = "InvalidAccessException";
+    FaultAnswer {
+        label: code.to_string(),
+        response: Some(error_response(
+            "securityhub",
+            true,
+            "401 Unauthorized",
+            code,
+            &format!("Account {caller} is not subscribed to AWS Security Hub"),
+        )),
+        delay: None,
+    }
 }
 
 /// AWS's answer to a request signed with expired credentials.

@@ -501,3 +501,55 @@ impl Account {
         arn
     }
 }
+
+impl Account {
+    /// Enables Security Hub in `region` (the front refuses Security Hub
+    /// calls anywhere else, as AWS does).
+    pub async fn enable_security_hub(&self, region: &str) {
+        aws_sdk_securityhub::Client::new(&self.at(region))
+            .enable_security_hub()
+            .enable_default_standards(false)
+            .send()
+            .await
+            .expect("enable Security Hub");
+    }
+
+    /// Every finding in the account's Security Hub in `region`, as
+    /// `GetFindings` returns them.
+    pub async fn security_hub_findings(
+        &self,
+        region: &str,
+    ) -> Vec<aws_sdk_securityhub::types::AwsSecurityFinding> {
+        let client = aws_sdk_securityhub::Client::new(&self.at(region));
+        let mut findings = Vec::new();
+        let mut token = None;
+        loop {
+            let page = client
+                .get_findings()
+                .set_next_token(token)
+                .send()
+                .await
+                .expect("get findings");
+            findings.extend(page.findings().iter().cloned());
+            match page.next_token() {
+                Some(next) if !next.is_empty() => token = Some(next.to_string()),
+                _ => return findings,
+            }
+        }
+    }
+
+    /// Imports `finding` into the account's Security Hub in `region`.
+    pub async fn import_finding(
+        &self,
+        region: &str,
+        finding: aws_sdk_securityhub::types::AwsSecurityFinding,
+    ) {
+        let out = aws_sdk_securityhub::Client::new(&self.at(region))
+            .batch_import_findings()
+            .findings(finding)
+            .send()
+            .await
+            .expect("import a finding");
+        assert_eq!(out.failed_count(), Some(0), "{out:?}");
+    }
+}

@@ -152,7 +152,28 @@ pub struct Described {
     pub service: String,
 }
 
+/// The Security Hub operations the tests use, by method and path.
+fn security_hub_operation(method: &str, path: &str) -> Option<String> {
+    let path = path.split('?').next().unwrap_or_default();
+    let operation = match (method, path) {
+        ("POST", "/findings/import") => "BatchImportFindings",
+        ("POST", "/findings") => "GetFindings",
+        ("POST", "/accounts") => "EnableSecurityHub",
+        _ => return None,
+    };
+    Some(operation.to_string())
+}
+
 impl Request {
+    /// The request line's path.
+    pub fn path(&self) -> String {
+        String::from_utf8_lossy(&self.head)
+            .split(' ')
+            .nth(1)
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// JSON-protocol services name the operation in `X-Amz-Target`.
     pub fn json_protocol(&self) -> bool {
         self.headers.contains_key("x-amz-target")
@@ -201,6 +222,12 @@ impl Request {
                     _ => None,
                 }
             })
+            // Security Hub is REST-JSON: the operation is in the path.
+            .or_else(|| {
+                (service == "securityhub")
+                    .then(|| security_hub_operation(&method, &self.path()))
+                    .flatten()
+            })
             .unwrap_or_else(|| format!("{method} (unrecognised)"));
         Described {
             operation,
@@ -212,11 +239,13 @@ impl Request {
 }
 
 /// The service's own throttling error, as (HTTP status, code):
+/// `TooManyRequestsException` (429) from Security Hub,
 /// `ThrottlingException` (400) from JSON-protocol services, `Throttling`
 /// (400) from Query services (STS, CloudWatch, SNS), `RequestLimitExceeded`
 /// (503) from EC2, `SlowDown` (503) from S3.
 pub fn throttling_error(service: &str, json_protocol: bool) -> (&'static str, &'static str) {
     match service {
+        "securityhub" => ("429 Too Many Requests", "TooManyRequestsException"),
         _ if json_protocol => ("400 Bad Request", "ThrottlingException"),
         "ec2" => ("503 Service Unavailable", "RequestLimitExceeded"),
         "s3" => ("503 Slow Down", "SlowDown"),
