@@ -4,8 +4,11 @@
 //! calls plus those reads (the runner's own account is scanned with the task
 //! role's own credentials), the Organizations reads only when it makes them
 //! itself (no `OrgRoleArn`); the org-reader role and the Organizations
-//! delegation policy exactly the Organizations reads; nothing is a wildcard,
-//! and cfn-lint passes. The member and task roles are also checked against
+//! delegation policy exactly the Organizations reads; the opt-in Security
+//! Hub import role exactly the Security Hub calls, which the task role
+//! never holds itself (it may only assume that role, and only when
+//! `SecurityHubImportRoleName` is set); nothing is a wildcard, and cfn-lint
+//! passes. The member and task roles are also checked against
 //! a scan's calls, identity by identity, as the front saw them signed.
 //!
 //! The templates are read through cfn-lint's own decoder (pinned in
@@ -92,11 +95,17 @@ fn org_delegation_policy() -> &'static Value {
     TEMPLATE.get_or_init(|| decode_template("org-delegation-policy.yaml"))
 }
 
+fn security_hub_role() -> &'static Value {
+    static TEMPLATE: OnceLock<Value> = OnceLock::new();
+    TEMPLATE.get_or_init(|| decode_template("member-securityhub-role.yaml"))
+}
+
 /// Every template, by file name, for the checks that apply to all of them.
-fn all_templates() -> [(&'static str, &'static Value); 4] {
+fn all_templates() -> [(&'static str, &'static Value); 5] {
     [
         ("runner.yaml", runner()),
         ("member-role.yaml", member_role()),
+        ("member-securityhub-role.yaml", security_hub_role()),
         ("org-reader-role.yaml", org_reader_role()),
         ("org-delegation-policy.yaml", org_delegation_policy()),
     ]
@@ -326,6 +335,70 @@ fn member_role_grants_exactly_the_scanned_account_reads() {
     );
 }
 
+#[test]
+fn security_hub_role_grants_exactly_the_import_calls() {
+    let template = security_hub_role();
+    let granted = role_actions(template, only_role_id(template));
+    let needed = catalogue_actions(Caller::SecurityHubImport);
+    assert_eq!(
+        needed,
+        BTreeSet::from([
+            "securityhub:BatchImportFindings".to_owned(),
+            "securityhub:GetFindings".to_owned()
+        ]),
+        "the import needs no more (BatchUpdateFindings is the Security Hub users')"
+    );
+    assert_same_actions("member-securityhub-role.yaml role", &granted, &needed);
+    // The read-only role stays read-only.
+    let member = member_role();
+    let read_only = role_actions(member, only_role_id(member));
+    assert!(
+        read_only
+            .iter()
+            .all(|action| !action.starts_with("securityhub:")),
+        "member-role.yaml grants {read_only:?}"
+    );
+}
+
+/// The task role's `sts:AssumeRole` resources and its command when
+/// `SecurityHubImportRoleName` is set (`use_security_hub`) or not.
+fn with_security_hub(use_security_hub: bool) -> (BTreeSet<String>, String) {
+    let template = with_conditions(
+        runner(),
+        &BTreeMap::from([("UseSecurityHub", use_security_hub), ("UseOrgRole", false)]),
+    )
+    .expect("the template is not AWS::NoValue");
+    let role_id = task_role_id(&template).to_owned();
+    let resources = assume_role_statements(&template, &role_id)
+        .iter()
+        .map(|statement| statement["Resource"].to_string())
+        .collect();
+    let command = task_definition(&template)["ContainerDefinitions"][0]["Command"]["Fn::Split"][1]
+        ["Fn::Sub"]
+        .to_string();
+    (resources, command)
+}
+
+#[test]
+fn the_task_role_assumes_the_import_role_only_when_the_runner_imports() {
+    let member =
+        serde_json::json!({ "Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}" })
+            .to_string();
+    let import = serde_json::json!({
+        "Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${SecurityHubImportRoleName}"
+    })
+    .to_string();
+    let (resources, command) = with_security_hub(false);
+    assert_eq!(resources, BTreeSet::from([member.clone()]));
+    assert!(!command.contains("--security-hub"), "{command}");
+    let (resources, command) = with_security_hub(true);
+    assert_eq!(resources, BTreeSet::from([member, import]));
+    assert!(
+        command.contains("--security-hub --security-hub-role-name ${SecurityHubImportRoleName}"),
+        "{command}"
+    );
+}
+
 /// What the task role may do when `OrgRoleArn` is given (`use_org_role`) or
 /// not; other conditions count with both branches.
 fn task_role_actions(use_org_role: bool) -> BTreeSet<String> {
@@ -367,7 +440,8 @@ fn task_role_with_an_org_role_leaves_the_organizations_reads_to_it() {
         &task_role_actions(true),
         &task_role_needs(false),
     );
-    // The only role it may assume besides the member roles is the org role.
+    // The only roles it may assume besides the member roles are the org
+    // role and the Security Hub import role.
     let template = with_conditions(runner(), &BTreeMap::from([("UseOrgRole", true)]))
         .expect("the template is not AWS::NoValue");
     let role_id = task_role_id(&template).to_owned();
@@ -379,6 +453,10 @@ fn task_role_with_an_org_role_leaves_the_organizations_reads_to_it() {
         serde_json::json!({ "Ref": "OrgRoleArn" }).to_string(),
         serde_json::json!({ "Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${MemberRoleName}" })
             .to_string(),
+        serde_json::json!({
+            "Fn::Sub": "arn:${AWS::Partition}:iam::*:role/${SecurityHubImportRoleName}"
+        })
+        .to_string(),
     ]);
     assert_eq!(resources, expected, "roles the task role may assume");
 }
@@ -416,8 +494,8 @@ fn task_role_assumes_roles_only_in_its_own_organisation() {
     let statements = assume_role_statements(template, task_role_id(template));
     assert_eq!(
         statements.len(),
-        2,
-        "expected the member-role and the org-role statements, found {statements:?}"
+        3,
+        "expected the member-role, org-role and Security Hub import role statements, found {statements:?}"
     );
     for statement in statements {
         assert_eq!(
@@ -491,9 +569,10 @@ fn no_role_is_granted_a_wildcard_action() {
 }
 
 #[test]
-fn member_and_org_reader_roles_trust_only_the_scanner_with_the_external_id() {
+fn member_org_reader_and_import_roles_trust_only_the_scanner_with_the_external_id() {
     for (name, template) in [
         ("member-role.yaml", member_role()),
+        ("member-securityhub-role.yaml", security_hub_role()),
         ("org-reader-role.yaml", org_reader_role()),
     ] {
         assert_trusts_only_the_scanner_with_the_external_id(name, template);
