@@ -8,7 +8,7 @@
 //! Hub import role exactly the Security Hub calls, which the task role
 //! never holds itself (it may only assume that role, and only when
 //! `SecurityHubImportRoleName` is set); nothing is a wildcard, and cfn-lint
-//! passes. The member and task roles are also checked against
+//! passes. The member, import and task roles are also checked against
 //! a scan's calls, identity by identity, as the front saw them signed.
 //!
 //! The templates are read through cfn-lint's own decoder (pinned in
@@ -779,14 +779,17 @@ fn schedule_group_name_fits_any_stack_name() {
     assert!(length <= 64, "the group name takes {length} characters");
 }
 
-/// The member role and the task role grant exactly what each identity was
-/// seen doing: a scan of the sample organisation (the management account
-/// seeded with everything a member has, so that it makes every read too)
-/// with an exceptions file read from S3 and an upload, and the front's
-/// record of whose credentials signed each request. The member role's
-/// grants are the calls signed by member accounts; the task role's
-/// (without `OrgRoleArn`), the calls signed by the runner, which scans its
-/// own account with its own credentials, plus the upload's KMS action.
+/// The member role, the Security Hub import role and the task role grant
+/// exactly what each identity was seen doing: a scan of the sample
+/// organisation (the management account seeded with everything a member
+/// has, so that it makes every read too) with an exceptions file read from
+/// S3, an upload and the Security Hub import, and the front's record of
+/// whose credentials signed each request. The member role's grants are the
+/// calls signed with the member role's credentials; the import role's,
+/// those signed with the import role's (in the management account too);
+/// the task role's (without `OrgRoleArn`), the calls signed by the runner's
+/// own credentials, which scan its own account, plus the upload's KMS
+/// action.
 #[tokio::test(flavor = "multi_thread")]
 async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
     let emulator = Emulator::start().await;
@@ -807,11 +810,13 @@ async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
             "exceptions: []\n",
         )
         .await;
+    management.enable_security_hub("us-east-1").await;
     // An enabled rule with a target in a member, whose targets are read.
     let prod = emulator.account(&org.prod).await;
     let topic = prod.topic("us-east-1", "prod-alerts", true).await;
     prod.rule("us-east-1", "kms-alerts", CIS_RULE, true, Some(&topic))
         .await;
+    prod.enable_security_hub("us-east-1").await;
 
     emulator.front.clear_log();
     let out_dir = tempfile::tempdir().expect("temp dir");
@@ -820,7 +825,7 @@ async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
         .arg(out_dir.path())
         .args(["--s3-uri", "s3://iam-reports/cmkscan"])
         .args(["--exceptions", "s3://iam-reports/exceptions.yaml"])
-        .args(["--external-id", "sample-external-id"])
+        .args(["--external-id", "sample-external-id", "--security-hub"])
         // The OU checks (DescribeOrganizationalUnit, ListParents) are made
         // only when OUs are named: an empty one left out changes nothing.
         .args(["--exclude-ous", &org.quarantine_ou]);
@@ -828,6 +833,7 @@ async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
 
     let members: BTreeSet<&str> = [org.prod.as_str(), org.dev.as_str()].into();
     let mut by_members = BTreeSet::new();
+    let mut by_import_role = BTreeSet::new();
     let mut by_runner = BTreeSet::new();
     for request in emulator.front.log() {
         let action = format!("{}:{}", request.service, request.api);
@@ -835,24 +841,38 @@ async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
         if action == "sts:GetCallerIdentity" {
             continue;
         }
-        if request.caller == MANAGEMENT_ACCOUNT {
-            by_runner.insert(action);
-        } else {
-            assert!(
-                members.contains(request.caller.as_str()),
-                "{action} signed by {}, neither the runner nor a scanned member",
-                request.caller
-            );
-            by_members.insert(action);
+        match request.caller_role.as_deref() {
+            None => {
+                assert_eq!(request.caller, MANAGEMENT_ACCOUNT, "{action}");
+                by_runner.insert(action);
+            }
+            Some("CmkScanSecurityHubImport") => {
+                by_import_role.insert(action);
+            }
+            Some(role) => {
+                assert_eq!(role, "CmkScanReadOnly", "{action} signed by role {role}");
+                assert!(
+                    members.contains(request.caller.as_str()),
+                    "{action} signed by {}, neither the runner nor a scanned member",
+                    request.caller
+                );
+                by_members.insert(action);
+            }
         }
     }
     by_runner.insert(SSE_KMS_UPLOAD.to_owned());
     let member_template = member_role();
+    let import_template = security_hub_role();
     for (what, granted, seen) in [
         (
-            "member-role.yaml role vs the calls member accounts signed",
+            "member-role.yaml role vs the calls signed with its credentials",
             role_actions(member_template, only_role_id(member_template)),
             by_members,
+        ),
+        (
+            "member-securityhub-role.yaml role vs the calls signed with its credentials",
+            role_actions(import_template, only_role_id(import_template)),
+            by_import_role,
         ),
         (
             "runner.yaml task role (no OrgRoleArn) vs the calls the runner signed",

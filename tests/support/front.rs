@@ -193,6 +193,9 @@ pub struct Logged {
     pub api: String,
     /// The account whose credentials signed the request: whose quota it uses.
     pub caller: String,
+    /// The role whose credentials signed the request (its name), `None`
+    /// for credentials that did not come from an `AssumeRole` (the runner's).
+    pub caller_role: Option<String>,
     /// The account asked about (see [`Match::account`]).
     pub account: String,
     pub region: String,
@@ -243,6 +246,8 @@ pub struct Listing {
 struct State {
     /// Access key id → account, learned from AssumeRole responses.
     accounts_by_key: HashMap<String, String>,
+    /// Access key id → the name of the role assumed to get it.
+    roles_by_key: HashMap<String, String>,
     /// Secret keys and session tokens moto issued through AssumeRole.
     issued_secrets: Vec<String>,
     events: Vec<RecordedEvent>,
@@ -648,11 +653,13 @@ async fn handle(
                 .and_then(|body| body.get(listing.token_in).cloned())
                 .is_some()
         });
+        let caller_role = state.roles_by_key.get(&described.access_key).cloned();
         state.log.push(Logged {
             at: Instant::now(),
             service: service.clone(),
             api: operation.clone(),
             caller: caller.clone(),
+            caller_role,
             account: account.clone(),
             region: region.clone(),
             fault: answer.as_ref().map(|a| a.label.clone()),
@@ -803,6 +810,14 @@ async fn answer(
                     access_key.clone(),
                     SystemTime::try_from(expiry).expect("a system time"),
                 );
+            }
+            if let Some(role) = form_value(&req.body, "RoleArn")
+                .as_deref()
+                .and_then(|arn| arn.rsplit('/').next())
+            {
+                state
+                    .roles_by_key
+                    .insert(access_key.clone(), role.to_string());
             }
             state
                 .accounts_by_key
