@@ -128,9 +128,10 @@ impl Api {
         }
     }
 
-    /// Which identity makes the call: the runner (management account task
-    /// role) or the read-only role in each scanned account. The IAM templates
-    /// grant each action only to the identity that needs it.
+    /// Which identity makes the call: the runner (the task role), the
+    /// read-only role in each scanned account, or the Security Hub import
+    /// role in each scanned account. The IAM templates grant each action
+    /// only to the identity that needs it.
     pub fn caller(self) -> Caller {
         match self {
             Api::OrganizationsDescribeOrganization
