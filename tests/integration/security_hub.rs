@@ -21,6 +21,7 @@ use std::process::Output;
 use aws_sdk_securityhub::types::{AwsSecurityFinding, ComplianceStatus, RecordState};
 use cmkscan::checks::catalog::{CheckId, Status};
 use cmkscan::checks::Finding;
+use cmkscan::exceptions::{format_date, today_utc};
 use cmkscan::sink::security_hub::asff;
 use serde_json::{json, Value};
 
@@ -63,12 +64,28 @@ async fn seeded() -> Org {
     }
 }
 
-async fn scan_into(emulator: &Emulator, dir: &Path) -> Output {
+async fn scan_into(emulator: &Emulator, dir: &Path, extra: &[&str]) -> Output {
     let mut cmd = cmkscan(emulator.endpoint());
     cmd.args(["scan", "--regions", "us-east-1,eu-west-1", "--output-dir"])
         .arg(dir)
-        .args(["--external-id", "sample-external-id", "--security-hub"]);
+        .args(["--external-id", "sample-external-id", "--security-hub"])
+        .args(extra);
     run(cmd).await
+}
+
+/// An exceptions file accepting the management account's eu-west-1
+/// recorder row.
+fn exceptions_file(dir: &Path) -> String {
+    let expires = format_date(today_utc().saturating_add(time::Duration::days(30)));
+    let text = format!(
+        "exceptions:\n  - id: management-eu-config\n    accounts: [\"{MANAGEMENT_ACCOUNT}\"]\n    \
+         regions: [eu-west-1]\n    checks: [config.kms_key_recording]\n    \
+         reason: accepted for the test\n    approved_by: security-lead@example.com\n    \
+         expires: {expires}\n"
+    );
+    let path = dir.join("exceptions.yaml");
+    std::fs::write(&path, text).expect("write the exceptions file");
+    path.to_string_lossy().into_owned()
 }
 
 fn report(dir: &Path) -> Value {
@@ -182,7 +199,20 @@ fn assert_asff(row: &Value, found: &AwsSecurityFinding) {
     };
     assert_eq!(label, Some(expected_label), "{what}");
     assert_eq!(found.title(), Some(field(row, "title")), "{what}");
-    assert_eq!(found.description(), Some(field(row, "detail")), "{what}");
+    // An accepted risk is sent with its state, ahead of the detail.
+    let detail = field(row, "detail");
+    let description = match (field(row, "exception_id"), field(row, "exception_state")) {
+        ("", _) => detail.to_string(),
+        (id, "active") => format!("[accepted risk {id}] {detail}"),
+        (id, _) => format!("[exception {id} expired: not accepted] {detail}"),
+    };
+    assert_eq!(found.description(), Some(description.as_str()), "{what}");
+    let fields = found.product_fields().cloned().unwrap_or_default();
+    assert_eq!(
+        fields.get("cmkscan/ExceptionState").map(String::as_str),
+        Some(field(row, "exception_state")).filter(|s| !s.is_empty()),
+        "{what}"
+    );
     assert_eq!(
         found
             .remediation()
@@ -268,7 +298,8 @@ async fn two_scans_import_update_and_archive_each_accounts_own_findings() {
 
     // Scan 1.
     let first_dir = tempfile::tempdir().expect("temp dir");
-    let output = scan_into(&emulator, first_dir.path()).await;
+    let exceptions = exceptions_file(first_dir.path());
+    let output = scan_into(&emulator, first_dir.path(), &["--exceptions", &exceptions]).await;
     assert_exit(&output, 0);
     let first = report(first_dir.path());
     // The verdicts are the sample organisation's, as without --security-hub.
@@ -388,6 +419,14 @@ async fn two_scans_import_update_and_archive_each_accounts_own_findings() {
         })
         .expect("the management account's eu-west-1 recorder row");
     assert_eq!(field(config_row, "status"), "FAIL");
+    assert_eq!(field(config_row, "exception_state"), "active");
+    let accepted = &hub(&management, "eu-west-1").await[&expected_id(config_row)];
+    assert_eq!(
+        accepted
+            .product_fields()
+            .map(|f| f["cmkscan/ExceptionId"].as_str()),
+        Some("management-eu-config")
+    );
     let deleted_row = rows(&first)
         .iter()
         .find(|row| {
@@ -412,7 +451,7 @@ async fn two_scans_import_update_and_archive_each_accounts_own_findings() {
 
     // Scan 2.
     let second_dir = tempfile::tempdir().expect("temp dir");
-    let output = scan_into(&emulator, second_dir.path()).await;
+    let output = scan_into(&emulator, second_dir.path(), &["--exceptions", &exceptions]).await;
     assert_exit(&output, 0);
     let second = report(second_dir.path());
     let summary = security_hub_summary(&second);
@@ -472,7 +511,7 @@ async fn throttled_imports_are_retried_and_lose_no_finding() {
         },
     );
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = scan_into(&emulator, dir.path()).await;
+    let output = scan_into(&emulator, dir.path(), &[]).await;
     assert_exit(&output, 0);
     let log = emulator.front.log();
     let security_hub = |api: &str, fault: Option<&str>| {
@@ -528,7 +567,7 @@ async fn a_refused_finding_is_counted_and_fails_the_run_after_the_report() {
             }
         });
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = scan_into(&emulator, dir.path()).await;
+    let output = scan_into(&emulator, dir.path(), &[]).await;
     assert_exit(&output, 1);
     let stderr = text(&output.stderr);
     assert!(

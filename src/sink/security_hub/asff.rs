@@ -14,6 +14,7 @@ use aws_sdk_securityhub::types::{
 
 use crate::checks::catalog::{CheckId, Severity as CheckSeverity, Status};
 use crate::checks::{Finding, ACCOUNT_WIDE};
+use crate::exceptions::{ExceptionMark, ExceptionState};
 
 /// The only ASFF version there is.
 pub const SCHEMA_VERSION: &str = "2018-10-08";
@@ -178,10 +179,15 @@ pub fn to_asff(ctx: &Context, finding: &Finding, earlier: Option<&Earlier>) -> A
         .and_then(|e| e.first_observed_at.as_deref())
         .unwrap_or(ctx.scan_time);
     let label = severity_label(finding.status, check.severity());
-    let description = if finding.detail.trim().is_empty() {
+    let detail = if finding.detail.trim().is_empty() {
         check.title()
     } else {
         &finding.detail
+    };
+    // First, so that no truncation hides it.
+    let description = match &finding.exception {
+        Some(mark) => format!("{} {detail}", exception_label(mark)),
+        None => detail.to_string(),
     };
     let mut compliance = Compliance::builder().status(compliance_status(finding.status));
     for control in check.controls().split("; ").filter(|c| !c.is_empty()) {
@@ -220,7 +226,7 @@ pub fn to_asff(ctx: &Context, finding: &Finding, earlier: Option<&Earlier>) -> A
                 .build(),
         )
         .title(truncate(check.title(), TITLE_MAX))
-        .description(truncate(description, DESCRIPTION_MAX))
+        .description(truncate(&description, DESCRIPTION_MAX))
         .remediation(
             Remediation::builder()
                 .recommendation(
@@ -238,6 +244,16 @@ pub fn to_asff(ctx: &Context, finding: &Finding, earlier: Option<&Earlier>) -> A
         asff = asff.aws_account_name(truncate(&finding.account_name, ACCOUNT_NAME_MAX));
     }
     asff.build()
+}
+
+/// How an accepted risk reads at the start of the description. The
+/// `cmkscan/Exception*` product fields say the same for filters and
+/// automation rules.
+fn exception_label(mark: &ExceptionMark) -> String {
+    match mark.state {
+        ExceptionState::Active => format!("[accepted risk {}]", mark.id),
+        ExceptionState::Expired => format!("[exception {} expired: not accepted]", mark.id),
+    }
 }
 
 /// What the finding is about: the key for a key's row (its ARN), the
@@ -285,6 +301,10 @@ fn product_fields(ctx: &Context, finding: &Finding) -> HashMap<String, String> {
     put("ResourceId", &finding.resource_id);
     put("Detail", &finding.detail);
     put("Controls", &finding.check.controls());
+    if let Some(mark) = &finding.exception {
+        put("ExceptionId", &mark.id);
+        put("ExceptionState", mark.state.as_str());
+    }
     fields
 }
 
@@ -544,6 +564,54 @@ mod tests {
                 "{check}"
             );
         }
+    }
+
+    #[test]
+    fn an_accepted_risk_is_sent_with_its_state_not_dropped() {
+        let mut f = finding(CheckId::KeyState, Status::Warn, KEY, "key is disabled");
+        f.exception = Some(ExceptionMark {
+            id: "orders-key-retired".into(),
+            state: ExceptionState::Active,
+        });
+        let asff = to_asff(&ctx(), &f, None);
+        // The verdict is unchanged: an exception accepts, it does not pass.
+        assert_eq!(
+            asff.compliance().and_then(|c| c.status()),
+            Some(&ComplianceStatus::Warning)
+        );
+        assert_eq!(
+            asff.description(),
+            Some("[accepted risk orders-key-retired] key is disabled")
+        );
+        let fields = asff.product_fields().unwrap();
+        assert_eq!(fields["cmkscan/ExceptionId"], "orders-key-retired");
+        assert_eq!(fields["cmkscan/ExceptionState"], "active");
+        // Security Hub users' triage stays theirs.
+        assert!(asff.workflow().is_none());
+
+        f.exception = Some(ExceptionMark {
+            id: "orders-key-retired".into(),
+            state: ExceptionState::Expired,
+        });
+        f.detail = "d".repeat(2000);
+        let asff = to_asff(&ctx(), &f, None);
+        let description = asff.description().unwrap();
+        assert!(
+            description.starts_with("[exception orders-key-retired expired: not accepted] ddd"),
+            "{description}"
+        );
+        assert!(description.ends_with(TRUNCATION_MARK));
+        assert_eq!(
+            asff.product_fields().unwrap()["cmkscan/ExceptionState"],
+            "expired"
+        );
+        // Without an exception, no exception fields.
+        f.exception = None;
+        let asff = to_asff(&ctx(), &f, None);
+        assert!(!asff
+            .product_fields()
+            .unwrap()
+            .contains_key("cmkscan/ExceptionId"));
     }
 
     #[test]
