@@ -486,6 +486,11 @@ async fn import_into_security_hub(
         scan_time: &outcome.scan.scan_time,
         imported_at: &imported_at,
         concurrency: args.concurrency,
+        exceptions: outcome
+            .summary
+            .exceptions
+            .as_ref()
+            .map_or(&[], |summary| summary.exceptions.as_slice()),
     };
     let result = security_hub::import(&import, &outcome.findings)
         .await

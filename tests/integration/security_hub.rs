@@ -421,11 +421,18 @@ async fn two_scans_import_update_and_archive_each_accounts_own_findings() {
     assert_eq!(field(config_row, "status"), "FAIL");
     assert_eq!(field(config_row, "exception_state"), "active");
     let accepted = &hub(&management, "eu-west-1").await[&expected_id(config_row)];
+    let accepted_fields = accepted.product_fields().cloned().unwrap_or_default();
     assert_eq!(
-        accepted
-            .product_fields()
-            .map(|f| f["cmkscan/ExceptionId"].as_str()),
-        Some("management-eu-config")
+        accepted_fields["cmkscan/ExceptionId"],
+        "management-eu-config"
+    );
+    assert_eq!(
+        accepted_fields["cmkscan/ExceptionReason"],
+        "accepted for the test"
+    );
+    assert_eq!(
+        accepted_fields["cmkscan/ExceptionApprovedBy"],
+        "security-lead@example.com"
     );
     let deleted_row = rows(&first)
         .iter()

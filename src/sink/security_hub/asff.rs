@@ -14,7 +14,7 @@ use aws_sdk_securityhub::types::{
 
 use crate::checks::catalog::{CheckId, Severity as CheckSeverity, Status};
 use crate::checks::{Finding, ACCOUNT_WIDE};
-use crate::exceptions::{ExceptionMark, ExceptionState};
+use crate::exceptions::{format_date, ExceptionMark, ExceptionOutcome, ExceptionState};
 
 /// The only ASFF version there is.
 pub const SCHEMA_VERSION: &str = "2018-10-08";
@@ -157,6 +157,10 @@ pub struct Context<'a> {
     pub scan_time: &'a str,
     /// When this import sends it (RFC 3339): its `UpdatedAt`.
     pub imported_at: &'a str,
+    /// The exceptions file's entries (the summary's `exceptions`), whose
+    /// reason, approver and expiry go with the rows they mark; empty
+    /// without `--exceptions`.
+    pub exceptions: &'a [ExceptionOutcome],
 }
 
 /// When Security Hub first recorded a finding cmkscan sent before, so that
@@ -304,6 +308,15 @@ fn product_fields(ctx: &Context, finding: &Finding) -> HashMap<String, String> {
     if let Some(mark) = &finding.exception {
         put("ExceptionId", &mark.id);
         put("ExceptionState", mark.state.as_str());
+        if let Some(exception) = ctx.exceptions.iter().find(|e| e.id == mark.id) {
+            put("ExceptionReason", &exception.reason);
+            put("ExceptionApprovedBy", &exception.approved_by);
+            put("ExceptionExpires", &format_date(exception.expires));
+            put(
+                "ExceptionTicket",
+                exception.ticket.as_deref().unwrap_or_default(),
+            );
+        }
     }
     fields
 }
@@ -370,6 +383,7 @@ mod tests {
             scan_id: "20261129T101500Z-ab12",
             scan_time: "2026-11-29T10:15:00Z",
             imported_at: "2026-11-29T10:20:00.123Z",
+            exceptions: &[],
         }
     }
 
@@ -586,6 +600,32 @@ mod tests {
         let fields = asff.product_fields().unwrap();
         assert_eq!(fields["cmkscan/ExceptionId"], "orders-key-retired");
         assert_eq!(fields["cmkscan/ExceptionState"], "active");
+        // Why, by whom and until when, from the exceptions file.
+        let outcome = ExceptionOutcome {
+            id: "orders-key-retired".into(),
+            state: ExceptionState::Active,
+            expires: time::Date::from_calendar_date(2027, time::Month::March, 31).unwrap(),
+            reason: "key retired with the orders service".into(),
+            approved_by: "security-lead@example.com".into(),
+            ticket: Some("SEC-42".into()),
+            rows: Default::default(),
+        };
+        let with_file = Context {
+            exceptions: std::slice::from_ref(&outcome),
+            ..ctx()
+        };
+        let asff = to_asff(&with_file, &f, None);
+        let fields = asff.product_fields().unwrap();
+        assert_eq!(
+            fields["cmkscan/ExceptionReason"],
+            "key retired with the orders service"
+        );
+        assert_eq!(
+            fields["cmkscan/ExceptionApprovedBy"],
+            "security-lead@example.com"
+        );
+        assert_eq!(fields["cmkscan/ExceptionExpires"], "2027-03-31");
+        assert_eq!(fields["cmkscan/ExceptionTicket"], "SEC-42");
         // Security Hub users' triage stays theirs.
         assert!(asff.workflow().is_none());
 

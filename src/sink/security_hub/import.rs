@@ -22,6 +22,7 @@ use crate::checks::catalog::CheckId;
 use crate::checks::{Finding, ACCOUNT_WIDE};
 use crate::collect::access::{self, RoleRequest};
 use crate::collect::session::AccountSession;
+use crate::exceptions::ExceptionOutcome;
 use crate::report::{FindingRows, IssueOutcome, SecurityHubIssue, SecurityHubSummary};
 use crate::throttle::CallError;
 
@@ -53,6 +54,8 @@ pub struct Import<'a> {
     pub imported_at: &'a str,
     /// Accounts imported at once.
     pub concurrency: NonZeroUsize,
+    /// The exceptions file's entries, for the rows they mark.
+    pub exceptions: &'a [ExceptionOutcome],
 }
 
 /// Imports `findings` (in report order, account by account) and archives
@@ -250,6 +253,7 @@ async fn import_region(
         scan_id: import.scan_id,
         scan_time: import.scan_time,
         imported_at: import.imported_at,
+        exceptions: import.exceptions,
     };
     let earlier_by_id: HashMap<&str, Earlier> = earlier
         .iter()
