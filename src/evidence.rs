@@ -50,6 +50,7 @@ impl<W: Write> FactsSink for FactsWriter<W> {
         self.field("scan_time", &header.scan_time)?;
         self.field("partition", &header.partition)?;
         self.field("management_account_id", &header.management_account_id)?;
+        self.field("organization_id", &header.organization_id)?;
         self.field("lookback_days", &header.lookback_days)?;
         if let Some(exceptions) = &header.exceptions {
             self.field("exceptions", exceptions)?;
@@ -167,6 +168,7 @@ mod tests {
             scan_time: "2026-11-28T10:15:00Z".into(),
             partition: "aws".into(),
             management_account_id: "111111111111".into(),
+            organization_id: "o-a1b2c3d4e5".into(),
             lookback_days: 7,
             exceptions: None,
         }

@@ -26,6 +26,10 @@ pub struct ScanFacts {
     pub scan_time: String,
     pub partition: String,
     pub management_account_id: String,
+    /// The organisation's id (`o-…`), which the OCSF findings name
+    /// (`cloud.org.uid`). Empty in facts recorded before it was kept.
+    #[serde(default)]
+    pub organization_id: String,
     pub lookback_days: u32,
     /// The `--exceptions` file the scan applied, kept so that `cmkscan
     /// evaluate` applies it again; absent when there was none (and in files
@@ -54,6 +58,10 @@ pub struct ScanHeader {
     pub scan_time: String,
     pub partition: String,
     pub management_account_id: String,
+    /// The organisation's id (`o-…`), which the OCSF findings name
+    /// (`cloud.org.uid`). Empty in facts recorded before it was kept.
+    #[serde(default)]
+    pub organization_id: String,
     pub lookback_days: u32,
     /// The `--exceptions` file the findings were judged with.
     pub exceptions: Option<StoredExceptions>,
@@ -76,6 +84,7 @@ impl ScanFacts {
             scan_time: header.scan_time,
             partition: header.partition,
             management_account_id: header.management_account_id,
+            organization_id: header.organization_id,
             lookback_days: header.lookback_days,
             exceptions: header.exceptions,
             organization_trails: tail.organization_trails,
@@ -92,6 +101,7 @@ impl ScanFacts {
             scan_time: self.scan_time.clone(),
             partition: self.partition.clone(),
             management_account_id: self.management_account_id.clone(),
+            organization_id: self.organization_id.clone(),
             lookback_days: self.lookback_days,
             exceptions: self.exceptions.clone(),
         }

@@ -121,6 +121,7 @@ mod tests {
             account_id: account.into(),
             account_name: format!("name of {account}"),
             ou_path: "Root".into(),
+            ou_id: "r-ab12".into(),
             exception: None,
             region: region.into(),
             check,

@@ -22,6 +22,7 @@ pub fn denied(account: &AccountFacts) -> Option<Finding> {
         account_id: account.id.clone(),
         account_name: account.name.clone(),
         ou_path: account.ou_path.clone(),
+        ou_id: account.ou_id.clone(),
         region: ACCOUNT_WIDE.to_string(),
         check: CheckId::AccountAccess,
         status: Status::Error,

@@ -38,6 +38,10 @@ pub struct Finding {
     pub account_name: String,
     /// The account's OU path from the root (`Root/Workloads/Prod`).
     pub ou_path: String,
+    /// The id of the account's parent (`ou-…`, or `r-…` for the root):
+    /// OCSF findings name the OU by it. Empty when the facts were recorded
+    /// before OUs.
+    pub ou_id: String,
     pub region: String,
     pub check: CheckId,
     pub status: Status,
@@ -82,6 +86,7 @@ impl<'a> RegionContext<'a> {
             account_id: self.account.id.clone(),
             account_name: self.account.name.clone(),
             ou_path: self.account.ou_path.clone(),
+            ou_id: self.account.ou_id.clone(),
             region: self.region.region.clone(),
             check,
             status,

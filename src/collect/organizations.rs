@@ -24,11 +24,20 @@ const MAX_DEPTH: usize = 6;
 /// Status recorded for an account whose state AWS did not report.
 pub const UNREPORTED_STATE: &str = "UNREPORTED";
 
-/// The organisation's management account id.
-pub async fn management_account_id(
+/// What `DescribeOrganization` tells the scan: who the organisation is and
+/// which account manages it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrganizationIds {
+    /// `o-…`: reports name the organisation by it.
+    pub id: String,
+    pub management_account_id: String,
+}
+
+/// The organisation's id and its management account id.
+pub async fn describe_organization(
     runner: &AccountSession,
     region: &str,
-) -> Result<String, CallError> {
+) -> Result<OrganizationIds, CallError> {
     let client = runner.organizations(region);
     let out = runner
         .throttle
@@ -38,16 +47,26 @@ pub async fn management_account_id(
             || client.describe_organization().send(),
         )
         .await?;
-    out.organization()
-        .and_then(|o| o.master_account_id())
-        .map(str::to_string)
-        .ok_or_else(|| {
-            CallError::new(
-                Api::OrganizationsDescribeOrganization,
-                "MalformedResponse",
-                "no management account id in the organization",
-            )
-        })
+    let malformed = |what: &str| {
+        CallError::new(
+            Api::OrganizationsDescribeOrganization,
+            "MalformedResponse",
+            format!("no {what} in the organization"),
+        )
+    };
+    let organization = out
+        .organization()
+        .ok_or_else(|| malformed("organization"))?;
+    Ok(OrganizationIds {
+        id: organization
+            .id()
+            .map(str::to_string)
+            .ok_or_else(|| malformed("id"))?,
+        management_account_id: organization
+            .master_account_id()
+            .map(str::to_string)
+            .ok_or_else(|| malformed("management account id"))?,
+    })
 }
 
 /// A root or an organizational unit, where the tree walk lists accounts.

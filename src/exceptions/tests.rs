@@ -482,6 +482,7 @@ fn finding(region: &str, check: CheckId, status: Status, resource: &str) -> Find
         account_id: "111122223333".into(),
         account_name: "prod".into(),
         ou_path: "Root/Workloads".into(),
+        ou_id: "ou-ab12-workload".into(),
         region: region.into(),
         check,
         status,

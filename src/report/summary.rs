@@ -572,6 +572,7 @@ mod tests {
             account_id: account.into(),
             account_name: String::new(),
             ou_path: String::new(),
+            ou_id: String::new(),
             region: region.into(),
             check,
             status,

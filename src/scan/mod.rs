@@ -186,6 +186,7 @@ pub async fn run(
         organizations,
         role,
         management_account_id,
+        organization_id,
         roots,
         ou_scope,
         management_in_ou_scope,
@@ -203,6 +204,7 @@ pub async fn run(
         scan_time,
         partition: caller.partition.clone(),
         management_account_id: management_account_id.clone(),
+        organization_id,
         lookback_days: options.lookback_days,
         exceptions: options.exceptions.as_ref().map(Exceptions::stored),
     };

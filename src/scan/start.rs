@@ -27,6 +27,8 @@ pub(super) struct Start {
     /// How member roles are assumed.
     pub role: RoleRequest,
     pub management_account_id: String,
+    /// The organisation's `o-…` id, recorded in the evidence.
+    pub organization_id: String,
     /// Where the OU tree walk starts.
     pub roots: Vec<Parent>,
     /// `--ous` / `--exclude-ous`, every id known to exist.
@@ -72,7 +74,10 @@ pub(super) async fn start(
             source,
         })?,
     };
-    let management_account_id = organizations::management_account_id(&org_session, home_region)
+    let organizations::OrganizationIds {
+        id: organization_id,
+        management_account_id,
+    } = organizations::describe_organization(&org_session, home_region)
         .await
         .map_err(ScanError::Organization)?;
     let partition_regions = regions::describe_regions(&runner, home_region, &caller.partition)
@@ -97,6 +102,7 @@ pub(super) async fn start(
         organizations: org_session,
         role,
         management_account_id,
+        organization_id,
         roots,
         ou_scope,
         management_in_ou_scope,

@@ -115,6 +115,8 @@ fn finding(row: &Value) -> Finding {
         account_id: field(row, "account_id").into(),
         account_name: field(row, "account_name").into(),
         ou_path: field(row, "ou_path").into(),
+        // Not in the report row, and not part of the ASFF id.
+        ou_id: String::new(),
         region: field(row, "region").into(),
         check: CheckId::from_id(field(row, "check_id")).expect("a known check"),
         status: serde_json::from_value(row["status"].clone()).expect("a status"),

@@ -367,6 +367,7 @@ mod tests {
             account_id: "111122223333".into(),
             account_name: "prod".into(),
             ou_path: "Root/Workloads/Prod".into(),
+            ou_id: "ou-ab12-prod0001".into(),
             region: "eu-west-1".into(),
             check,
             status,
