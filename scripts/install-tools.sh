@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the tools the tests and the demo need, at pinned versions:
 # - into .tools/venv: the AWS API emulator (moto_server) and cfn-lint;
+#   and ocsf-json-schema, which carries the OCSF schema of every released
+#   version and turns it into the JSON Schema findings.ocsf.json is
+#   validated against (tests/integration/ocsf.rs);
 # - into .tools/cargo: cargo-deny, which checks the dependency tree's
 #   licences, sources and bans (about 3 minutes to build on 2 cores).
 # Idempotent: tools already at their pinned versions are left as they are.
@@ -19,6 +22,15 @@ if [ ! -f "$stamp" ]; then
     "moto[server]==$MOTO_VERSION" "cfn-lint==$CFN_LINT_VERSION"
   touch "$stamp"
   echo "installed moto[server]==$MOTO_VERSION and cfn-lint==$CFN_LINT_VERSION into $venv" >&2
+fi
+
+OCSF_JSON_SCHEMA_VERSION=1.2.0
+ocsf_stamp="$venv/.installed-ocsf-json-schema-$OCSF_JSON_SCHEMA_VERSION"
+if [ ! -f "$ocsf_stamp" ]; then
+  "$venv/bin/pip" install --quiet --disable-pip-version-check \
+    "ocsf-json-schema==$OCSF_JSON_SCHEMA_VERSION"
+  touch "$ocsf_stamp"
+  echo "installed ocsf-json-schema==$OCSF_JSON_SCHEMA_VERSION into $venv" >&2
 fi
 
 deny=.tools/cargo/bin/cargo-deny

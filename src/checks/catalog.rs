@@ -113,10 +113,17 @@ impl CheckId {
 
     /// Mapped controls, `; `-separated in the report.
     pub fn controls(self) -> String {
-        match self.definition().controls {
-            None => String::new(),
-            Some(specific) => format!("{specific}; {REFERENCE_CONTROLS}"),
-        }
+        self.control_list().collect::<Vec<_>>().join("; ")
+    }
+
+    /// Mapped controls one by one: the check's own, then
+    /// [`REFERENCE_CONTROLS`]; none for a check about the scan itself.
+    pub fn control_list(self) -> impl Iterator<Item = &'static str> {
+        self.definition()
+            .controls
+            .into_iter()
+            .flat_map(|specific| [specific, REFERENCE_CONTROLS])
+            .flat_map(|list| list.split("; "))
     }
 
     pub fn rows_per(self) -> RowsPer {

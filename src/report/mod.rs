@@ -1,7 +1,9 @@
-//! The report: findings with their catalogue fields, in CSV (for auditors)
-//! and JSON (findings plus summary, for machines). Both formats are a
-//! contract documented in `docs/report-format.md`.
+//! The report: findings with their catalogue fields, in CSV (for auditors),
+//! JSON (findings plus summary, for machines) and OCSF (for data lakes and
+//! SIEMs, `ocsf.rs`). The formats are a contract documented in
+//! `docs/report-format.md`.
 
+mod ocsf;
 mod security_hub;
 mod summary;
 
@@ -13,6 +15,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::checks::catalog::Status;
 use crate::checks::Finding;
 use crate::facts::ScanHeader;
+pub use ocsf::OCSF_VERSION;
 pub use security_hub::{IssueOutcome, SecurityHubIssue, SecurityHubSummary};
 pub use summary::{Coverage, Summary, Tally};
 

@@ -15,6 +15,7 @@ pub use s3::{upload, S3Error, S3Target};
 
 pub const CSV_NAME: &str = "findings.csv";
 pub const JSON_NAME: &str = "findings.json";
+pub const OCSF_NAME: &str = "findings.ocsf.json";
 pub const FACTS_NAME: &str = "facts.json.gz";
 
 /// A report file on local disk, ready to upload.
@@ -43,6 +44,14 @@ impl LocalFile {
         }
     }
 
+    pub fn ocsf(path: PathBuf) -> Self {
+        LocalFile {
+            path,
+            name: OCSF_NAME,
+            content_type: "application/json",
+        }
+    }
+
     pub fn facts(path: PathBuf) -> Self {
         LocalFile {
             path,
@@ -52,13 +61,18 @@ impl LocalFile {
     }
 }
 
-/// Writes `findings.csv` then `findings.json` into `dir`, each complete or
-/// not at all.
-pub fn write_report(dir: &Path, report: &Report) -> Result<[LocalFile; 2], LocalError> {
+/// Writes `findings.csv`, `findings.json` then `findings.ocsf.json` into
+/// `dir`, each complete or not at all.
+pub fn write_report(dir: &Path, report: &Report) -> Result<[LocalFile; 3], LocalError> {
     let csv = write_file(dir, CSV_NAME, |out| {
         report.write_csv(&mut *out).map_err(std::io::Error::other)
     })?;
-    Ok([LocalFile::csv(csv), write_json(dir, report)?])
+    let json = write_json(dir, report)?;
+    let ocsf = write_file(dir, OCSF_NAME, |out| {
+        report.write_ocsf(&mut *out)?;
+        out.flush()
+    })?;
+    Ok([LocalFile::csv(csv), json, LocalFile::ocsf(ocsf)])
 }
 
 /// Writes `findings.json` into `dir`, complete or not at all: with the

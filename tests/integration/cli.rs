@@ -492,7 +492,12 @@ async fn scan_and_read_back(
     let folder = report_folder("cmkscan/weekly", out_dir.path());
     let s3 = s3_client(&emulator.runner_config().await);
     let mut heads = Vec::new();
-    for name in ["findings.csv", "findings.json", "facts.json.gz"] {
+    for name in [
+        "findings.csv",
+        "findings.json",
+        "findings.ocsf.json",
+        "facts.json.gz",
+    ] {
         let key = format!("{folder}/{name}");
         assert!(
             text(&output.stdout).contains(&format!("uploaded s3://reports-bucket/{key}")),
@@ -531,7 +536,7 @@ async fn scan_and_read_back(
         .send()
         .await
         .unwrap();
-    assert_eq!(listed.contents().len(), 3, "{:?}", listed.contents());
+    assert_eq!(listed.contents().len(), 4, "{:?}", listed.contents());
     heads
 }
 
@@ -554,10 +559,11 @@ async fn reports_upload_to_s3_with_sse_s3() {
     }
     assert_eq!(heads[0].content_type(), Some("text/csv; charset=utf-8"));
     assert_eq!(heads[1].content_type(), Some("application/json"));
+    assert_eq!(heads[2].content_type(), Some("application/json"));
     // The evidence: gzip, with no Content-Encoding that would make a
     // download unpack it.
-    assert_eq!(heads[2].content_type(), Some("application/gzip"));
-    assert_eq!(heads[2].content_encoding(), None);
+    assert_eq!(heads[3].content_type(), Some("application/gzip"));
+    assert_eq!(heads[3].content_encoding(), None);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -662,7 +668,7 @@ async fn evaluate_reproduces_the_scan_byte_for_byte_from_its_facts() {
     for needle in [member.id.as_str(), denied.id.as_str(), MANAGEMENT_ACCOUNT] {
         assert!(scanned.contains(needle), "{needle} missing:\n{scanned}");
     }
-    for name in ["findings.csv", "findings.json"] {
+    for name in ["findings.csv", "findings.json", "findings.ocsf.json"] {
         let scanned = std::fs::read(scan_dir.path().join(name)).unwrap();
         let evaluated = std::fs::read(eval_dir.path().join(name)).unwrap();
         assert!(
@@ -774,7 +780,12 @@ async fn secrets_never_reach_any_output() {
             ("stdout".to_string(), text(&output.stdout)),
             ("stderr".to_string(), text(&output.stderr)),
         ];
-        for name in ["findings.csv", "findings.json", "facts.json.gz"] {
+        for name in [
+            "findings.csv",
+            "findings.json",
+            "findings.ocsf.json",
+            "facts.json.gz",
+        ] {
             outputs.push((
                 name.to_string(),
                 read_report_file(&out_dir.path().join(name)),
@@ -966,7 +977,7 @@ async fn s3_region_is_the_region_the_reports_are_uploaded_to() {
         .filter(|r| r.api == "PutObject")
         .map(|r| r.region)
         .collect();
-    assert_eq!(puts, vec!["eu-west-1"; 3], "{}", describe(&output));
+    assert_eq!(puts, vec!["eu-west-1"; 4], "{}", describe(&output));
 }
 
 /// A scan with an S3 URI and no region anywhere (no `AWS_REGION`, no
@@ -1029,7 +1040,7 @@ async fn json_logs_of_a_failing_run_are_json_to_the_last_line() {
 }
 
 /// The objects go up in order (`findings.csv`, `findings.json`,
-/// `facts.json.gz`) and the upload stops at the first failure: a refused
+/// `findings.ocsf.json`, `facts.json.gz`) and the upload stops at the first failure: a refused
 /// `findings.json` leaves the evidence un-attempted, and the run names the
 /// object that failed.
 #[tokio::test(flavor = "multi_thread")]

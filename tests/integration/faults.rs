@@ -724,6 +724,8 @@ async fn upload_denied_keeps_the_local_report_and_names_the_bucket() {
     let json = read_json(&out_dir.path().join("findings.json"));
     assert!(rows > 0);
     assert_eq!(json["findings"].as_array().map(Vec::len), Some(rows));
+    let ocsf = read_json(&out_dir.path().join("findings.ocsf.json"));
+    assert_eq!(ocsf.as_array().map(Vec::len), Some(rows));
 }
 
 /// Kills `cmkscan scan` into `out_dir` once it is mid-scan (LookupEvents
@@ -783,7 +785,12 @@ async fn a_killed_scan_leaves_no_report_that_looks_complete() {
     let mut cmd = cmkscan(emulator.endpoint());
     scan_args(&mut cmd, earlier.path());
     assert_exit(&run(cmd).await, 0);
-    let report = ["findings.csv", "findings.json", "facts.json.gz"];
+    let report = [
+        "findings.csv",
+        "findings.json",
+        "findings.ocsf.json",
+        "facts.json.gz",
+    ];
     let read_report = |dir: &Path| -> Vec<Vec<u8>> {
         report
             .iter()

@@ -17,6 +17,7 @@ mod exceptions;
 mod failures;
 mod faults;
 mod iam_templates;
+mod ocsf;
 mod org_role;
 mod ous;
 mod pagination;

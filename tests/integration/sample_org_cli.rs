@@ -85,6 +85,24 @@ async fn scan_of_sample_org_gives_every_expected_verdict() {
         "SUSPENDED"
     );
 
+    // The OCSF findings of a live scan: one per row, naming the
+    // organisation by the id Organizations gave, valid OCSF.
+    let ocsf_path = out_dir.path().join("findings.ocsf.json");
+    let ocsf: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&ocsf_path).unwrap()).unwrap();
+    let ocsf = ocsf.as_array().unwrap();
+    assert_eq!(ocsf.len(), rows.len());
+    let org_id = &ocsf[0]["cloud"]["org"]["uid"];
+    assert!(
+        org_id.as_str().is_some_and(|id| id.starts_with("o-")),
+        "{org_id}"
+    );
+    assert!(ocsf.iter().all(|f| &f["cloud"]["org"]["uid"] == org_id));
+    assert_eq!(
+        crate::ocsf::validate(&ocsf_path).errors,
+        Vec::<String>::new()
+    );
+
     // Every request the binary made, against the catalogue the IAM
     // templates are tested against: neither may have what the other lacks.
     let called: std::collections::BTreeSet<String> =
