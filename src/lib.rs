@@ -34,7 +34,7 @@
 //!   judge that marks rows after the checks and counts them for the summary.
 //! - [`spool`] — a scan's findings parked on disk until the report is
 //!   written, so memory does not grow with the organisation.
-//! - [`report`] — findings as CSV and JSON, and the summary; the report
+//! - [`report`] — findings as CSV, JSON and OCSF, and the summary; the report
 //!   schema version, which `diff` also reads.
 //! - [`sink`] — the local directory (always first) and S3.
 //! - [`throttle`] — every AWS request: rate limit per account × region × API,
