@@ -16,6 +16,7 @@ use super::Report;
 use crate::arn::Arn;
 use crate::checks::catalog::{CheckId, RowsPer, Severity, Status};
 use crate::checks::{Finding, ACCOUNT_WIDE};
+use crate::exceptions::ExceptionState;
 use crate::facts::ScanHeader;
 
 /// The OCSF schema version the objects follow (`metadata.version`).
@@ -132,7 +133,10 @@ impl<'a> DetectionFinding<'a> {
     fn new(scan: &'a ScanPart<'a>, finding: &'a Finding) -> Self {
         let uid = finding_uid(finding);
         let (severity_id, severity) = severity(finding.check.severity());
-        let (status_id, status) = workflow_status(finding.status);
+        let (status_id, status) = workflow_status(
+            finding.status,
+            finding.exception.as_ref().map(|mark| mark.state),
+        );
         let header = scan.header;
         DetectionFinding {
             class_uid: 2004,
@@ -195,6 +199,8 @@ impl<'a> DetectionFinding<'a> {
                 resource_id: &finding.resource_id,
                 controls: finding.check.control_list().collect(),
                 ou_path: &finding.ou_path,
+                exception_id: finding.exception.as_ref().map(|mark| mark.id.as_str()),
+                exception_state: finding.exception.as_ref().map(|mark| mark.state.as_str()),
             },
         }
     }
@@ -297,6 +303,12 @@ struct Unmapped<'a> {
     /// Every mapped control, as in the report's `controls`.
     controls: Vec<&'static str>,
     ou_path: &'a str,
+    /// The accepted risk (`--exceptions`) that matches the row, and
+    /// whether it is `active` or `expired`; absent on other rows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exception_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exception_state: Option<&'static str>,
 }
 
 fn non_empty(text: &str) -> Option<&str> {
@@ -316,12 +328,16 @@ fn severity(severity: Severity) -> (u32, &'static str) {
 }
 
 /// The verdict lives in `status_code`; `status_id` is the triage state
-/// OCSF readers filter on. Only a PASS is Resolved: a FAIL or WARN is to
-/// be looked at, and so is an ERROR, which decides nothing.
-fn workflow_status(status: Status) -> (u32, &'static str) {
-    match status {
-        Status::Pass => (4, "Resolved"),
-        Status::Fail | Status::Warn | Status::Error => (1, "New"),
+/// OCSF readers filter on. Only a PASS is Resolved; a FAIL or WARN that an
+/// active exception accepts is Suppressed (an accepted risk, reviewed and
+/// set aside, never dropped); any other FAIL or WARN is to be looked at,
+/// and so is an ERROR, which decides nothing and no exception accepts.
+fn workflow_status(status: Status, exception: Option<ExceptionState>) -> (u32, &'static str) {
+    match (status, exception) {
+        (Status::Pass, _) => (4, "Resolved"),
+        (Status::Fail | Status::Warn, Some(ExceptionState::Active)) => (3, "Suppressed"),
+        (Status::Fail | Status::Warn, None | Some(ExceptionState::Expired))
+        | (Status::Error, _) => (1, "New"),
     }
 }
 
@@ -401,6 +417,7 @@ mod tests {
             status,
             resource_id: resource_id.into(),
             detail: detail.into(),
+            exception: None,
         }
     }
 
@@ -465,10 +482,20 @@ mod tests {
     }
 
     #[test]
-    fn only_a_pass_is_resolved() {
-        assert_eq!(workflow_status(Status::Pass), (4, "Resolved"));
-        for status in [Status::Fail, Status::Warn, Status::Error] {
-            assert_eq!(workflow_status(status), (1, "New"), "{status}");
+    fn only_a_pass_is_resolved_and_only_an_active_exception_suppresses() {
+        let (active, expired) = (Some(ExceptionState::Active), Some(ExceptionState::Expired));
+        for exception in [None, active, expired] {
+            assert_eq!(workflow_status(Status::Pass, exception), (4, "Resolved"));
+            assert_eq!(workflow_status(Status::Error, exception), (1, "New"));
+        }
+        for status in [Status::Fail, Status::Warn] {
+            assert_eq!(workflow_status(status, None), (1, "New"), "{status}");
+            assert_eq!(workflow_status(status, expired), (1, "New"), "{status}");
+            assert_eq!(
+                workflow_status(status, active),
+                (3, "Suppressed"),
+                "{status}"
+            );
         }
     }
 

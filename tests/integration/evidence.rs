@@ -323,7 +323,7 @@ fn facts_from_before_ou_paths_evaluate_to_the_same_verdicts() {
 
 /// The example exceptions file of docs/report-format.md: the first YAML
 /// block of its "Exceptions" section.
-fn documented_exceptions() -> String {
+pub fn documented_exceptions() -> String {
     let doc = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/report-format.md"));
     let section = doc
         .split("## Exceptions (accepted risks)")

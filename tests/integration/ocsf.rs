@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::evidence::{evaluate, fixture};
+use crate::evidence::{documented_exceptions, evaluate, evaluate_with, fixture};
 use crate::support::output_within;
 
 /// Generous for a Python start-up that loads a 3 MB schema.
@@ -351,4 +351,72 @@ fn finding_uids_survive_a_new_scan_and_a_new_verdict() {
     assert!(event_uids(&new_file)
         .iter()
         .all(|uid| !old_events.contains(uid)));
+}
+
+#[test]
+fn accepted_risks_are_suppressed_and_keep_their_exception_in_unmapped() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = dir.path().join("exceptions.yaml");
+    std::fs::write(&example, documented_exceptions()).unwrap();
+    let (with, without) = (dir.path().join("with"), dir.path().join("without"));
+    evaluate_with(&fixture(), &with, Some(&example));
+    evaluate(&fixture(), &without);
+    let path = with.join("findings.ocsf.json");
+    assert_eq!(validate(&path).errors, Vec::<String>::new());
+
+    let report = read_json(&with.join("findings.json"));
+    let findings = read_json(&path);
+    let plain = read_json(&without.join("findings.ocsf.json"));
+    let mut seen = BTreeMap::new();
+    for ((row, finding), plain) in report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(findings.as_array().unwrap())
+        .zip(plain.as_array().unwrap())
+    {
+        let at = format!("{row}\n{finding}");
+        // The same finding, whatever the exceptions say.
+        assert_eq!(
+            finding["finding_info"]["uid"], plain["finding_info"]["uid"],
+            "{at}"
+        );
+        assert_eq!(finding["status_code"], plain["status_code"], "{at}");
+        let state = row["exception_state"].as_str().unwrap();
+        let unmapped = &finding["unmapped"];
+        if state.is_empty() {
+            assert!(unmapped.get("exception_id").is_none(), "{at}");
+            assert!(unmapped.get("exception_state").is_none(), "{at}");
+            assert_eq!(finding["status_id"], plain["status_id"], "{at}");
+            continue;
+        }
+        assert_eq!(unmapped["exception_id"], row["exception_id"], "{at}");
+        assert_eq!(unmapped["exception_state"], state, "{at}");
+        let status = row["status"].as_str().unwrap();
+        let expected = match (status, state) {
+            ("PASS", _) => (4, "Resolved"),
+            ("FAIL" | "WARN", "active") => (3, "Suppressed"),
+            _ => (1, "New"),
+        };
+        assert_eq!(
+            (
+                finding["status_id"].as_u64().unwrap(),
+                finding["status"].as_str().unwrap()
+            ),
+            expected,
+            "{at}"
+        );
+        *seen.entry((status, state)).or_insert(0) += 1;
+    }
+    // The documented example accepts FAILs and a WARN, and its expired
+    // exception matches a FAIL, a WARN and a PASS: every case is here.
+    for case in [
+        ("FAIL", "active"),
+        ("WARN", "active"),
+        ("FAIL", "expired"),
+        ("WARN", "expired"),
+        ("PASS", "expired"),
+    ] {
+        assert!(seen.contains_key(&case), "no {case:?} row: {seen:?}");
+    }
 }
