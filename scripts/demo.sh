@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Demo: scans a seeded sample organisation on a local AWS emulator and
 # writes a real report (reports/demo/findings.csv, findings.json,
-# findings.ocsf.json and the evidence, facts.json.gz).
+# findings.ocsf.json, report.html and the evidence, facts.json.gz).
 # Needs only python3 and cargo; installs the pinned emulator on first run.
 set -euo pipefail
 cd "$(dirname "$0")/.."

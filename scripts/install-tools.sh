@@ -5,7 +5,10 @@
 #   version and turns it into the JSON Schema findings.ocsf.json is
 #   validated against (tests/integration/ocsf.rs);
 # - into .tools/cargo: cargo-deny, which checks the dependency tree's
-#   licences, sources and bans (about 3 minutes to build on 2 cores).
+#   licences, sources and bans (about 3 minutes to build on 2 cores);
+# - Debian's chromium (and a font), which opens report.html in the tests and
+#   takes its screenshot (scripts/screenshot.sh). Not pinned: Debian keeps
+#   only the current security release of chromium in its archive.
 # Idempotent: tools already at their pinned versions are left as they are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,5 +44,18 @@ if [ "$("$deny" --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; t
     echo "installed cargo-deny $CARGO_DENY_VERSION into .tools/cargo" >&2
   else
     echo "WARNING: could not install cargo-deny $CARGO_DENY_VERSION from the crate registry" >&2
+  fi
+fi
+
+# Headless Chromium, from the system's packages: needs root and apt-get.
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+    echo "installed $(chromium --version 2>/dev/null)" >&2
+  else
+    echo "WARNING: chromium is not installed and cannot be from here (needs root and apt-get):" \
+      "install Debian's chromium package; the report.html tests fail without it" >&2
   fi
 fi

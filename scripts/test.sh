@@ -39,13 +39,13 @@ cargo test --locked --benches --no-run
 demo_out=$(mktemp)
 trap 'rm -f "$demo_out"' EXIT
 rm -f reports/demo/findings.csv reports/demo/findings.json reports/demo/findings.ocsf.json \
-  reports/demo/facts.json.gz
+  reports/demo/report.html reports/demo/facts.json.gz
 if ! scripts/demo.sh >"$demo_out" 2>&1; then
   cat "$demo_out" >&2
   echo "scripts/demo.sh failed" >&2
   exit 1
 fi
-for file in findings.csv findings.json findings.ocsf.json facts.json.gz; do
+for file in findings.csv findings.json findings.ocsf.json report.html facts.json.gz; do
   if [ ! -s "reports/demo/$file" ]; then
     cat "$demo_out" >&2
     echo "scripts/demo.sh wrote no reports/demo/$file" >&2

@@ -35,7 +35,9 @@
 //! - [`spool`] — a scan's findings parked on disk until the report is
 //!   written, so memory does not grow with the organisation.
 //! - [`report`] — findings as CSV, JSON and OCSF, and the summary; the report
-//!   schema version, which `diff` also reads.
+//!   schema version, which `diff` also reads; `report::html`, the
+//!   self-contained page people read, with the keys pending deletion and
+//!   recent key events (`report::KeyActivity`).
 //! - [`sink`] — the local directory (always first) and S3.
 //! - [`throttle`] — every AWS request: rate limit per account × region × API,
 //!   retries, request counts, the mapping of SDK failures to

@@ -24,7 +24,8 @@ use cmkscan::evidence::{self, FactsWriter};
 use cmkscan::exceptions::{self, Exceptions, ExceptionsSource, Judge, LoadError};
 use cmkscan::facts::ScanHeader;
 use cmkscan::ids::{AccountId, OuId, RegionName, RegionSelection, RoleArn, RoleName, S3Uri};
-use cmkscan::report::{FindingRows, Report, Summary};
+use cmkscan::report::html::HtmlPage;
+use cmkscan::report::{FindingRows, KeyActivity, Report, Summary};
 use cmkscan::scan::{self, ScanOptions};
 use cmkscan::sink::{self, security_hub, LocalFile, PendingFile, S3Target};
 use flate2::write::GzEncoder;
@@ -58,7 +59,7 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Scan the organization and write findings.csv / findings.json.
+    /// Scan the organization and write findings.csv / findings.json / report.html.
     Scan(Box<ScanArgs>),
     /// Re-evaluate a scan's facts.json.gz into the same report, without AWS.
     Evaluate(EvaluateArgs),
@@ -168,7 +169,7 @@ struct DiffArgs {
 
 #[derive(clap::Args)]
 struct OutputArgs {
-    /// Directory receiving findings.csv, findings.json (and, from `scan`, facts.json.gz), written before any upload.
+    /// Directory receiving findings.csv, findings.json, report.html (and, from `scan`, facts.json.gz), written before any upload.
     #[arg(long, default_value = "./reports", value_parser = parse_output_dir)]
     output_dir: PathBuf,
 }
@@ -177,7 +178,7 @@ struct OutputArgs {
 /// the original scan's S3 folder.
 #[derive(clap::Args)]
 struct UploadArgs {
-    /// Also upload the three files to s3://bucket/prefix/YYYY/MM/DD/<scan_id>/.
+    /// Also upload the four files to s3://bucket/prefix/YYYY/MM/DD/<scan_id>/.
     #[arg(long, value_parser = parse_s3_uri)]
     s3_uri: Option<S3Uri>,
     /// KMS key for SSE-KMS on the uploaded reports (SSE-S3 when absent): key
@@ -398,7 +399,13 @@ async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
         .finish()
         .context("cannot compress the evidence file")?;
     let facts_path = pending_facts.commit(out)?;
-    let mut files = write_local(&outcome.scan, &outcome.summary, &outcome.findings, dir)?;
+    let mut files = write_local(
+        &outcome.scan,
+        &outcome.summary,
+        &outcome.findings,
+        &outcome.key_activity,
+        dir,
+    )?;
     files.push(LocalFile::facts(facts_path));
     print_written(&files);
     let throttle = cmkscan::throttle::Throttle::for_config(&config);
@@ -559,10 +566,12 @@ async fn run_evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     });
     let mut summary = Summary::of_facts(&facts, &findings);
     summary.exceptions = judged;
+    let key_activity = KeyActivity::of_facts(&facts);
     let files = write_local(
         &facts.header(),
         &summary,
         &findings,
+        &key_activity,
         &args.output.output_dir,
     )?;
     print_written(&files);
@@ -629,6 +638,7 @@ fn write_local(
     scan: &ScanHeader,
     summary: &Summary,
     findings: &dyn FindingRows,
+    key_activity: &KeyActivity,
     dir: &Path,
 ) -> anyhow::Result<Vec<LocalFile>> {
     let report = Report {
@@ -636,9 +646,17 @@ fn write_local(
         summary,
         findings,
     };
-    let files = sink::write_report(dir, &report)?;
+    let mut files = sink::write_report(dir, &report)?.to_vec();
+    files.push(sink::write_html(
+        dir,
+        &HtmlPage {
+            report: &report,
+            activity: key_activity,
+            changes: None,
+        },
+    )?);
     print!("{}", summary.render());
-    Ok(files.to_vec())
+    Ok(files)
 }
 
 fn print_written(files: &[LocalFile]) {

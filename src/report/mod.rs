@@ -1,8 +1,11 @@
 //! The report: findings with their catalogue fields, in CSV (for auditors),
 //! JSON (findings plus summary, for machines) and OCSF (for data lakes and
 //! SIEMs, `ocsf.rs`). The formats are a contract documented in
-//! `docs/report-format.md`.
+//! `docs/report-format.md`; and `report.html` ([`html`]), the page people
+//! read.
 
+mod activity;
+pub mod html;
 mod ocsf;
 mod security_hub;
 mod summary;
@@ -15,6 +18,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::checks::catalog::Status;
 use crate::checks::Finding;
 use crate::facts::ScanHeader;
+pub use activity::{KeyActivity, KeyPlace, PendingKey, RecentEvent};
 pub use ocsf::OCSF_VERSION;
 pub use security_hub::{IssueOutcome, SecurityHubIssue, SecurityHubSummary};
 pub use summary::{Coverage, Summary, Tally};

@@ -1,7 +1,8 @@
 //! Where a finished account goes: its facts to the evidence file, its
 //! verdicts to the findings spool, both counted for the summary. Nothing of
-//! it stays in memory afterwards, so a scan's memory follows the accounts
-//! in flight, not the size of the organisation.
+//! it stays in memory afterwards but its keys pending deletion and recent
+//! key events (a few, for the HTML report), so a scan's memory follows the
+//! accounts in flight, not the size of the organisation.
 
 use std::collections::BTreeMap;
 
@@ -10,12 +11,13 @@ use crate::checks;
 use crate::evidence::FactsSink;
 use crate::exceptions::Judge;
 use crate::facts::{AccountFacts, Fetched, OrgAccount, ScanHeader, ScanTail, TrailFacts};
-use crate::report::{Summary, Tally};
+use crate::report::{KeyActivity, Summary, Tally};
 use crate::spool::{FindingSpool, SpooledFindings};
 
 pub(super) struct FinishedAccounts<'a> {
     evidence: &'a mut dyn FactsSink,
     tally: Tally,
+    key_activity: KeyActivity,
     spool: FindingSpool,
     /// Listed but not ACTIVE: never scanned, named in the summary.
     inactive: Vec<OrgAccount>,
@@ -37,6 +39,7 @@ impl<'a> FinishedAccounts<'a> {
         Ok(FinishedAccounts {
             evidence,
             tally: Tally::default(),
+            key_activity: KeyActivity::default(),
             spool: FindingSpool::new().map_err(ScanError::Spool)?,
             inactive: Vec::new(),
             management_account_id: scan.management_account_id.clone(),
@@ -55,6 +58,7 @@ impl<'a> FinishedAccounts<'a> {
     ) -> Result<(), ScanError> {
         self.evidence.account(facts).map_err(ScanError::Evidence)?;
         self.tally.account(facts);
+        self.key_activity.account(facts);
         let scan = checks::ScanContext {
             management_account_id: &self.management_account_id,
             organization_trails,
@@ -76,13 +80,13 @@ impl<'a> FinishedAccounts<'a> {
     }
 
     /// Ends the evidence file and returns the findings in report order with
-    /// the summary.
+    /// the summary and the key activity.
     pub(super) fn close(
         self,
         organization_trails: Fetched<Vec<TrailFacts>>,
         duration_seconds: f64,
         api_calls: BTreeMap<String, u64>,
-    ) -> Result<(SpooledFindings, Summary), ScanError> {
+    ) -> Result<(SpooledFindings, Summary, KeyActivity), ScanError> {
         let findings = self.spool.finish().map_err(ScanError::Spool)?;
         let mut summary = self
             .tally
@@ -96,6 +100,6 @@ impl<'a> FinishedAccounts<'a> {
                 api_calls,
             })
             .map_err(ScanError::Evidence)?;
-        Ok((findings, summary))
+        Ok((findings, summary, self.key_activity.finish()))
     }
 }

@@ -26,7 +26,7 @@ use crate::evidence::FactsSink;
 use crate::exceptions::{self, Exceptions, Judge};
 use crate::facts::{AccountFacts, OrgAccount, ScanHeader};
 use crate::ids::{AccountId, OuId, RegionSelection, RoleArn};
-use crate::report::Summary;
+use crate::report::{KeyActivity, Summary};
 use crate::spool::SpooledFindings;
 use crate::throttle::{CallError, Throttle};
 use finished::FinishedAccounts;
@@ -109,6 +109,8 @@ pub struct ScanOutcome {
     pub runner_region: String,
     pub findings: SpooledFindings,
     pub summary: Summary,
+    /// Keys pending deletion and recent disable / deletion events.
+    pub key_activity: KeyActivity,
 }
 
 /// Everything an account scan needs, shared by all of them.
@@ -267,7 +269,7 @@ pub async fn run(
         .into_iter()
         .map(|(api, count)| (api.to_string(), count))
         .collect();
-    let (findings, summary) = finished.close(
+    let (findings, summary, key_activity) = finished.close(
         organization_trails,
         started.elapsed().as_secs_f64(),
         api_calls,
@@ -277,6 +279,7 @@ pub async fn run(
         runner_region: ctx.home_region.clone(),
         findings,
         summary,
+        key_activity,
     })
 }
 

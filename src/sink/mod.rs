@@ -8,6 +8,7 @@ pub mod security_hub;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::report::html::HtmlPage;
 use crate::report::Report;
 
 pub use local::{check_writable, write_file, LocalError, PendingFile};
@@ -17,6 +18,7 @@ pub const CSV_NAME: &str = "findings.csv";
 pub const JSON_NAME: &str = "findings.json";
 pub const OCSF_NAME: &str = "findings.ocsf.json";
 pub const FACTS_NAME: &str = "facts.json.gz";
+pub const HTML_NAME: &str = "report.html";
 
 /// A report file on local disk, ready to upload.
 #[derive(Debug, Clone)]
@@ -52,6 +54,14 @@ impl LocalFile {
         }
     }
 
+    pub fn html(path: PathBuf) -> Self {
+        LocalFile {
+            path,
+            name: HTML_NAME,
+            content_type: "text/html; charset=utf-8",
+        }
+    }
+
     pub fn facts(path: PathBuf) -> Self {
         LocalFile {
             path,
@@ -84,4 +94,13 @@ pub fn write_json(dir: &Path, report: &Report) -> Result<LocalFile, LocalError> 
         out.flush()
     })?;
     Ok(LocalFile::json(json))
+}
+
+/// Writes `report.html` into `dir`, complete or not at all.
+pub fn write_html(dir: &Path, page: &HtmlPage) -> Result<LocalFile, LocalError> {
+    let html = write_file(dir, HTML_NAME, |out| {
+        page.write(&mut *out)?;
+        out.flush()
+    })?;
+    Ok(LocalFile::html(html))
 }

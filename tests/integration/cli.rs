@@ -496,6 +496,7 @@ async fn scan_and_read_back(
         "findings.csv",
         "findings.json",
         "findings.ocsf.json",
+        "report.html",
         "facts.json.gz",
     ] {
         let key = format!("{folder}/{name}");
@@ -536,7 +537,7 @@ async fn scan_and_read_back(
         .send()
         .await
         .unwrap();
-    assert_eq!(listed.contents().len(), 4, "{:?}", listed.contents());
+    assert_eq!(listed.contents().len(), 5, "{:?}", listed.contents());
     heads
 }
 
@@ -560,10 +561,12 @@ async fn reports_upload_to_s3_with_sse_s3() {
     assert_eq!(heads[0].content_type(), Some("text/csv; charset=utf-8"));
     assert_eq!(heads[1].content_type(), Some("application/json"));
     assert_eq!(heads[2].content_type(), Some("application/json"));
+    // Opened from S3, the page shows as a page.
+    assert_eq!(heads[3].content_type(), Some("text/html; charset=utf-8"));
     // The evidence: gzip, with no Content-Encoding that would make a
     // download unpack it.
-    assert_eq!(heads[3].content_type(), Some("application/gzip"));
-    assert_eq!(heads[3].content_encoding(), None);
+    assert_eq!(heads[4].content_type(), Some("application/gzip"));
+    assert_eq!(heads[4].content_encoding(), None);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -668,7 +671,12 @@ async fn evaluate_reproduces_the_scan_byte_for_byte_from_its_facts() {
     for needle in [member.id.as_str(), denied.id.as_str(), MANAGEMENT_ACCOUNT] {
         assert!(scanned.contains(needle), "{needle} missing:\n{scanned}");
     }
-    for name in ["findings.csv", "findings.json", "findings.ocsf.json"] {
+    for name in [
+        "findings.csv",
+        "findings.json",
+        "findings.ocsf.json",
+        "report.html",
+    ] {
         let scanned = std::fs::read(scan_dir.path().join(name)).unwrap();
         let evaluated = std::fs::read(eval_dir.path().join(name)).unwrap();
         assert!(
@@ -784,6 +792,7 @@ async fn secrets_never_reach_any_output() {
             "findings.csv",
             "findings.json",
             "findings.ocsf.json",
+            "report.html",
             "facts.json.gz",
         ] {
             outputs.push((
@@ -977,7 +986,7 @@ async fn s3_region_is_the_region_the_reports_are_uploaded_to() {
         .filter(|r| r.api == "PutObject")
         .map(|r| r.region)
         .collect();
-    assert_eq!(puts, vec!["eu-west-1"; 4], "{}", describe(&output));
+    assert_eq!(puts, vec!["eu-west-1"; 5], "{}", describe(&output));
 }
 
 /// A scan with an S3 URI and no region anywhere (no `AWS_REGION`, no

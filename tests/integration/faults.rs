@@ -789,6 +789,7 @@ async fn a_killed_scan_leaves_no_report_that_looks_complete() {
         "findings.csv",
         "findings.json",
         "findings.ocsf.json",
+        "report.html",
         "facts.json.gz",
     ];
     let read_report = |dir: &Path| -> Vec<Vec<u8>> {

@@ -21,5 +21,6 @@ mod ocsf;
 mod org_role;
 mod ous;
 mod pagination;
+mod report_html;
 mod sample_org_cli;
 mod security_hub;

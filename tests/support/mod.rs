@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test binary (tests, examples) uses a different part
 
+pub mod chromium;
 pub mod front;
 pub mod moto;
 pub mod pace;

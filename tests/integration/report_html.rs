@@ -1,0 +1,245 @@
+//! `report.html`: the page from the committed facts fixture, pinned like
+//! the CSV and JSON; opened in headless Chromium with no console message;
+//! its filter working from the address; and names from AWS that are
+//! markup staying text, in the file and in the browser.
+//!
+//! Accept an intended change with
+//! `INSTA_UPDATE=always cargo test --test integration report_html`, then
+//! review the snapshot's diff.
+
+use std::path::{Path, PathBuf};
+
+use crate::evidence::{evaluate, fixture};
+use crate::support::chromium;
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|err| panic!("read {}: {err}", path.display()))
+}
+
+/// `evaluate` of `facts` into a fresh directory: the page's path and the
+/// directory, which must outlive it.
+fn page_of(facts: &Path) -> (PathBuf, tempfile::TempDir) {
+    let out = tempfile::tempdir().unwrap();
+    evaluate(facts, out.path());
+    (out.path().join("report.html"), out)
+}
+
+#[test]
+fn evaluate_of_the_fixture_gives_the_pinned_page() {
+    let (page, _dir) = page_of(&fixture());
+    let html = read(&page);
+    insta::assert_snapshot!("report_html", html);
+}
+
+#[test]
+fn the_page_loads_nothing_from_elsewhere() {
+    let (page, _dir) = page_of(&fixture());
+    let html = read(&page);
+    for outside in [
+        "src=", "<link", "@import", "url(", "http://", "https://", "//cdn",
+    ] {
+        assert!(!html.contains(outside), "the page has {outside:?}");
+    }
+    // Only its own style and script may run, named by their hashes.
+    assert!(
+        html.contains("content=\"default-src 'none'; img-src 'none'; base-uri 'none'; form-action 'none'; style-src 'sha256-"),
+        "no Content-Security-Policy"
+    );
+    assert_eq!(html.matches("<script").count(), 1);
+    assert_eq!(html.matches("<style").count(), 1);
+}
+
+#[test]
+fn the_page_has_every_section_and_the_keys_and_events_of_the_fixture() {
+    let (page, _dir) = page_of(&fixture());
+    let html = read(&page);
+    let sections = [
+        "id=\"coverage\"",
+        "id=\"posture\"",
+        "id=\"organisation\"",
+        "id=\"pending\"",
+        "id=\"events\"",
+        "id=\"changes\"",
+        "id=\"findings\"",
+    ];
+    let at: Vec<usize> = sections
+        .iter()
+        .map(|s| html.find(s).unwrap_or_else(|| panic!("no {s}")))
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "sections out of order");
+    // The fixture's one key pending deletion, 7 days after the scan.
+    let pending = &html[at[3]..at[4]];
+    assert!(
+        pending.contains("2026-12-05T15:56:26.486335Z</td><td class=\"num\">7</td>"),
+        "{pending}"
+    );
+    assert!(pending.contains("alias/legacy-db"), "{pending}");
+    // Its two events, newest first, with who and from where.
+    let events = &html[at[4]..at[5]];
+    let schedule = events
+        .find("ScheduleKeyDeletion</td>")
+        .expect("the schedule event");
+    let disable = events.find("DisableKey</td>").expect("the disable event");
+    assert!(schedule < disable, "newest first");
+    assert!(events.contains("assumed-role/Admin/alice"), "{events}");
+    assert!(events.contains("203.0.113.5"), "{events}");
+    assert!(
+        html[at[5]..at[6]].contains("No comparison was made"),
+        "the changes section without a comparison"
+    );
+    // The unreachable account is named with why.
+    let coverage = &html[at[0]..at[1]];
+    assert!(coverage.contains("026026599888"), "{coverage}");
+    assert!(
+        coverage.contains("sts:AssumeRole failed: AccessDenied"),
+        "{coverage}"
+    );
+}
+
+#[test]
+fn chromium_opens_the_page_with_no_console_message_and_runs_its_script() {
+    // The console is really read: a page that logs is caught.
+    let probe_dir = tempfile::tempdir().unwrap();
+    let probe = probe_dir.path().join("probe.html");
+    std::fs::write(
+        &probe,
+        "<!DOCTYPE html><title>probe</title><script>console.error('probe-message')</script>",
+    )
+    .unwrap();
+    let loaded = chromium::open(&probe, "");
+    assert!(
+        loaded.console.iter().any(|m| m.contains("probe-message")),
+        "a console message went unseen: {:?}",
+        loaded.console
+    );
+
+    let (page, _dir) = page_of(&fixture());
+    let loaded = chromium::open(&page, "");
+    assert!(loaded.console.is_empty(), "console: {:#?}", loaded.console);
+    // The script ran: it shows the filter form the page hides without it.
+    assert!(
+        loaded.dom.contains("<form id=\"filters\">"),
+        "the filter form stayed hidden"
+    );
+    assert!(loaded.dom.contains("<svg"), "no chart");
+}
+
+#[test]
+fn a_filter_in_the_address_shows_only_the_matching_rows() {
+    let (page, _dir) = page_of(&fixture());
+    let loaded = chromium::open(&page, "#check=kms.key_state&status=FAIL");
+    assert!(loaded.console.is_empty(), "console: {:#?}", loaded.console);
+    let findings = &loaded.dom[loaded.dom.find("id=\"findings\"").unwrap()..];
+    // Each finding row, from its attributes to its end; header rows left out.
+    let rows: Vec<&str> = findings
+        .split("<tr")
+        .skip(1)
+        .map(|row| &row[..row.find("</tr>").unwrap()])
+        .filter(|row| !row.starts_with("><th"))
+        .collect();
+    assert!(rows.len() > 30, "{} rows", rows.len());
+    let shown: Vec<&&str> = rows
+        .iter()
+        .filter(|row| !row.starts_with(" hidden"))
+        .collect();
+    assert_eq!(shown.len(), 1, "{shown:#?}");
+    assert!(
+        shown[0].contains("<td>kms.key_state</td><td class=\"FAIL\">FAIL</td>"),
+        "{}",
+        shown[0]
+    );
+    assert!(
+        loaded.dom.contains(">1 matching findings<"),
+        "no match count"
+    );
+}
+
+/// Markup in every kind of text that comes from AWS and reaches the page.
+const HOSTILE_NAME: &str = "<img src=x onerror=alert(1)>";
+const HOSTILE_OU: &str = "Root/</script><script>console.error('ou')</script>";
+const HOSTILE_ALIAS: &str = "alias/\"><svg onload=console.error('alias')>";
+const HOSTILE_ACTOR: &str = "arn:aws:sts::326604603045:assumed-role/<b>mallory</b>";
+const HOSTILE_IP: &str = "' onmouseover='console.error(1)";
+
+/// The fixture with the `prod` account's name, OU path, key aliases and
+/// event fields replaced by markup.
+fn hostile_facts(dir: &Path) -> PathBuf {
+    let mut facts: serde_json::Value = serde_json::from_str(&read(&fixture())).unwrap();
+    let prod = facts["accounts"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|a| a["id"] == "326604603045")
+        .expect("the fixture's prod account");
+    prod["name"] = HOSTILE_NAME.into();
+    prod["ou_path"] = HOSTILE_OU.into();
+    for region in prod["regions"].as_array_mut().unwrap() {
+        if let Some(keys) = region["keys"]["Ok"]["customer_keys"].as_array_mut() {
+            for key in keys {
+                key["aliases"] = serde_json::json!([HOSTILE_ALIAS]);
+            }
+        }
+        if let Some(events) = region["recent_events"]["Ok"].as_array_mut() {
+            for event in events {
+                event["actor"] = HOSTILE_ACTOR.into();
+                event["source_ip"] = HOSTILE_IP.into();
+            }
+        }
+    }
+    let path = dir.join("hostile.json");
+    std::fs::write(&path, serde_json::to_vec(&facts).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn names_from_aws_that_are_markup_stay_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let (page, _out) = page_of(&hostile_facts(dir.path()));
+    let html = read(&page);
+    for hostile in [
+        HOSTILE_NAME,
+        HOSTILE_OU,
+        HOSTILE_ALIAS,
+        HOSTILE_ACTOR,
+        HOSTILE_IP,
+    ] {
+        assert!(
+            !html.contains(hostile),
+            "{hostile} is in the page unescaped"
+        );
+    }
+    for escaped in [
+        "&lt;img src=x onerror=alert(1)&gt;",
+        "Root/&lt;/script&gt;&lt;script&gt;console.error(&#39;ou&#39;)&lt;/script&gt;",
+        "alias/&quot;&gt;&lt;svg onload=console.error(&#39;alias&#39;)&gt;",
+        "assumed-role/&lt;b&gt;mallory&lt;/b&gt;",
+        "&#39; onmouseover=&#39;console.error(1)",
+    ] {
+        assert!(html.contains(escaped), "{escaped} is not in the page");
+    }
+
+    let loaded = chromium::open(&page, "");
+    // Had any of it become markup, its script would have run or been
+    // refused by the page's policy: either is a console message.
+    assert!(loaded.console.is_empty(), "console: {:#?}", loaded.console);
+    assert!(!loaded.dom.contains("<img"), "an <img> element was made");
+    assert!(
+        !loaded.dom.contains("<svg onload"),
+        "an <svg onload> element was made"
+    );
+    assert!(!loaded.dom.contains("<b>mallory"), "a <b> element was made");
+    assert!(
+        !loaded.dom.contains("onmouseover=\""),
+        "an attribute was made"
+    );
+    assert_eq!(
+        loaded.dom.matches("<script").count(),
+        1,
+        "a script element was made"
+    );
+    // …and the names are there, as text.
+    assert!(loaded.dom.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(loaded
+        .dom
+        .contains("assumed-role/&lt;b&gt;mallory&lt;/b&gt;"));
+}
