@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use super::activity::{instant, KeyActivity, KeyPlace, PendingKey};
 use super::Report;
 use crate::checks::catalog::{CheckId, Status};
-use crate::checks::Finding;
+use crate::checks::{Finding, ACCOUNT_WIDE};
 pub use markup::Markup;
 
 const STYLE: &str = include_str!("page.css");
@@ -31,8 +31,12 @@ const SCRIPT: &str = include_str!("page.js");
 const OPEN_ACCOUNTS_UP_TO: usize = 25;
 /// Above this many accounts, each OU of the grid starts collapsed.
 const OPEN_OUS_UP_TO: usize = 100;
-/// Unreachable accounts named one by one in the coverage section.
-const UNREACHABLE_LISTED: usize = 50;
+/// Unreachable accounts listed in view in the coverage section; the
+/// others are listed collapsed.
+const UNREACHABLE_LISTED: usize = 5;
+/// Keys pending deletion and events listed in view; the others are
+/// listed collapsed.
+const ROWS_IN_VIEW: usize = 25;
 /// A key deleted within this many days is highlighted.
 const SOON_DAYS: i64 = 7;
 
@@ -150,10 +154,29 @@ impl HtmlPage<'_> {
         let summary = self.report.summary;
         let c = &summary.coverage;
         let accounts = c.accounts_complete + c.accounts_partial + c.accounts_unreachable;
-        page.raw("<section id=\"coverage\"><h2>Scope and coverage</h2>\n<div class=\"tiles\">\n")?;
+        page.raw("<section id=\"coverage\"><h2>Scope and coverage</h2>\n<p>Scanned: ")?;
+        let ous: BTreeSet<&str> = org.accounts.values().map(|a| a.ou_path.as_str()).collect();
+        page.count(org.accounts.len())?;
+        page.raw(plural(org.accounts.len(), " account", " accounts"))?;
+        page.raw(" in ")?;
+        page.count(ous.len())?;
+        page.raw(plural(ous.len(), " OU", " OUs"))?;
+        page.raw("; regions ")?;
+        let regions: Vec<&str> = org
+            .regions
+            .iter()
+            .map(String::as_str)
+            .filter(|r| *r != ACCOUNT_WIDE)
+            .collect();
+        page.text(&if regions.is_empty() {
+            "none".to_string()
+        } else {
+            regions.join(", ")
+        })?;
+        page.raw(".</p>\n<div class=\"tiles\">\n")?;
         tile(
             page,
-            c.accounts_partial + c.accounts_unreachable == 0,
+            Some(c.accounts_partial + c.accounts_unreachable == 0),
             c.accounts_complete,
             accounts,
             "accounts read in full",
@@ -164,7 +187,7 @@ impl HtmlPage<'_> {
         )?;
         tile(
             page,
-            c.regions_errored == 0,
+            Some(c.regions_errored == 0),
             c.regions_complete,
             c.regions_scanned,
             "account-regions read in full",
@@ -175,15 +198,17 @@ impl HtmlPage<'_> {
         )?;
         tile(
             page,
-            c.findings_errored == 0,
+            Some(c.findings_errored == 0),
             c.findings_decided,
             c.findings_decided + c.findings_errored,
             "verdicts decided",
             &[(c.findings_errored, "ERROR rows (never counted as PASS)")],
         )?;
+        // Not a shortfall: Organizations lists suspended and closing
+        // accounts, which have nothing to scan.
         tile(
             page,
-            summary.accounts_skipped.is_empty(),
+            None,
             summary.accounts_scanned,
             summary.accounts_scanned + summary.accounts_skipped.len(),
             "listed accounts scanned",
@@ -201,8 +226,15 @@ impl HtmlPage<'_> {
             page.text(&account.status)?;
             page.raw(": listed by Organizations but not active, so not scanned.</li>\n")?;
         }
-        for (id, name, why) in org.unreachable.iter().take(UNREACHABLE_LISTED) {
+        // Every unreachable account is named; past the first few, in a
+        // collapsed list, so that the rest of the page stays in view.
+        for (i, (id, name, why)) in org.unreachable.iter().enumerate() {
             anything = true;
+            if i == UNREACHABLE_LISTED {
+                page.raw("<li><details><summary>")?;
+                page.count(org.unreachable.len() - UNREACHABLE_LISTED)?;
+                page.raw(" more unreachable accounts</summary><ul class=\"plain\">\n")?;
+            }
             page.raw("<li>Account <a class=\"mono\" href=\"#acct-")?;
             page.text(id)?;
             page.raw("\">")?;
@@ -214,9 +246,7 @@ impl HtmlPage<'_> {
             page.raw("</li>\n")?;
         }
         if org.unreachable.len() > UNREACHABLE_LISTED {
-            page.raw("<li>and ")?;
-            page.count(org.unreachable.len() - UNREACHABLE_LISTED)?;
-            page.raw(" more unreachable accounts: <a href=\"#check=scan.account_access\">their rows</a>.</li>\n")?;
+            page.raw("</ul></details></li>\n")?;
         }
         if c.regions_errored > 0 {
             anything = true;
@@ -302,13 +332,22 @@ impl HtmlPage<'_> {
         }
         page.raw("<p class=\"note\">Soonest first. A key is gone on its deletion date; until then <span class=\"mono\">aws kms cancel-key-deletion</span> keeps it. Days left are counted from the scan time.")?;
         self.unknown_note(page, CheckId::KeyState, "key states")?;
-        page.raw("</p>\n<table>\n<thead><tr><th>Deletion date (UTC)</th><th class=\"num\">Days left</th><th>Account</th><th>Region</th><th>Key</th><th>Aliases</th></tr></thead>\n<tbody>\n")?;
-        for key in keys {
+        page.raw("</p>\n")?;
+        const HEAD: &str = "<table>\n<thead><tr><th>Deletion date (UTC)</th><th class=\"num nw\">Days left</th><th>Account</th><th>Region</th><th>Key</th><th>Aliases</th></tr></thead>\n<tbody>\n";
+        page.raw(HEAD)?;
+        for (i, key) in keys.iter().enumerate() {
+            more_rows(
+                page,
+                i,
+                keys.len(),
+                " more keys pending deletion, later",
+                HEAD,
+            )?;
             let left = self.seconds_left(key);
             page.raw(if left.is_some_and(|s| s < SOON_DAYS * 86_400) {
-                "<tr class=\"soon\"><td>"
+                "<tr class=\"soon\"><td class=\"nw\">"
             } else {
-                "<tr><td>"
+                "<tr><td class=\"nw\">"
             })?;
             page.text(key.deletion_date.as_deref().unwrap_or("not reported"))?;
             page.raw("</td><td class=\"num\">")?;
@@ -324,7 +363,8 @@ impl HtmlPage<'_> {
             page.text(&aliases(&key.aliases))?;
             page.raw("</td></tr>\n")?;
         }
-        page.raw("</tbody>\n</table>\n</section>\n")
+        end_rows(page, keys.len())?;
+        page.raw("</section>\n")
     }
 
     fn events(&self, page: &mut Markup<'_>) -> io::Result<()> {
@@ -339,8 +379,10 @@ impl HtmlPage<'_> {
                 "<p class=\"empty\">None in the accounts and regions read.</p>\n</section>\n",
             );
         }
-        page.raw("<table>\n<thead><tr><th>When (UTC)</th><th>Event</th><th>Account</th><th>Region</th><th>Key</th><th>Who</th><th>From</th><th>Event id</th></tr></thead>\n<tbody>\n")?;
-        for event in events {
+        const HEAD: &str = "<table>\n<thead><tr><th>When (UTC)</th><th>Event</th><th>Account</th><th>Region</th><th>Key</th><th>Who</th><th>From</th><th>Event id</th></tr></thead>\n<tbody>\n";
+        page.raw(HEAD)?;
+        for (i, event) in events.iter().enumerate() {
+            more_rows(page, i, events.len(), " more events, earlier", HEAD)?;
             let e = &event.event;
             page.raw("<tr><td class=\"nw\">")?;
             page.text(&e.event_time)?;
@@ -362,7 +404,8 @@ impl HtmlPage<'_> {
             page.text(&e.event_id)?;
             page.raw("</td></tr>\n")?;
         }
-        page.raw("</tbody>\n</table>\n</section>\n")
+        end_rows(page, events.len())?;
+        page.raw("</section>\n")
     }
 
     /// From the scan time, so that a re-evaluated report says the same.
@@ -444,6 +487,35 @@ impl HtmlPage<'_> {
     }
 }
 
+/// Before row `i` of `total`: past the first [`ROWS_IN_VIEW`], the rest
+/// go into a collapsed table of their own (with the same `head`), so that
+/// a long list does not push the rest of the page out of reach.
+fn more_rows(
+    page: &mut Markup<'_>,
+    i: usize,
+    total: usize,
+    what: &'static str,
+    head: &'static str,
+) -> io::Result<()> {
+    if i != ROWS_IN_VIEW {
+        return Ok(());
+    }
+    page.raw("</tbody>\n</table>\n<details class=\"more\"><summary>")?;
+    page.count(total - ROWS_IN_VIEW)?;
+    page.raw(what)?;
+    page.raw("</summary>\n")?;
+    page.raw(head)
+}
+
+/// Ends what [`more_rows`] began.
+fn end_rows(page: &mut Markup<'_>, total: usize) -> io::Result<()> {
+    page.raw("</tbody>\n</table>\n")?;
+    if total > ROWS_IN_VIEW {
+        page.raw("</details>\n")?;
+    }
+    Ok(())
+}
+
 /// `sha256-…` of an inline script or style, as a CSP source names it.
 fn csp_hash(inline: &str) -> String {
     format!(
@@ -452,18 +524,19 @@ fn csp_hash(inline: &str) -> String {
     )
 }
 
+/// A number with its shortfalls; `good`: `None` for one that is neither.
 fn tile(
     page: &mut Markup<'_>,
-    good: bool,
+    good: Option<bool>,
     done: usize,
     of: usize,
     what: &'static str,
     details: &[(usize, &'static str)],
 ) -> io::Result<()> {
-    page.raw(if good {
-        "<div class=\"tile good\"><div class=\"big\">"
-    } else {
-        "<div class=\"tile bad\"><div class=\"big\">"
+    page.raw(match good {
+        Some(true) => "<div class=\"tile good\"><div class=\"big\">",
+        Some(false) => "<div class=\"tile bad\"><div class=\"big\">",
+        None => "<div class=\"tile\"><div class=\"big\">",
     })?;
     page.count(done)?;
     page.raw(" of ")?;
@@ -489,12 +562,12 @@ fn stacked_bars(
     bars: &[(&str, &BTreeMap<Status, usize>)],
 ) -> io::Result<()> {
     const LABEL: f64 = 250.0;
-    const BAR: f64 = 560.0;
+    const BAR: f64 = 540.0;
     const ROW: f64 = 28.0;
     let height = ROW * bars.len() as f64 + 6.0;
-    page.raw("<svg role=\"img\" aria-label=\"Findings by status for each check\" width=\"1080\" height=\"")?;
+    page.raw("<svg role=\"img\" aria-label=\"Findings by status for each check\" width=\"1120\" height=\"")?;
     page.decimal(height)?;
-    page.raw("\" viewBox=\"0 0 1080 ")?;
+    page.raw("\" viewBox=\"0 0 1120 ")?;
     page.decimal(height)?;
     page.raw("\">\n")?;
     for (row, (name, counts)) in bars.iter().enumerate() {
@@ -590,7 +663,7 @@ fn colour(status: Status) -> &'static str {
 /// The organisation at a glance: accounts × checks, the worst status of
 /// each cell, grouped by OU.
 fn grid(page: &mut Markup<'_>, org: &Organisation) -> io::Result<()> {
-    page.raw("<section id=\"organisation\"><h2>Organisation at a glance</h2>\n<p class=\"note\">The worst status of each account's rows for each check (FAIL, then ERROR, WARN, PASS); a cell links to the account's findings. “read”: the scan got into the account; – : the check has no row there (an account that could not be read has only its access row).</p>\n")?;
+    page.raw("<section id=\"organisation\"><h2>Organisation at a glance</h2>\n<p class=\"note\">The worst status of each account's rows for each check (FAIL, then ERROR, WARN, PASS), accounts in that order within each OU, whose heading counts its accounts by their worst status; a cell links to the account's findings. “read”: the scan got into the account; – : the check has no row there (an account that could not be read has only its access row).</p>\n")?;
     let mut by_ou: BTreeMap<&str, Vec<&AccountRollup>> = BTreeMap::new();
     for account in org.accounts.values() {
         by_ou
@@ -599,7 +672,9 @@ fn grid(page: &mut Markup<'_>, org: &Organisation) -> io::Result<()> {
             .push(account);
     }
     let open = org.accounts.len() <= OPEN_OUS_UP_TO;
-    for (ou, accounts) in by_ou {
+    for (ou, mut accounts) in by_ou {
+        // The accounts that need attention first; by id within a status.
+        accounts.sort_by_key(|a| (worst_of(&a.counts).map(rank), a.id.as_str()));
         page.raw(if open {
             "<details class=\"ou\" open><summary><b>"
         } else {
@@ -833,6 +908,14 @@ fn index(status: Status) -> usize {
     }
 }
 
+/// 0 for the worst status.
+fn rank(status: Status) -> usize {
+    WORST_FIRST
+        .iter()
+        .position(|s| *s == status)
+        .unwrap_or_default()
+}
+
 fn worst_of(counts: &[usize; 4]) -> Option<Status> {
     WORST_FIRST.into_iter().find(|s| counts[index(*s)] > 0)
 }
@@ -980,6 +1063,38 @@ mod tests {
         assert!(without.contains("No findings."));
         assert!(without.contains("No accounts were scanned."));
         assert!(without.contains("No customer-managed key is pending deletion"));
+    }
+
+    #[test]
+    fn past_the_first_rows_a_long_list_is_collapsed_not_cut() {
+        let key = |i: usize| PendingKey {
+            place: KeyPlace {
+                account_id: format!("{i:012}"),
+                account_name: String::new(),
+                ou_path: String::new(),
+                region: "us-east-1".into(),
+            },
+            arn: format!("arn:aws:kms:us-east-1:{i:012}:key/k{i}"),
+            aliases: Vec::new(),
+            deletion_date: Some("2026-12-01T10:15:00Z".into()),
+        };
+        let activity = KeyActivity {
+            pending_deletion: (0..ROWS_IN_VIEW + 5).map(key).collect(),
+            events: Vec::new(),
+        };
+        let page = render(Vec::new(), &activity, None);
+        let section =
+            &page[page.find("id=\"pending\"").unwrap()..page.find("id=\"events\"").unwrap()];
+        // Every key is listed; the last five in a collapsed table.
+        assert_eq!(section.matches(":key/k").count(), ROWS_IN_VIEW + 5);
+        let collapsed = &section[section
+            .find("<details class=\"more\"><summary>5 more keys pending deletion, later</summary>")
+            .unwrap()..];
+        assert_eq!(collapsed.matches(":key/k").count(), 5);
+        assert!(collapsed.contains(":key/k29<"));
+        // Three days and five minutes after the scan: 3 days left.
+        assert!(section.contains("<td class=\"num\">3</td>"), "{section}");
+        assert!(page.contains("30 keys pending deletion</a>, the soonest in 3 days"));
     }
 
     #[test]
