@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::evidence::{evaluate, fixture};
+use crate::evidence::{documented_exceptions, evaluate, evaluate_with, fixture};
 use crate::support::chromium;
 
 fn read(path: &Path) -> String {
@@ -242,4 +242,66 @@ fn names_from_aws_that_are_markup_stay_text() {
     assert!(loaded
         .dom
         .contains("assumed-role/&lt;b&gt;mallory&lt;/b&gt;"));
+}
+
+#[test]
+fn accepted_rows_show_as_accepted_with_reason_and_approver_and_expired_ones_as_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let exceptions = dir.path().join("exceptions.yaml");
+    std::fs::write(&exceptions, documented_exceptions()).unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    evaluate_with(&fixture(), &out, Some(&exceptions));
+    let page = out.join("report.html");
+    let html = read(&page);
+    let report: serde_json::Value =
+        serde_json::from_str(&read(&out.join("findings.json"))).unwrap();
+    let rows = report["findings"].as_array().unwrap();
+    let with_state = |state: &str| {
+        rows.iter()
+            .filter(|r| r["exception_state"] == state)
+            .count()
+    };
+    let (accepted, expired) = (with_state("active"), with_state("expired"));
+    assert!(
+        accepted > 0 && expired > 0,
+        "the example accepts and flags rows"
+    );
+    // Every accepted row is listed, marked, with why and by whom.
+    assert_eq!(html.matches("<tr class=\"accepted\">").count(), accepted);
+    assert_eq!(html.matches("<tr class=\"expired\">").count(), expired);
+    assert!(html.contains(
+        "Accepted by exception <b>legacy-db-key-retirement</b>: The legacy database key is retired \
+         by the migration (CHG-88) — approved by cto@example.com, until 2026-12-31"
+    ));
+    assert!(html.contains(
+        "Not accepted: exception <b>alerting-rollout-2025</b> has expired: Alerting was rolled out \
+         during 2025 — approved by ciso@example.com, expired after 2025-12-31"
+    ));
+    // The section lists every exception of the file.
+    let section =
+        &html[html.find("id=\"exceptions\"").unwrap()..html.find("id=\"changes\"").unwrap()];
+    for id in [
+        "dev-no-config",
+        "legacy-db-key-retirement",
+        "legacy-decommission",
+        "alerting-rollout-2025",
+    ] {
+        assert!(
+            section.contains(&format!("<td class=\"id\">{id}</td>")),
+            "{id}: {section}"
+        );
+    }
+    assert!(section.contains("Expired (accept nothing, flag their rows): alerting-rollout-2025"));
+
+    // In the browser: no console message, and the filter finds them all.
+    let loaded = chromium::open(&page, "#exception=accepted");
+    assert!(loaded.console.is_empty(), "console: {:#?}", loaded.console);
+    let findings = &loaded.dom[loaded.dom.find("id=\"findings\"").unwrap()..];
+    let shown = findings
+        .split("<tr")
+        .skip(1)
+        .filter(|row| !row.starts_with("><th") && !row.contains("hidden=\"\""))
+        .count();
+    assert_eq!(shown, accepted);
 }

@@ -22,6 +22,7 @@ use super::activity::{instant, KeyActivity, KeyPlace, PendingKey};
 use super::Report;
 use crate::checks::catalog::{CheckId, Status};
 use crate::checks::{Finding, ACCOUNT_WIDE};
+use crate::exceptions::{format_date, ExceptionOutcome, ExceptionState};
 pub use markup::Markup;
 
 const STYLE: &str = include_str!("page.css");
@@ -65,6 +66,7 @@ impl HtmlPage<'_> {
         grid(&mut page, &org)?;
         self.pending_deletion(&mut page)?;
         self.events(&mut page)?;
+        self.exceptions(&mut page)?;
         page.raw("<section id=\"changes\"><h2>Changes since the previous report</h2>\n")?;
         match self.changes {
             Some(changes) => changes.write_html(&mut page)?,
@@ -117,6 +119,12 @@ impl HtmlPage<'_> {
                 summary.by_status.get(&status).copied().unwrap_or(0),
             )?;
         }
+        if let Some(exceptions) = &summary.exceptions {
+            let accepted: usize = exceptions.accepted_rows.values().sum();
+            page.raw("<a href=\"#exceptions\">")?;
+            page.count(accepted)?;
+            page.raw(" accepted</a> ·")?;
+        }
         let pending = &self.activity.pending_deletion;
         page.raw(" <a href=\"#pending\">")?;
         page.count(pending.len())?;
@@ -147,7 +155,7 @@ impl HtmlPage<'_> {
         ))?;
         page.raw("</a> in the last ")?;
         page.count(scan.lookback_days as usize)?;
-        page.raw(" days</p></header>\n<nav><a href=\"#coverage\">Coverage</a><a href=\"#posture\">Posture</a><a href=\"#organisation\">Organisation</a><a href=\"#pending\">Keys pending deletion</a><a href=\"#events\">Recent events</a><a href=\"#changes\">Changes</a><a href=\"#findings\">Findings</a></nav>\n<main>\n")
+        page.raw(" days</p></header>\n<nav><a href=\"#coverage\">Coverage</a><a href=\"#posture\">Posture</a><a href=\"#organisation\">Organisation</a><a href=\"#pending\">Keys pending deletion</a><a href=\"#events\">Recent events</a><a href=\"#exceptions\">Exceptions</a><a href=\"#changes\">Changes</a><a href=\"#findings\">Findings</a></nav>\n<main>\n")
     }
 
     fn coverage(&self, page: &mut Markup<'_>, org: &Organisation) -> io::Result<()> {
@@ -408,6 +416,64 @@ impl HtmlPage<'_> {
         page.raw("</section>\n")
     }
 
+    /// The exceptions file applied, each exception with what it matched,
+    /// and those that need attention: expired, stale, matching ERROR rows.
+    fn exceptions(&self, page: &mut Markup<'_>) -> io::Result<()> {
+        page.raw("<section id=\"exceptions\"><h2>Accepted exceptions</h2>\n")?;
+        let Some(summary) = &self.report.summary.exceptions else {
+            return page.raw("<p class=\"note\">No exceptions file was applied: every row stands as judged.</p>\n</section>\n");
+        };
+        let total = |rows: &BTreeMap<Status, usize>| rows.values().sum::<usize>();
+        page.raw("<p class=\"note\">From ")?;
+        page.text(&summary.source)?;
+        page.raw(" (sha256 ")?;
+        page.text(summary.sha256.get(..12).unwrap_or(&summary.sha256))?;
+        page.raw("…), judged as of ")?;
+        page.text(&format_date(summary.as_of))?;
+        page.raw(": ")?;
+        page.count(total(&summary.accepted_rows))?;
+        page.raw(" rows accepted, ")?;
+        page.count(total(&summary.expired_rows))?;
+        page.raw(" flagged by expired exceptions and not accepted. Accepted rows keep their status and are shown as accepted (<a href=\"#exception=accepted\">show them</a>); ERROR rows are never accepted.</p>\n")?;
+        for (ids, what) in [
+            (
+                &summary.expired,
+                "Expired (accept nothing, flag their rows): ",
+            ),
+            (&summary.stale, "Stale (matched no row): "),
+            (
+                &summary.matching_errors,
+                "Matching ERROR rows (not accepted): ",
+            ),
+        ] {
+            if !ids.is_empty() {
+                page.raw("<p>")?;
+                page.raw(what)?;
+                page.text(&ids.join(", "))?;
+                page.raw("</p>\n")?;
+            }
+        }
+        page.raw("<table>\n<thead><tr><th>Exception</th><th>State</th><th>Until</th><th>Reason</th><th>Approved by</th><th>Ticket</th><th class=\"num\">Rows matched</th></tr></thead>\n<tbody>\n")?;
+        for exception in &summary.exceptions {
+            page.raw("<tr><td class=\"id\">")?;
+            page.text(&exception.id)?;
+            page.raw("</td><td>")?;
+            page.raw(exception.state.as_str())?;
+            page.raw("</td><td class=\"nw\">")?;
+            page.text(&format_date(exception.expires))?;
+            page.raw("</td><td>")?;
+            page.text(&exception.reason)?;
+            page.raw("</td><td>")?;
+            page.text(&exception.approved_by)?;
+            page.raw("</td><td>")?;
+            page.text(exception.ticket.as_deref().unwrap_or(""))?;
+            page.raw("</td><td class=\"num\">")?;
+            page.count(total(&exception.rows))?;
+            page.raw("</td></tr>\n")?;
+        }
+        page.raw("</tbody>\n</table>\n</section>\n")
+    }
+
     /// From the scan time, so that a re-evaluated report says the same.
     fn seconds_left(&self, key: &PendingKey) -> Option<i64> {
         let scan = instant(&self.report.scan.scan_time)?;
@@ -463,7 +529,15 @@ impl HtmlPage<'_> {
         for status in Status::ALL {
             option(page, status.as_str())?;
         }
-        page.raw("</select></label><button type=\"reset\">Show all</button><span id=\"matching\"></span></form>\n")?;
+        page.raw("</select></label><label>Exception<select name=\"exception\"><option value=\"\">all</option><option value=\"accepted\">accepted</option><option value=\"expired\">expired</option><option value=\"none\">none</option></select></label><button type=\"reset\">Show all</button><span id=\"matching\"></span></form>\n")?;
+        let exceptions: BTreeMap<&str, &ExceptionOutcome> = self
+            .report
+            .summary
+            .exceptions
+            .iter()
+            .flat_map(|summary| &summary.exceptions)
+            .map(|exception| (exception.id.as_str(), exception))
+            .collect();
         let open = org.accounts.len() <= OPEN_ACCOUNTS_UP_TO;
         // The account whose rows are being written.
         let mut current: Option<(String, Option<&AccountRollup>)> = None;
@@ -477,7 +551,7 @@ impl HtmlPage<'_> {
                 account_heading(page, &finding, rollup, open)?;
                 current = Some((finding.account_id.clone(), rollup));
             }
-            finding_row(page, &finding)?;
+            finding_row(page, &finding, &exceptions)?;
         }
         match current {
             Some((_, rollup)) => account_end(page, rollup)?,
@@ -720,37 +794,53 @@ fn grid(page: &mut Markup<'_>, org: &Organisation) -> io::Result<()> {
             page.raw("</a></td><td>")?;
             page.text(&account.name)?;
             page.raw("</td>")?;
-            for (check, counts) in CheckId::ALL.into_iter().zip(&account.cells) {
-                match worst_of(counts) {
-                    // Access has rows only for accounts it failed on.
-                    None if check == CheckId::AccountAccess => {
-                        page.raw("<td class=\"cell read\">read</td>")?
+            for (i, check) in CheckId::ALL.into_iter().enumerate() {
+                let counts = &account.cells[i];
+                let accepted = &account.accepted_cells[i];
+                let open_rows = worst_of(counts);
+                let accepted_worst = worst_of(accepted).filter(|s| *s != Status::Pass);
+                // What the cell shows: its worst row no exception accepts,
+                // unless that is a PASS (or nothing) beside accepted rows.
+                let (class, label) = match (open_rows, accepted_worst) {
+                    (Some(status), _) if status != Status::Pass => {
+                        (status.as_str(), status.as_str())
                     }
-                    None => page.raw("<td class=\"cell\">–</td>")?,
-                    Some(status) => {
-                        page.raw("<td class=\"cell\"><a class=\"badge ")?;
-                        page.raw(status.as_str())?;
-                        page.raw("\" href=\"#acct-")?;
-                        page.text(&account.id)?;
-                        page.raw("\" title=\"")?;
-                        let mut first = true;
-                        for s in WORST_FIRST {
-                            let n = counts[index(s)];
-                            if n > 0 {
-                                if !first {
-                                    page.raw(", ")?;
-                                }
-                                first = false;
-                                page.count(n)?;
-                                page.raw(" ")?;
-                                page.raw(s.as_str())?;
+                    (_, Some(_)) => ("ACCEPTED", "accepted"),
+                    (Some(status), None) => (status.as_str(), status.as_str()),
+                    // Access has rows only for accounts it failed on.
+                    (None, None) if check == CheckId::AccountAccess => {
+                        page.raw("<td class=\"cell read\">read</td>")?;
+                        continue;
+                    }
+                    (None, None) => {
+                        page.raw("<td class=\"cell\">–</td>")?;
+                        continue;
+                    }
+                };
+                page.raw("<td class=\"cell\"><a class=\"badge ")?;
+                page.raw(class)?;
+                page.raw("\" href=\"#acct-")?;
+                page.text(&account.id)?;
+                page.raw("\" title=\"")?;
+                let mut first = true;
+                for (counts, suffix) in [(counts, ""), (accepted, " accepted")] {
+                    for s in WORST_FIRST {
+                        let n = counts[index(s)];
+                        if n > 0 {
+                            if !first {
+                                page.raw(", ")?;
                             }
+                            first = false;
+                            page.count(n)?;
+                            page.raw(" ")?;
+                            page.raw(s.as_str())?;
+                            page.raw(suffix)?;
                         }
-                        page.raw("\">")?;
-                        page.raw(status.as_str())?;
-                        page.raw("</a></td>")?;
                     }
                 }
+                page.raw("\">")?;
+                page.raw(label)?;
+                page.raw("</a></td>")?;
             }
             page.raw("</tr>\n")?;
         }
@@ -847,6 +937,11 @@ fn account_heading(
                 badge_count(page, status, n)?;
             }
         }
+        if rollup.accepted > 0 {
+            page.raw("<span class=\"badge ACCEPTED\">")?;
+            page.count(rollup.accepted)?;
+            page.raw(" accepted</span>")?;
+        }
     }
     page.raw("</span></summary><div class=\"body\"><table class=\"rows\"><thead><tr><th>Region</th><th>Check</th><th>Status</th><th>Resource</th><th>Detail</th></tr></thead><tbody>\n")
 }
@@ -877,10 +972,19 @@ fn account_end(page: &mut Markup<'_>, rollup: Option<&AccountRollup>) -> io::Res
 }
 
 /// One row, lean: a large organisation has tens of thousands. The filter
-/// reads the region, check and status from the cells themselves.
-fn finding_row(page: &mut Markup<'_>, finding: &Finding) -> io::Result<()> {
+/// reads the region, check and status from the cells themselves, and the
+/// exception from the row's class.
+fn finding_row(
+    page: &mut Markup<'_>,
+    finding: &Finding,
+    exceptions: &BTreeMap<&str, &ExceptionOutcome>,
+) -> io::Result<()> {
     let status = finding.status.as_str();
-    page.raw("<tr><td>")?;
+    page.raw(match finding.exception.as_ref().map(|mark| mark.state) {
+        None => "<tr><td>",
+        Some(ExceptionState::Active) => "<tr class=\"accepted\"><td>",
+        Some(ExceptionState::Expired) => "<tr class=\"expired\"><td>",
+    })?;
     page.text(&finding.region)?;
     page.raw("</td><td>")?;
     page.raw(finding.check.as_str())?;
@@ -892,7 +996,45 @@ fn finding_row(page: &mut Markup<'_>, finding: &Finding) -> io::Result<()> {
     page.text(&finding.resource_id)?;
     page.raw("</td><td>")?;
     page.text(&finding.detail)?;
+    if let Some(mark) = &finding.exception {
+        page.raw(match mark.state {
+            ExceptionState::Active => "<div class=\"exc\">Accepted by exception <b>",
+            ExceptionState::Expired => "<div class=\"exc\">Not accepted: exception <b>",
+        })?;
+        page.text(&mark.id)?;
+        page.raw("</b>")?;
+        if mark.state == ExceptionState::Expired {
+            page.raw(" has expired")?;
+        }
+        if let Some(exception) = exceptions.get(mark.id.as_str()) {
+            page.raw(": ")?;
+            page.text(&exception.reason)?;
+            page.raw(" — approved by ")?;
+            page.text(&exception.approved_by)?;
+            if let Some(ticket) = &exception.ticket {
+                page.raw(" (")?;
+                page.text(ticket)?;
+                page.raw(")")?;
+            }
+            page.raw(if mark.state == ExceptionState::Active {
+                ", until "
+            } else {
+                ", expired after "
+            })?;
+            page.text(&format_date(exception.expires))?;
+        }
+        page.raw("</div>")?;
+    }
     page.raw("</td></tr>\n")
+}
+
+/// Whether an exception in force accepts the row (an expired one only
+/// flags it).
+fn accepted(finding: &Finding) -> bool {
+    finding
+        .exception
+        .as_ref()
+        .is_some_and(|mark| mark.state == ExceptionState::Active)
 }
 
 /// The statuses from worst to best: the order of "worst status per cell".
@@ -925,10 +1067,16 @@ struct AccountRollup {
     id: String,
     name: String,
     ou_path: String,
-    /// Counts by status for each check, in [`CheckId::ALL`] order.
+    /// Counts by status for each check, in [`CheckId::ALL`] order, of the
+    /// rows no exception accepts.
     cells: [[usize; 4]; CheckId::ALL.len()],
-    /// Counts by status over all its rows.
+    /// The same of the rows an exception accepts: shown as accepted,
+    /// never as the account's worst.
+    accepted_cells: [[usize; 4]; CheckId::ALL.len()],
+    /// Counts by status over all its rows no exception accepts.
     counts: [usize; 4],
+    /// Rows an exception accepts.
+    accepted: usize,
 }
 
 /// The first pass over the findings.
@@ -968,14 +1116,21 @@ impl Organisation {
                     name: finding.account_name.clone(),
                     ou_path: finding.ou_path.clone(),
                     cells: [[0; 4]; CheckId::ALL.len()],
+                    accepted_cells: [[0; 4]; CheckId::ALL.len()],
                     counts: [0; 4],
+                    accepted: 0,
                 });
             let check = CheckId::ALL
                 .iter()
                 .position(|c| *c == finding.check)
                 .unwrap_or_default();
-            account.cells[check][index(finding.status)] += 1;
-            account.counts[index(finding.status)] += 1;
+            if accepted(&finding) {
+                account.accepted_cells[check][index(finding.status)] += 1;
+                account.accepted += 1;
+            } else {
+                account.cells[check][index(finding.status)] += 1;
+                account.counts[index(finding.status)] += 1;
+            }
         }
         Ok(org)
     }

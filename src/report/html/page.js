@@ -1,13 +1,13 @@
 "use strict";
-// Filters the findings by account, region, check and status. The filter
-// lives in the address (#status=FAIL&check=kms.key_state) so that a
+// Filters the findings by account, region, check, status and exception. The
+// filter lives in the address (#status=FAIL&check=kms.key_state) so that a
 // filtered view can be linked to. Only text and attributes are set here,
 // never markup.
 (function () {
   var form = document.getElementById("filters");
   var count = document.getElementById("matching");
   var accounts = Array.prototype.slice.call(document.querySelectorAll("details.acct"));
-  var names = ["account", "region", "check", "status"];
+  var names = ["account", "region", "check", "status", "exception"];
 
   function values() {
     var v = {};
@@ -30,7 +30,8 @@
         var show = accountMatches &&
           (v.region === "" || cells[0].textContent === v.region) &&
           (v.check === "" || cells[1].textContent === v.check) &&
-          (v.status === "" || cells[2].textContent === v.status);
+          (v.status === "" || cells[2].textContent === v.status) &&
+          (v.exception === "" || (row.className || "none") === v.exception);
         row.hidden = !show;
         if (show) { visible += 1; }
       });
