@@ -212,15 +212,19 @@ impl HtmlPage<'_> {
             "verdicts decided",
             &[(c.findings_errored, "ERROR rows (never counted as PASS)")],
         )?;
-        // Not a shortfall: Organizations lists suspended and closing
-        // accounts, which have nothing to scan.
+        // Neither good nor bad on its own: Organizations lists suspended
+        // and closing accounts, which have nothing to scan, and the
+        // unreachable ones are the first tile's.
         tile(
             page,
             None,
             summary.accounts_scanned,
-            summary.accounts_scanned + summary.accounts_skipped.len(),
-            "listed accounts scanned",
-            &[(summary.accounts_skipped.len(), "not active (never scanned)")],
+            accounts + summary.accounts_skipped.len(),
+            "listed accounts entered",
+            &[
+                (c.accounts_unreachable, "unreachable"),
+                (summary.accounts_skipped.len(), "not active (never scanned)"),
+            ],
         )?;
         page.raw("</div>\n<h3>Not read in full, and why</h3>\n<ul class=\"plain\">\n")?;
         let mut anything = false;
