@@ -27,7 +27,13 @@
 //! under the root, the others spread under those; members spread over the
 //! OUs without children),
 //! `CMKSCAN_BENCH_WRAP` [unset] (a profiler command the measured scans
-//! run under, e.g. `perf record -g -o /tmp/cmkscan.perf`). Run through `scripts/bench.sh`.
+//! run under, e.g. `perf record -g -o /tmp/cmkscan.perf`),
+//! `CMKSCAN_BENCH_KEEP_REPORT` [unset] (a directory the last measured
+//! scan's report files are copied into). Run through `scripts/bench.sh`.
+//!
+//! Each measured scan's `report.html` is also opened in headless Chromium
+//! (`tests/support/chromium.rs`): its size and the time Chromium takes to
+//! load it and dump its DOM, and to load it and take a screenshot.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -237,6 +243,20 @@ struct Run {
     errors: Vec<String>,
     facts_bytes: u64,
     coverage: serde_json::Value,
+    page: Page,
+}
+
+/// `report.html` in the browser.
+#[derive(Default)]
+struct Page {
+    bytes: u64,
+    /// Chromium's wall time to load the page and dump its DOM (after the
+    /// page's script ran) …
+    dump_dom: Duration,
+    /// … to load it and take a 1360 × 2400 screenshot (layout and paint) …
+    screenshot: Duration,
+    /// … and to do the latter for an empty page: the browser's own start.
+    blank: Duration,
 }
 
 fn print_run(run: &Run, stats: &BTreeMap<String, OperationStats>, account_regions: usize) {
@@ -259,6 +279,13 @@ fn print_run(run: &Run, stats: &BTreeMap<String, OperationStats>, account_region
         per(run.facts_bytes as f64)
     );
     println!("coverage {}", run.coverage);
+    println!(
+        "report.html {} bytes | Chromium: load + DOM dump {:.2} s, load + screenshot {:.2} s (an empty page: {:.2} s)",
+        run.page.bytes,
+        run.page.dump_dom.as_secs_f64(),
+        run.page.screenshot.as_secs_f64(),
+        run.page.blank.as_secs_f64()
+    );
     for error in run.errors.iter().take(5) {
         println!("ERROR row: {error}");
     }
@@ -333,7 +360,44 @@ fn run(pace: &Pace, settings: &Settings, extra: &[&str]) -> Run {
         "cmkscan exited with status {}",
         usage.status
     );
-    read_report(out.path(), wall, usage)
+    let mut run = read_report(out.path(), wall, usage);
+    run.page = page_in_chromium(out.path());
+    if let Some(keep) = std::env::var_os("CMKSCAN_BENCH_KEEP_REPORT") {
+        let keep = Path::new(&keep);
+        std::fs::create_dir_all(keep).expect("CMKSCAN_BENCH_KEEP_REPORT");
+        for name in [
+            "findings.csv",
+            "findings.json",
+            "report.html",
+            "facts.json.gz",
+        ] {
+            std::fs::copy(out.path().join(name), keep.join(name))
+                .unwrap_or_else(|e| panic!("keep {name}: {e}"));
+        }
+    }
+    run
+}
+
+/// Opens the scan's `report.html` in headless Chromium, timed.
+fn page_in_chromium(dir: &Path) -> Page {
+    let page = dir.join("report.html");
+    let shot = dir.join("report.png");
+    let blank = dir.join("blank.html");
+    std::fs::write(&blank, "<!DOCTYPE html><title>blank</title>").expect("blank page");
+    let timed = |f: &dyn Fn()| {
+        let started = Instant::now();
+        f();
+        started.elapsed()
+    };
+    Page {
+        bytes: std::fs::metadata(&page).expect("report.html").len(),
+        dump_dom: timed(&|| {
+            let loaded = support::chromium::open(&page, "");
+            assert!(loaded.console.is_empty(), "console: {:?}", loaded.console);
+        }),
+        screenshot: timed(&|| support::chromium::screenshot(&page, &shot, (1360, 2400))),
+        blank: timed(&|| support::chromium::screenshot(&blank, &shot, (1360, 2400))),
+    }
 }
 
 fn read_report(dir: &Path, wall: Duration, usage: Usage) -> Run {
@@ -370,6 +434,7 @@ fn read_report(dir: &Path, wall: Duration, usage: Usage) -> Run {
             .expect("facts.json.gz")
             .len(),
         coverage: report["summary"]["coverage"].clone(),
+        page: Page::default(),
     }
 }
 
