@@ -193,10 +193,28 @@ impl Findings {
                     }
                 }
                 let report: JsonReport = serde_json::from_slice(bytes)?;
-                let rows = report.findings.into_iter().map(csv_form).collect();
-                (report.scan_id, report.scan_time, rows)
+                return Findings::from_rows(report.scan_id, report.scan_time, report.findings);
             }
         };
+        Findings::keyed(scan_id, scan_time, rows)
+    }
+
+    /// A report's rows as the report holds them (raw, as in findings.json):
+    /// how a scan compares its own findings with an earlier report.
+    pub fn from_rows(
+        scan_id: String,
+        scan_time: String,
+        rows: impl IntoIterator<Item = Row>,
+    ) -> Result<Findings, DiffError> {
+        Findings::keyed(scan_id, scan_time, rows.into_iter().map(csv_form))
+    }
+
+    /// Rows already in CSV form, keyed; two with one key are refused.
+    fn keyed(
+        scan_id: String,
+        scan_time: String,
+        rows: impl IntoIterator<Item = Row>,
+    ) -> Result<Findings, DiffError> {
         let mut keyed = BTreeMap::new();
         for row in rows {
             let key = RowKey::of(&row);
