@@ -612,12 +612,16 @@ fn compare(
         Previous::Found { source, findings } => (source, findings),
         Previous::Missing(record) => return Ok(Changes::not_compared(record)),
     };
+    // Row by row into the comparison, which keeps only what it compares.
+    let mut unreadable = None;
     let rows = cmkscan::report::rows(scan, findings)
-        .collect::<std::io::Result<Vec<_>>>()
-        .context("cannot read the findings back to compare them")?;
+        .map_while(|row| row.map_err(|err| unreadable = Some(err)).ok());
     let new =
         cmkscan::diff::Findings::from_rows(scan.scan_id.clone(), scan.scan_time.clone(), rows)
             .context("cannot compare the findings")?;
+    if let Some(err) = unreadable {
+        return Err(err).context("cannot read the findings back to compare them");
+    }
     Ok(Changes::compare(source, &old, &new))
 }
 
