@@ -106,6 +106,21 @@ async fn two_scans_list_exactly_the_stopped_recorder_and_the_key_scheduled_for_d
         describe(&output)
     );
 
+    // Its evidence records why, so evaluate says the same, byte for byte.
+    let closed = ClosedPort::bind();
+    let evaluated = tempfile::tempdir().unwrap();
+    let mut cmd = cmkscan_command(&closed.endpoint);
+    cmd.args(["evaluate", "--facts"])
+        .arg(first.path().join("facts.json.gz"))
+        .arg("--output-dir")
+        .arg(evaluated.path());
+    assert_exit(&run(cmd).await, 0);
+    assert!(
+        std::fs::read(first.path().join("findings.json")).unwrap()
+            == std::fs::read(evaluated.path().join("findings.json")).unwrap(),
+        "findings.json differs from the first scan's"
+    );
+
     member.stop_recorder(REGION).await;
     member.schedule_key_deletion(REGION, &key).await;
 
@@ -183,7 +198,6 @@ async fn two_scans_list_exactly_the_stopped_recorder_and_the_key_scheduled_for_d
     // evaluate: with the report the scan compared with (here the first
     // scan's local copy), the same findings.json and changes.csv, byte for
     // byte; without it, a report that says how to compare again.
-    let closed = ClosedPort::bind();
     let evaluated = tempfile::tempdir().unwrap();
     let mut cmd = cmkscan_command(&closed.endpoint);
     cmd.args(["evaluate", "--facts"])
