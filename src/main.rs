@@ -297,9 +297,9 @@ fn parse_previous(value: &str) -> Result<PreviousSource, String> {
 fn parse_local_previous(value: &str) -> Result<PathBuf, String> {
     match value.parse() {
         Ok(PreviousSource::Local(path)) => Ok(path),
-        Ok(PreviousSource::S3 { .. }) => {
-            Err("evaluate reads local files only: download the report first (aws s3 cp)".into())
-        }
+        Ok(PreviousSource::S3 { .. }) => Err(
+            "evaluate --previous takes a local file: download the report first (aws s3 cp)".into(),
+        ),
         Err(err) => Err(err.to_string()),
     }
 }

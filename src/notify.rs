@@ -207,6 +207,20 @@ impl Notice {
             c.findings_decided + c.findings_errored,
             c.findings_errored,
         );
+        if let Some(exceptions) = &summary.exceptions {
+            let rows = |counts: &std::collections::BTreeMap<Status, usize>, status| {
+                counts.get(&status).copied().unwrap_or(0)
+            };
+            let _ = writeln!(
+                head,
+                "Of which accepted by exceptions ({}): {} FAIL, {} WARN; under expired exceptions: {} FAIL, {} WARN",
+                clean(&exceptions.source),
+                rows(&exceptions.accepted_rows, Status::Fail),
+                rows(&exceptions.accepted_rows, Status::Warn),
+                rows(&exceptions.expired_rows, Status::Fail),
+                rows(&exceptions.expired_rows, Status::Warn),
+            );
+        }
         if !summary.accounts_skipped.is_empty() {
             let _ = writeln!(
                 head,
@@ -428,10 +442,14 @@ pub async fn publish(
     Ok(published.message_id().unwrap_or_default().to_string())
 }
 
-/// `111122223333 (prod) us-east-1 <detail>`.
+/// `111122223333 (prod) us-east-1: <detail>`, and the exception the row
+/// carries, if any: an accepted key is still listed, marked.
 fn place(finding: &Finding) -> String {
+    let exception = finding.exception.as_ref().map_or(String::new(), |mark| {
+        format!(" [exception {} {}]", clean(&mark.id), mark.state.as_str())
+    });
     format!(
-        "{} ({}) {}: {}",
+        "{} ({}) {}{exception}: {}",
         finding.account_id,
         clean(&finding.account_name),
         finding.region,
@@ -536,7 +554,28 @@ mod tests {
     fn notice(findings: Vec<Finding>, location: &ReportLocation) -> Notice {
         let mut tally = Tally::default();
         tally.findings(&findings);
-        let summary = tally.summary(&[], 1.0, &Default::default());
+        let mut summary = tally.summary(&[], 1.0, &Default::default());
+        let accepted = findings.iter().filter(|f| f.exception.is_some()).fold(
+            std::collections::BTreeMap::new(),
+            |mut counts, f| {
+                *counts.entry(f.status).or_insert(0) += 1;
+                counts
+            },
+        );
+        if !accepted.is_empty() {
+            summary.exceptions = Some(crate::exceptions::ExceptionsSummary {
+                source: "risk/exceptions.yaml".into(),
+                sha256: String::new(),
+                as_of: crate::exceptions::day_of("2026-11-28T15:56:26Z").expect("a day"),
+                max_days: 365,
+                accepted_rows: accepted,
+                expired_rows: Default::default(),
+                stale: Vec::new(),
+                expired: Vec::new(),
+                matching_errors: Vec::new(),
+                exceptions: Vec::new(),
+            });
+        }
         let changes = Changes::not_compared(PreviousReport::NotRequested);
         Notice::new(&Scan {
             header: &header(),
@@ -558,9 +597,14 @@ mod tests {
                 &format!("key {arn} is PendingDeletion (deletion date {date}); aliases: none"),
             )
         };
+        let mut accepted = key("arn:k/late", "2026-12-29T10:00:00.5Z");
+        accepted.exception = Some(crate::exceptions::ExceptionMark {
+            id: "legacy-migration".into(),
+            state: crate::exceptions::ExceptionState::Active,
+        });
         let n = notice(
             vec![
-                key("arn:k/late", "2026-12-29T10:00:00.5Z"),
+                accepted,
                 key("arn:k/soon", "2026-12-05T15:56:26Z"),
                 key("arn:k/unknown", "not reported"),
                 finding(
@@ -582,8 +626,17 @@ mod tests {
             "{}",
             n.message
         );
-        assert!(n.message.contains("- in 31 days: "), "{}", n.message);
+        assert!(
+            n.message.contains("- in 31 days: 111122223333 (prod\\nFAKE LINE) us-east-1 [exception legacy-migration active]: key arn:k/late"),
+            "{}",
+            n.message
+        );
         assert!(n.message.contains("- date not reported: "), "{}", n.message);
+        assert!(
+            n.message.contains("\nOf which accepted by exceptions (risk/exceptions.yaml): 1 FAIL, 0 WARN; under expired exceptions: 0 FAIL, 0 WARN\n"),
+            "{}",
+            n.message
+        );
         assert!(!n.message.contains("\nFAKE LINE"), "{}", n.message);
         assert!(
             n.message

@@ -310,7 +310,7 @@ async fn a_previous_report_that_cannot_be_read_leaves_the_report_written_and_say
             describe(&output)
         );
     }
-    // evaluate reads local files only.
+    // evaluate --previous takes a local file.
     let mut cmd = cmkscan_command(&closed.endpoint);
     cmd.args(["evaluate", "--facts"])
         .arg(fixture())
@@ -319,7 +319,7 @@ async fn a_previous_report_that_cannot_be_read_leaves_the_report_written_and_say
     let output = output_within(cmd, crate::cli::TIMEOUT);
     assert_exit(&output, 2);
     assert!(
-        text(&output.stderr).contains("evaluate reads local files only"),
+        text(&output.stderr).contains("evaluate --previous takes a local file"),
         "{}",
         describe(&output)
     );
