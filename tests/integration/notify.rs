@@ -103,7 +103,7 @@ async fn the_summary_reaches_a_subscriber_with_keys_events_and_the_report_locati
         .lines()
         .filter_map(|l| l.strip_prefix("uploaded "))
         .collect();
-    assert_eq!(uploaded.len(), 3, "{stdout}");
+    assert_eq!(uploaded.len(), 4, "{stdout}");
 
     let messages = received(&sqs, &url).await;
     assert_eq!(messages.len(), 1, "{messages:#?}");
@@ -200,7 +200,7 @@ async fn a_failed_publish_exits_1_after_the_report_is_written_and_uploaded() {
         .lines()
         .filter(|l| l.starts_with("uploaded s3://reports-bucket/weekly/"))
         .count();
-    assert_eq!(uploads, 3, "{}", describe(&output));
+    assert_eq!(uploads, 4, "{}", describe(&output));
 
     // A topic ARN that is not one is a usage error, before any request.
     let mut cmd = cmkscan(emulator.endpoint());
