@@ -36,13 +36,15 @@ pub enum Api {
     KmsDescribeKey,
     KmsListAliases,
     S3PutObject,
+    S3ListObjectsV2,
     S3GetObject,
     SecurityHubGetFindings,
     SecurityHubBatchImportFindings,
+    SnsPublish,
 }
 
 impl Api {
-    pub const ALL: [Api; 28] = [
+    pub const ALL: [Api; 30] = [
         Api::OrganizationsDescribeOrganization,
         Api::OrganizationsListRoots,
         Api::OrganizationsListOrganizationalUnitsForParent,
@@ -68,9 +70,11 @@ impl Api {
         Api::KmsDescribeKey,
         Api::KmsListAliases,
         Api::S3PutObject,
+        Api::S3ListObjectsV2,
         Api::S3GetObject,
         Api::SecurityHubGetFindings,
         Api::SecurityHubBatchImportFindings,
+        Api::SnsPublish,
     ];
 
     /// The IAM service prefix and the operation name, which are also the
@@ -110,17 +114,22 @@ impl Api {
             Api::KmsDescribeKey => ("kms", "DescribeKey"),
             Api::KmsListAliases => ("kms", "ListAliases"),
             Api::S3PutObject => ("s3", "PutObject"),
+            Api::S3ListObjectsV2 => ("s3", "ListObjectsV2"),
             Api::S3GetObject => ("s3", "GetObject"),
             Api::SecurityHubGetFindings => ("securityhub", "GetFindings"),
             Api::SecurityHubBatchImportFindings => ("securityhub", "BatchImportFindings"),
+            Api::SnsPublish => ("sns", "Publish"),
         }
     }
 
     /// The IAM action a caller needs, or `None` for the one call AWS allows
-    /// without any permission (`sts:GetCallerIdentity`).
+    /// without any permission (`sts:GetCallerIdentity`). It is
+    /// `prefix:Operation` for every operation but S3's listing, which IAM
+    /// calls `s3:ListBucket`.
     pub fn iam_action(self) -> Option<String> {
         match self {
             Api::StsGetCallerIdentity => None,
+            Api::S3ListObjectsV2 => Some("s3:ListBucket".to_string()),
             _ => {
                 let (service, operation) = self.service_and_operation();
                 Some(format!("{service}:{operation}"))
@@ -142,7 +151,9 @@ impl Api {
             | Api::OrganizationsListParents
             | Api::StsAssumeRole
             | Api::S3PutObject
-            | Api::S3GetObject => Caller::Runner,
+            | Api::S3ListObjectsV2
+            | Api::S3GetObject
+            | Api::SnsPublish => Caller::Runner,
             Api::SecurityHubGetFindings | Api::SecurityHubBatchImportFindings => {
                 Caller::SecurityHubImport
             }
@@ -179,7 +190,9 @@ impl Api {
             | Api::EventsListRules
             | Api::EventsListTargetsByRule
             | Api::S3PutObject
-            | Api::S3GetObject => 10,
+            | Api::S3ListObjectsV2
+            | Api::S3GetObject
+            | Api::SnsPublish => 10,
             Api::StsGetCallerIdentity | Api::StsAssumeRole => 20,
             Api::KmsListKeys | Api::KmsListAliases => 20,
             Api::KmsDescribeKey => 50,

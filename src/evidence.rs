@@ -55,6 +55,7 @@ impl<W: Write> FactsSink for FactsWriter<W> {
         if let Some(exceptions) = &header.exceptions {
             self.field("exceptions", exceptions)?;
         }
+        self.field("previous_report", &header.previous_report)?;
         self.out.write_all(b",\"accounts\":[")
     }
 
@@ -171,6 +172,12 @@ mod tests {
             organization_id: "o-a1b2c3d4e5".into(),
             lookback_days: 7,
             exceptions: None,
+            previous_report: crate::facts::PreviousReport::Read {
+                source: "s3://reports/cmkscan/2026/11/21/20261121T101500Z-cd34/findings.json"
+                    .into(),
+                scan_id: "20261121T101500Z-cd34".into(),
+                scan_time: "2026-11-21T10:15:00Z".into(),
+            },
         }
     }
 

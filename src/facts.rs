@@ -47,6 +47,11 @@ pub struct ScanFacts {
     pub duration_seconds: f64,
     /// Requests sent, by `service:API`, retries included.
     pub api_calls: BTreeMap<String, u64>,
+    /// The earlier report the scan's changes were computed against, or why
+    /// there was none; absent from files written before reports were
+    /// compared, which read as [`PreviousReport::NotRequested`].
+    #[serde(default)]
+    pub previous_report: PreviousReport,
 }
 
 /// The part of [`ScanFacts`] known before the first account is scanned:
@@ -65,6 +70,30 @@ pub struct ScanHeader {
     pub lookback_days: u32,
     /// The `--exceptions` file the findings were judged with.
     pub exceptions: Option<StoredExceptions>,
+    /// Chosen and read before the scan starts; the scan only records it.
+    pub previous_report: PreviousReport,
+}
+
+/// The earlier report a scan was compared with (`--previous`, or the latest
+/// earlier one under `--s3-uri`), or why it was compared with none. Kept in
+/// the evidence so that `cmkscan evaluate` can say what the scan's report
+/// said; the rows of that report are not kept.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum PreviousReport {
+    /// No `--previous`, and no `--s3-uri` to look under.
+    #[default]
+    NotRequested,
+    /// Read: the report at `source` (a path, or an `s3://` URI), of the
+    /// scan `scan_id`.
+    Read {
+        source: String,
+        scan_id: String,
+        scan_time: String,
+    },
+    /// Named or looked for, but not read: `source` is the path or object
+    /// named, or the `s3://` prefix searched; `reason` says why.
+    Unavailable { source: String, reason: String },
 }
 
 /// The part of [`ScanFacts`] known only when every account is done.
@@ -92,6 +121,7 @@ impl ScanFacts {
             inactive_accounts: tail.inactive_accounts,
             duration_seconds: tail.duration_seconds,
             api_calls: tail.api_calls,
+            previous_report: header.previous_report,
         }
     }
 
@@ -104,6 +134,7 @@ impl ScanFacts {
             organization_id: self.organization_id.clone(),
             lookback_days: self.lookback_days,
             exceptions: self.exceptions.clone(),
+            previous_report: self.previous_report.clone(),
         }
     }
 }

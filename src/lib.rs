@@ -49,12 +49,18 @@
 //! - [`diff`] — `cmkscan diff`: rows whose status changed between two
 //!   reports, read back from their CSV or JSON and matched by what the
 //!   catalogue says one row of their check stands for.
+//! - [`previous`] — the earlier report a scan is compared with: named by
+//!   `--previous`, or the latest one under `--s3-uri`, walked date by date.
+//! - [`changes`] — this report against that one (the diff, and accounts
+//!   that appeared or left): `changes.csv` and findings.json's `changes`.
+//! - [`notify`] — the SNS message at the end of a scan (`--sns-topic-arn`).
 //!
 //! The binary (`src/main.rs`) parses the command line, loads the AWS
 //! configuration, runs [`scan::run`] and delivers the report.
 
 pub mod api;
 pub mod arn;
+pub mod changes;
 pub mod checks;
 pub mod collect;
 pub mod diff;
@@ -62,6 +68,8 @@ pub mod evidence;
 pub mod exceptions;
 pub mod facts;
 pub mod ids;
+pub mod notify;
+pub mod previous;
 pub mod report;
 pub mod scan;
 pub mod sink;

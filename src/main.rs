@@ -16,6 +16,7 @@ use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use cmkscan::arn::Arn;
+use cmkscan::changes::Changes;
 use cmkscan::checks;
 use cmkscan::collect::access::RoleRequest;
 use cmkscan::collect::session::{https_client, AccountSession};
@@ -24,6 +25,8 @@ use cmkscan::evidence::{self, FactsWriter};
 use cmkscan::exceptions::{self, Exceptions, ExceptionsSource, Judge, LoadError};
 use cmkscan::facts::ScanHeader;
 use cmkscan::ids::{AccountId, OuId, RegionName, RegionSelection, RoleArn, RoleName, S3Uri};
+use cmkscan::notify::{self, Notice, ReportLocation, TopicArn};
+use cmkscan::previous::{self, Previous, PreviousSource};
 use cmkscan::report::html::HtmlPage;
 use cmkscan::report::{FindingRows, KeyActivity, Report, Summary};
 use cmkscan::scan::{self, ScanOptions};
@@ -102,6 +105,15 @@ struct ScanArgs {
     /// Days of CloudTrail event history searched for DisableKey / ScheduleKeyDeletion (1-90).
     #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
     lookback_days: u32,
+    /// The earlier report to list changes against: a findings.json (or
+    /// findings.csv) path, or s3://bucket/key of one. With --s3-uri and no
+    /// --previous, the latest earlier report under the S3 prefix.
+    #[arg(long, value_parser = parse_previous)]
+    previous: Option<PreviousSource>,
+    /// Publish a summary (counts, coverage, changes, keys pending deletion,
+    /// recent events, where the report is) to this SNS topic at the end.
+    #[arg(long, value_parser = parse_topic_arn)]
+    sns_topic_arn: Option<TopicArn>,
     #[command(flatten)]
     exceptions: ExceptionsArgs,
     #[command(flatten)]
@@ -148,6 +160,10 @@ struct EvaluateArgs {
     // Judges with another exceptions file than the one the scan kept.
     #[command(flatten)]
     exceptions: ExceptionsArgs,
+    /// The earlier report to list changes against, a local findings.json (or
+    /// findings.csv): the one the scan compared with, to reproduce its report.
+    #[arg(long, value_parser = parse_local_previous)]
+    previous: Option<PathBuf>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -272,6 +288,29 @@ fn parse_s3_uri(value: &str) -> Result<S3Uri, String> {
         .map_err(|err: cmkscan::ids::InputError| err.to_string())
 }
 
+fn parse_previous(value: &str) -> Result<PreviousSource, String> {
+    value
+        .parse()
+        .map_err(|err: previous::PreviousSourceError| err.to_string())
+}
+
+/// `evaluate` calls no AWS API: an S3 report is downloaded first.
+fn parse_local_previous(value: &str) -> Result<PathBuf, String> {
+    match value.parse() {
+        Ok(PreviousSource::Local(path)) => Ok(path),
+        Ok(PreviousSource::S3 { .. }) => Err(
+            "evaluate --previous takes a local file: download the report first (aws s3 cp)".into(),
+        ),
+        Err(err) => Err(err.to_string()),
+    }
+}
+
+fn parse_topic_arn(value: &str) -> Result<TopicArn, String> {
+    value
+        .parse()
+        .map_err(|err: notify::TopicArnError| err.to_string())
+}
+
 /// A KMS key id, key ARN, alias name or alias ARN, as SSE-KMS accepts them.
 fn parse_kms_key_id(value: &str) -> Result<String, String> {
     let id_ok = |s: &str| {
@@ -369,7 +408,26 @@ async fn run(command: Command) -> anyhow::Result<()> {
 
 async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
     let external_id = args.external_id.clone();
-    let mut options = ScanOptions {
+    let dir = &args.output.output_dir;
+    sink::check_writable(dir)?;
+    let config = load_aws_config().await;
+    // Before the scan's first request: a bad file must cost nothing.
+    let exceptions = match &args.exceptions.exceptions {
+        Some(source) => Some(load_exceptions(source, &config, exceptions::today_utc()).await?),
+        None => None,
+    };
+    // The runner's session outside the scan: the previous report, the
+    // upload and the message (none of them counted in the summary).
+    let throttle = cmkscan::throttle::Throttle::for_config(&config);
+    let session = AccountSession::runner(config.clone(), throttle.into());
+    let bucket_region = args
+        .upload
+        .s3_region
+        .as_ref()
+        .map(|r| r.as_str().to_string())
+        .or_else(|| config.region().map(|r| r.to_string()));
+    let previous = find_previous(&args, &session, bucket_region.as_deref()).await;
+    let options = ScanOptions {
         regions: args.regions,
         include_accounts: args.accounts.into_iter().collect(),
         exclude_accounts: args.exclude_accounts.into_iter().collect(),
@@ -380,80 +438,193 @@ async fn run_scan(args: ScanArgs) -> anyhow::Result<()> {
         external_id: args.external_id,
         concurrency: args.concurrency,
         lookback_days: args.lookback_days,
-        exceptions: None,
+        exceptions,
+        previous_report: previous.record(),
     };
-    let dir = &args.output.output_dir;
-    sink::check_writable(dir)?;
-    let config = load_aws_config().await;
-    // Before the scan's first request: a bad file must cost nothing.
-    if let Some(source) = &args.exceptions.exceptions {
-        options.exceptions = Some(load_exceptions(source, &config, exceptions::today_utc()).await?);
-    }
     // The evidence streams to disk while the scan runs; it takes its name
     // only if the scan completes, and vanishes if it fails.
     let (pending_facts, out) = PendingFile::create(dir, sink::FACTS_NAME)?;
     let mut facts = FactsWriter::new(GzEncoder::new(out, flate2::Compression::default()));
-    let outcome = scan::run(config.clone(), options, &mut facts).await?;
+    let outcome = scan::run(config, options, &mut facts).await?;
     let out = facts
         .into_inner()
         .finish()
         .context("cannot compress the evidence file")?;
     let facts_path = pending_facts.commit(out)?;
+    let changes = compare(previous, &outcome.scan, &outcome.findings)?;
     let mut files = write_local(
         &outcome.scan,
         &outcome.summary,
+        &changes,
         &outcome.findings,
         &outcome.key_activity,
         dir,
     )?;
     files.push(LocalFile::facts(facts_path));
     print_written(&files);
-    let throttle = cmkscan::throttle::Throttle::for_config(&config);
-    let session = AccountSession::runner(config, throttle.into());
+
     let target = args.upload.s3_uri.as_ref().map(|uri| S3Target {
         uri: uri.clone(),
         kms_key_id: args.upload.s3_kms_key_id.clone(),
-        region: args
-            .upload
-            .s3_region
-            .as_ref()
-            .map_or(outcome.runner_region.clone(), |r| r.as_str().to_string()),
+        region: bucket_region.unwrap_or_else(|| outcome.runner_region.clone()),
     });
-    if let Some(target) = &target {
-        upload(&session, target, &outcome.scan, &files, dir).await?;
+    let uploaded = match &target {
+        None => Ok(None),
+        Some(target) => upload(&session, target, &outcome.scan, &files, dir)
+            .await
+            .map(Some),
+    };
+    // A failed upload ends the run before the import (docs/security-hub.md).
+    let imported = match (&uploaded, args.security_hub.security_hub) {
+        (Ok(_), true) => {
+            let import = SecurityHubImport {
+                role_name: &args.security_hub.security_hub_role_name,
+                external_id,
+                concurrency: args.concurrency,
+                dir,
+            };
+            import_into_security_hub(&import, &session, &outcome, &changes, target.as_ref()).await
+        }
+        _ => Ok(()),
+    };
+    // Published even when the upload or the import failed: the keys being
+    // deleted are news either way, and the message says where the files are.
+    let published = match &args.sns_topic_arn {
+        None => Ok(()),
+        Some(topic) => {
+            let location = match &uploaded {
+                Ok(Some(uris)) => ReportLocation::Uploaded(uris.clone()),
+                Ok(None) => ReportLocation::Local(dir.display().to_string()),
+                Err(reason) => ReportLocation::UploadFailed {
+                    reason: reason.clone(),
+                    dir: dir.display().to_string(),
+                },
+            };
+            let scan = notify::Scan {
+                header: &outcome.scan,
+                summary: &outcome.summary,
+                changes: &changes,
+                findings: &outcome.findings,
+                location: &location,
+            };
+            publish(&session, topic, &scan).await?
+        }
+    };
+    // The first failure is the run's reason; a failed publish is added.
+    let failure = match (uploaded, imported) {
+        (Err(upload), _) => Some(upload),
+        (Ok(_), Err(import)) => Some(format!("{import:#}")),
+        (Ok(_), Ok(())) => None,
+    };
+    let written = if target.is_some() {
+        " and uploaded"
+    } else {
+        ""
+    };
+    match (failure, published) {
+        (None, Ok(())) => Ok(()),
+        (Some(failure), Ok(())) => Err(anyhow::anyhow!(failure)),
+        (None, Err(publish)) => Err(anyhow::anyhow!("{publish}; the report is written{written}")),
+        (Some(failure), Err(publish)) => Err(anyhow::anyhow!("{failure}; and {publish}")),
     }
-    if args.security_hub.security_hub {
-        let import = SecurityHubImport {
-            role_name: &args.security_hub.security_hub_role_name,
-            external_id,
-            concurrency: args.concurrency,
-            dir,
-        };
-        import_into_security_hub(&import, &session, &outcome, target.as_ref()).await?;
-    }
-    Ok(())
 }
 
+/// Uploads the files and prints their URIs; on failure, the reason for
+/// the run's last line, naming the local copy.
 async fn upload(
     session: &AccountSession,
     target: &S3Target,
     scan: &ScanHeader,
     files: &[LocalFile],
     dir: &Path,
-) -> anyhow::Result<()> {
+) -> Result<Vec<String>, String> {
     let uploaded = sink::upload(session, target, &scan.scan_id, &scan.scan_time, files)
         .await
         .map_err(|err| {
-            anyhow::anyhow!(
+            format!(
                 "{:#}; the local report is kept in {}",
                 anyhow::Error::new(err),
                 dir.display()
             )
         })?;
-    for uri in uploaded {
+    for uri in &uploaded {
         println!("uploaded {uri}");
     }
-    Ok(())
+    Ok(uploaded)
+}
+
+/// Publishes the scan's summary. The outer error is the findings spool
+/// failing to read back; the inner one, the publish failing, which the run
+/// reports after the upload's outcome.
+async fn publish(
+    session: &AccountSession,
+    topic: &TopicArn,
+    scan: &notify::Scan<'_>,
+) -> anyhow::Result<Result<(), String>> {
+    let notice = Notice::new(scan).context("cannot read the findings back for the message")?;
+    Ok(
+        match notify::publish(session, topic, &scan.header.scan_id, &notice).await {
+            Ok(id) => {
+                println!("published to {topic} (message {id})");
+                Ok(())
+            }
+            Err(err) => Err(format!("the message to {topic} was not published: {err}")),
+        },
+    )
+}
+
+/// The report `--previous` names, or the latest earlier one under
+/// `--s3-uri`; never an error (what was not read is recorded with why).
+async fn find_previous(
+    args: &ScanArgs,
+    session: &AccountSession,
+    bucket_region: Option<&str>,
+) -> Previous {
+    let Some(region) = bucket_region else {
+        // The scan stops at once for the missing region; nothing is asked.
+        return match &args.previous {
+            Some(PreviousSource::Local(path)) => previous::read_local(path),
+            _ => Previous::Missing(Default::default()),
+        };
+    };
+    let found = match (&args.previous, &args.upload.s3_uri) {
+        (Some(source), _) => previous::read_named(session, region, source).await,
+        (None, Some(uri)) => previous::read_latest(session, region, uri, &previous::now()).await,
+        (None, None) => Previous::Missing(Default::default()),
+    };
+    match &found {
+        Previous::Found { source, findings } => {
+            tracing::info!(source, scan_id = findings.scan_id, "previous report read")
+        }
+        Previous::Missing(cmkscan::facts::PreviousReport::Unavailable { reason, .. }) => {
+            tracing::warn!(reason, "no comparison with a previous report")
+        }
+        Previous::Missing(_) => {}
+    }
+    found
+}
+
+/// This report against the previous one, when one was read.
+fn compare(
+    previous: Previous,
+    scan: &ScanHeader,
+    findings: &dyn FindingRows,
+) -> anyhow::Result<Changes> {
+    let (source, old) = match previous {
+        Previous::Found { source, findings } => (source, findings),
+        Previous::Missing(record) => return Ok(Changes::not_compared(record)),
+    };
+    // Row by row into the comparison, which keeps only what it compares.
+    let mut unreadable = None;
+    let rows = cmkscan::report::rows(scan, findings)
+        .map_while(|row| row.map_err(|err| unreadable = Some(err)).ok());
+    let new =
+        cmkscan::diff::Findings::from_rows(scan.scan_id.clone(), scan.scan_time.clone(), rows)
+            .context("cannot compare the findings")?;
+    if let Some(err) = unreadable {
+        return Err(err).context("cannot read the findings back to compare them");
+    }
+    Ok(Changes::compare(source, &old, &new))
 }
 
 /// What the Security Hub import takes from the command line.
@@ -473,6 +644,7 @@ async fn import_into_security_hub(
     args: &SecurityHubImport<'_>,
     runner: &AccountSession,
     outcome: &scan::ScanOutcome,
+    changes: &Changes,
     target: Option<&S3Target>,
 ) -> anyhow::Result<()> {
     let imported_at = DateTime::from(SystemTime::now())
@@ -514,12 +686,15 @@ async fn import_into_security_hub(
         &Report {
             scan: &outcome.scan,
             summary: &summary,
+            changes,
             findings: &outcome.findings,
         },
     )?;
     println!("wrote {}", json.path.display());
     if let Some(target) = target {
-        upload(runner, target, &outcome.scan, &[json], dir).await?;
+        upload(runner, target, &outcome.scan, &[json], dir)
+            .await
+            .map_err(anyhow::Error::msg)?;
     }
     if failed > 0 {
         anyhow::bail!(
@@ -567,9 +742,14 @@ async fn run_evaluate(args: EvaluateArgs) -> anyhow::Result<()> {
     let mut summary = Summary::of_facts(&facts, &findings);
     summary.exceptions = judged;
     let key_activity = KeyActivity::of_facts(&facts);
+    let given = args.previous.as_deref().map(previous::read_local);
+    let previous = previous::for_evaluate(&facts.previous_report, given);
+    let header = facts.header();
+    let changes = compare(previous, &header, &findings)?;
     let files = write_local(
-        &facts.header(),
+        &header,
         &summary,
+        &changes,
         &findings,
         &key_activity,
         &args.output.output_dir,
@@ -637,6 +817,7 @@ const DEFAULT_MAX_ATTEMPTS: u32 = 8;
 fn write_local(
     scan: &ScanHeader,
     summary: &Summary,
+    changes: &Changes,
     findings: &dyn FindingRows,
     key_activity: &KeyActivity,
     dir: &Path,
@@ -644,18 +825,18 @@ fn write_local(
     let report = Report {
         scan,
         summary,
+        changes,
         findings,
     };
-    let mut files = sink::write_report(dir, &report)?.to_vec();
+    let mut files = sink::write_report(dir, &report)?;
     files.push(sink::write_html(
         dir,
         &HtmlPage {
             report: &report,
             activity: key_activity,
-            changes: None,
         },
     )?);
-    print!("{}", summary.render());
+    print!("{}{}", summary.render(), changes.render());
     Ok(files)
 }
 

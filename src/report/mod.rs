@@ -15,6 +15,7 @@ use std::io::{self, Write};
 use serde::ser::{Error as _, SerializeSeq, SerializeStruct};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::changes::Changes;
 use crate::checks::catalog::Status;
 use crate::checks::Finding;
 use crate::facts::ScanHeader;
@@ -127,7 +128,20 @@ impl FindingRows for Vec<Finding> {
 pub struct Report<'a> {
     pub scan: &'a ScanHeader,
     pub summary: &'a Summary,
+    /// What changed since the previous report, or why that is not known.
+    pub changes: &'a Changes,
     pub findings: &'a dyn FindingRows,
+}
+
+/// A scan's rows as its report holds them, made one at a time from its
+/// findings.
+pub fn rows<'a>(
+    scan: &'a ScanHeader,
+    findings: &'a dyn FindingRows,
+) -> impl Iterator<Item = io::Result<Row>> + 'a {
+    findings
+        .rows()
+        .map(move |finding| finding.map(|f| Row::new(scan, f)))
 }
 
 impl Report<'_> {
@@ -165,7 +179,7 @@ impl Report<'_> {
     }
 }
 
-/// `{schema_version, scan_id, scan_time, summary, findings: [Row]}`.
+/// `{schema_version, scan_id, scan_time, summary, changes, findings: [Row]}`.
 impl Serialize for Report<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         struct Rows<'a>(&'a ScanHeader, &'a dyn FindingRows);
@@ -178,11 +192,12 @@ impl Serialize for Report<'_> {
                 rows.end()
             }
         }
-        let mut report = serializer.serialize_struct("Report", 5)?;
+        let mut report = serializer.serialize_struct("Report", 6)?;
         report.serialize_field("schema_version", &REPORT_SCHEMA_VERSION)?;
         report.serialize_field("scan_id", &self.scan.scan_id)?;
         report.serialize_field("scan_time", &self.scan.scan_time)?;
         report.serialize_field("summary", self.summary)?;
+        report.serialize_field("changes", self.changes)?;
         report.serialize_field("findings", &Rows(self.scan, self.findings))?;
         report.end()
     }

@@ -24,7 +24,7 @@ use crate::collect::organizations::{self, OuScope, UNREPORTED_STATE};
 use crate::collect::session::AccountSession;
 use crate::evidence::FactsSink;
 use crate::exceptions::{self, Exceptions, Judge};
-use crate::facts::{AccountFacts, OrgAccount, ScanHeader};
+use crate::facts::{AccountFacts, OrgAccount, PreviousReport, ScanHeader};
 use crate::ids::{AccountId, OuId, RegionSelection, RoleArn};
 use crate::report::{KeyActivity, Summary};
 use crate::spool::SpooledFindings;
@@ -56,6 +56,9 @@ pub struct ScanOptions {
     /// Accepted risks applied to the findings (`--exceptions`), already
     /// validated: a bad file never reaches the scan.
     pub exceptions: Option<Exceptions>,
+    /// The earlier report this scan is compared with, found before it
+    /// starts: the scan writes it into the evidence and reads nothing of it.
+    pub previous_report: PreviousReport,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -209,6 +212,7 @@ pub async fn run(
         organization_id,
         lookback_days: options.lookback_days,
         exceptions: options.exceptions.as_ref().map(Exceptions::stored),
+        previous_report: options.previous_report.clone(),
     };
     // Expiry is judged on the scan's day, as `cmkscan evaluate` of its
     // facts will judge it.

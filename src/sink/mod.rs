@@ -18,6 +18,7 @@ pub const CSV_NAME: &str = "findings.csv";
 pub const JSON_NAME: &str = "findings.json";
 pub const OCSF_NAME: &str = "findings.ocsf.json";
 pub const FACTS_NAME: &str = "facts.json.gz";
+pub const CHANGES_NAME: &str = "changes.csv";
 pub const HTML_NAME: &str = "report.html";
 
 /// A report file on local disk, ready to upload.
@@ -54,6 +55,14 @@ impl LocalFile {
         }
     }
 
+    pub fn changes(path: PathBuf) -> Self {
+        LocalFile {
+            path,
+            name: CHANGES_NAME,
+            content_type: "text/csv; charset=utf-8",
+        }
+    }
+
     pub fn html(path: PathBuf) -> Self {
         LocalFile {
             path,
@@ -71,9 +80,12 @@ impl LocalFile {
     }
 }
 
-/// Writes `findings.csv`, `findings.json` then `findings.ocsf.json` into
-/// `dir`, each complete or not at all.
-pub fn write_report(dir: &Path, report: &Report) -> Result<[LocalFile; 3], LocalError> {
+/// Writes `findings.csv`, `findings.json`, `findings.ocsf.json` and, when
+/// the report was compared with an earlier one, `changes.csv` into `dir`,
+/// each complete or not at all. Without a comparison, a `changes.csv` left
+/// by an earlier run is removed: beside this report it would tell of
+/// changes it did not have.
+pub fn write_report(dir: &Path, report: &Report) -> Result<Vec<LocalFile>, LocalError> {
     let csv = write_file(dir, CSV_NAME, |out| {
         report.write_csv(&mut *out).map_err(std::io::Error::other)
     })?;
@@ -82,7 +94,30 @@ pub fn write_report(dir: &Path, report: &Report) -> Result<[LocalFile; 3], Local
         report.write_ocsf(&mut *out)?;
         out.flush()
     })?;
-    Ok([LocalFile::csv(csv), json, LocalFile::ocsf(ocsf)])
+    let mut files = vec![LocalFile::csv(csv), json, LocalFile::ocsf(ocsf)];
+    match report.changes.to_csv() {
+        Some(changes) => {
+            let changes = changes.map_err(|err| LocalError {
+                path: dir.join(CHANGES_NAME),
+                source: std::io::Error::other(err),
+            })?;
+            let path = write_file(dir, CHANGES_NAME, |out| out.write_all(&changes))?;
+            files.push(LocalFile::changes(path));
+        }
+        None => {
+            let stale = dir.join(CHANGES_NAME);
+            match std::fs::remove_file(&stale) {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(LocalError {
+                        path: stale,
+                        source: err,
+                    })
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(files)
 }
 
 /// Writes `findings.json` into `dir`, complete or not at all: with the

@@ -40,6 +40,12 @@ const INSTALL_HINT: &str = "run scripts/install-tools.sh to install moto[server]
 /// role uploads, so only the task role may have it.
 const SSE_KMS_UPLOAD: &str = "kms:GenerateDataKey";
 
+/// Not an API cmkscan calls either: reading the previous report back from
+/// an SSE-KMS bucket, and publishing to an SNS topic encrypted with a
+/// customer-managed key, make S3 or SNS ask KMS to decrypt (SNS also for a
+/// data key, [`SSE_KMS_UPLOAD`]) on the caller's behalf.
+const KMS_DECRYPT_VIA_SERVICE: &str = "kms:Decrypt";
+
 fn project_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -415,6 +421,7 @@ fn task_role_needs(with_organizations: bool) -> BTreeSet<String> {
     let mut needed = catalogue_actions(Caller::Runner);
     needed.extend(catalogue_actions(Caller::ScannedAccount));
     needed.insert(SSE_KMS_UPLOAD.to_owned());
+    needed.insert(KMS_DECRYPT_VIA_SERVICE.to_owned());
     let organizations = organizations_actions();
     if with_organizations {
         needed.extend(organizations);
@@ -811,6 +818,10 @@ async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
         )
         .await;
     management.enable_security_hub("us-east-1").await;
+    // A previous report to find (ListObjectsV2) and read (GetObject), and a
+    // topic for the scan's summary (Publish).
+    crate::changes::put_fixture_report(&management, "iam-reports", "cmkscan").await;
+    let summary_topic = management.topic("us-east-1", "scan-summary", false).await;
     // An enabled rule with a target in a member, whose targets are read.
     let prod = emulator.account(&org.prod).await;
     let topic = prod.topic("us-east-1", "prod-alerts", true).await;
@@ -826,6 +837,7 @@ async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
         .args(["--s3-uri", "s3://iam-reports/cmkscan"])
         .args(["--exceptions", "s3://iam-reports/exceptions.yaml"])
         .args(["--external-id", "sample-external-id", "--security-hub"])
+        .args(["--sns-topic-arn", &summary_topic])
         // The OU checks (DescribeOrganizationalUnit, ListParents) are made
         // only when OUs are named: an empty one left out changes nothing.
         .args(["--exclude-ous", &org.quarantine_ou]);
@@ -836,7 +848,13 @@ async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
     let mut by_import_role = BTreeSet::new();
     let mut by_runner = BTreeSet::new();
     for request in emulator.front.log() {
-        let action = format!("{}:{}", request.service, request.api);
+        let operation = format!("{}:{}", request.service, request.api);
+        // The IAM action of the operation (s3:ListObjectsV2 is s3:ListBucket).
+        let action = Api::ALL
+            .iter()
+            .find(|api| api.to_string() == operation)
+            .and_then(|api| api.iam_action())
+            .unwrap_or(operation);
         // The one call AWS allows without any permission.
         if action == "sts:GetCallerIdentity" {
             continue;
@@ -861,6 +879,7 @@ async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
         }
     }
     by_runner.insert(SSE_KMS_UPLOAD.to_owned());
+    by_runner.insert(KMS_DECRYPT_VIA_SERVICE.to_owned());
     let member_template = member_role();
     let import_template = security_hub_role();
     for (what, granted, seen) in [

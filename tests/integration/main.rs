@@ -5,6 +5,7 @@
 mod support;
 
 mod access;
+mod changes;
 mod checks_alerting;
 mod checks_config;
 mod checks_keys;
@@ -17,6 +18,7 @@ mod exceptions;
 mod failures;
 mod faults;
 mod iam_templates;
+mod notify;
 mod ocsf;
 mod org_role;
 mod ous;

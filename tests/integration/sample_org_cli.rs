@@ -26,6 +26,10 @@ async fn scan_of_sample_org_gives_every_expected_verdict() {
     // The Security Hub import's calls are made too (elsewhere it is not
     // enabled: skipped, which does not fail the run).
     management.enable_security_hub("us-east-1").await;
+    // An earlier report to compare with, and a topic for the summary: the
+    // reads and the publish are in the catalogue too.
+    crate::changes::put_fixture_report(&management, "sample-reports", "cmkscan").await;
+    let topic = management.topic("us-east-1", "scan-summary", false).await;
     let out_dir = tempfile::tempdir().unwrap();
 
     emulator.front.record_operations();
@@ -37,6 +41,7 @@ async fn scan_of_sample_org_gives_every_expected_verdict() {
         .args(["--s3-uri", "s3://sample-reports/cmkscan"])
         .args(["--exceptions", "s3://sample-reports/risk/exceptions.yaml"])
         .arg("--security-hub")
+        .args(["--sns-topic-arn", &topic])
         .arg("--output-dir")
         .arg(out_dir.path())
         .env("CMKSCAN_EXTERNAL_ID", "sample-external-id");

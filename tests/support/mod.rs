@@ -212,6 +212,7 @@ pub fn options(regions: &[&str]) -> cmkscan::scan::ScanOptions {
         concurrency: std::num::NonZeroUsize::new(4).expect("non-zero"),
         lookback_days: 7,
         exceptions: None,
+        previous_report: Default::default(),
     }
 }
 

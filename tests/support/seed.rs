@@ -464,6 +464,29 @@ impl Account {
         }
     }
 
+    /// Stops the `default` recorder, as an administrator would.
+    pub async fn stop_recorder(&self, region: &str) {
+        aws_sdk_config::Client::new(&self.at(region))
+            .stop_configuration_recorder()
+            .configuration_recorder_name("default")
+            .send()
+            .await
+            .expect("stop configuration recorder");
+    }
+
+    /// Schedules an existing key's deletion (by its ARN), 7 days out.
+    pub async fn schedule_key_deletion(&self, region: &str, key_arn: &str) {
+        // moto finds the key by its id only.
+        let key_id = key_arn.rsplit('/').next().unwrap_or(key_arn);
+        aws_sdk_kms::Client::new(&self.at(region))
+            .schedule_key_deletion()
+            .key_id(key_id)
+            .pending_window_in_days(7)
+            .send()
+            .await
+            .expect("schedule key deletion");
+    }
+
     pub async fn key(&self, region: &str, alias: Option<&str>, state: KeyState) -> String {
         let kms = aws_sdk_kms::Client::new(&self.at(region));
         let meta = kms.create_key().send().await.expect("create key");

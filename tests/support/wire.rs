@@ -187,6 +187,21 @@ impl Request {
             .to_string()
     }
 
+    /// The S3 operation of a REST request, for those cmkscan makes.
+    fn s3_operation(&self, method: &str) -> Option<String> {
+        let head = String::from_utf8_lossy(&self.head);
+        let target = head.split(' ').nth(1).unwrap_or_default();
+        let query = target.split_once('?').map_or("", |(_, q)| q);
+        let listing = query.split('&').any(|pair| pair == "list-type=2");
+        match method {
+            "PUT" => Some("PutObject"),
+            "GET" if listing => Some("ListObjectsV2"),
+            "GET" => Some("GetObject"),
+            _ => None,
+        }
+        .map(str::to_string)
+    }
+
     pub fn describe(&self) -> Described {
         let method = self.method();
         // Credential=AKID/20261128/us-east-1/cloudtrail/aws4_request
@@ -212,15 +227,12 @@ impl Request {
             .get("x-amz-target")
             .and_then(|t| t.rsplit('.').next().map(str::to_string))
             .or_else(|| form_value(&self.body, "Action"))
-            // S3 is REST: cmkscan writes with PutObject (the reports) and
-            // reads with GetObject (an exceptions file), nothing else.
+            // S3 is REST: cmkscan writes with PutObject, and reads with
+            // ListObjectsV2 (a GET with list-type=2) and GetObject.
             .or_else(|| {
-                let s3 = |operation: &str| (service == "s3").then(|| operation.to_string());
-                match method.as_str() {
-                    "PUT" => s3("PutObject"),
-                    "GET" => s3("GetObject"),
-                    _ => None,
-                }
+                (service == "s3")
+                    .then(|| self.s3_operation(&method))
+                    .flatten()
             })
             // Security Hub is REST-JSON: the operation is in the path.
             .or_else(|| {

@@ -11,6 +11,7 @@
 //!
 //! Everything from AWS goes through [`Markup::text`]: see `markup`.
 
+mod changes;
 mod markup;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -41,19 +42,10 @@ const ROWS_IN_VIEW: usize = 25;
 /// A key deleted within this many days is highlighted.
 const SOON_DAYS: i64 = 7;
 
-/// The "Changes since the previous report" section's content, written by
-/// whoever compared this report with an earlier one.
-pub trait ChangesSection {
-    /// Writes the section's body, under its heading.
-    fn write_html(&self, page: &mut Markup<'_>) -> io::Result<()>;
-}
-
 /// The page, from the same report the CSV and JSON are written from.
 pub struct HtmlPage<'a> {
     pub report: &'a Report<'a>,
     pub activity: &'a KeyActivity,
-    /// `None`: no earlier report was compared, and the page says so.
-    pub changes: Option<&'a dyn ChangesSection>,
 }
 
 impl HtmlPage<'_> {
@@ -67,14 +59,7 @@ impl HtmlPage<'_> {
         self.pending_deletion(&mut page)?;
         self.events(&mut page)?;
         self.exceptions(&mut page)?;
-        page.raw("<section id=\"changes\"><h2>Changes since the previous report</h2>\n")?;
-        match self.changes {
-            Some(changes) => changes.write_html(&mut page)?,
-            None => page.raw(
-                "<p class=\"note\">No comparison was made: this report was not compared with an earlier one.</p>\n",
-            )?,
-        }
-        page.raw("</section>\n")?;
+        changes::section(&mut page, self.report.changes)?;
         self.findings(&mut page, &org)?;
         page.raw("</main>\n<footer>Written by cmkscan for scan ")?;
         page.text(&self.report.scan.scan_id)?;
@@ -1145,7 +1130,8 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::facts::ScanHeader;
+    use crate::changes::Changes;
+    use crate::facts::{PreviousReport, ScanHeader};
     use crate::report::{Coverage, Summary};
 
     fn header() -> ScanHeader {
@@ -1157,7 +1143,13 @@ mod tests {
             lookback_days: 7,
             exceptions: None,
             organization_id: String::new(),
+            previous_report: PreviousReport::NotRequested,
         }
+    }
+
+    /// The section when no comparison was asked for.
+    fn not_compared() -> Changes {
+        Changes::not_compared(PreviousReport::NotRequested)
     }
 
     fn summary() -> Summary {
@@ -1176,49 +1168,32 @@ mod tests {
         }
     }
 
-    fn render(
+    pub(super) fn render(
         findings: Vec<Finding>,
         activity: &KeyActivity,
-        changes: Option<&dyn ChangesSection>,
+        changes: &Changes,
     ) -> String {
         let (scan, summary) = (header(), summary());
         let report = Report {
             scan: &scan,
             summary: &summary,
+            changes,
             findings: &findings,
         };
         let mut out = Vec::new();
         HtmlPage {
             report: &report,
             activity,
-            changes,
         }
         .write(&mut out)
         .unwrap();
         String::from_utf8(out).unwrap()
     }
 
-    struct TwoNewFails;
-
-    impl ChangesSection for TwoNewFails {
-        fn write_html(&self, page: &mut Markup<'_>) -> io::Result<()> {
-            page.raw("<p>")?;
-            page.count(2)?;
-            page.raw(" new FAIL rows</p>")
-        }
-    }
-
     #[test]
-    fn the_changes_section_is_the_comparisons_or_says_none_was_made() {
+    fn an_empty_organisation_is_said_to_be_empty() {
         let activity = KeyActivity::default();
-        let without = render(Vec::new(), &activity, None);
-        assert!(without.contains("No comparison was made"), "{without}");
-        let with = render(Vec::new(), &activity, Some(&TwoNewFails));
-        let section =
-            &with[with.find("id=\"changes\"").unwrap()..with.find("id=\"findings\"").unwrap()];
-        assert!(section.contains("<p>2 new FAIL rows</p>"), "{section}");
-        assert!(!with.contains("No comparison was made"));
-        // An empty organisation is said to be empty, not left blank.
+        let without = render(Vec::new(), &activity, &not_compared());
         assert!(without.contains("No findings."));
         assert!(without.contains("No accounts were scanned."));
         assert!(without.contains("No customer-managed key is pending deletion"));
@@ -1241,7 +1216,7 @@ mod tests {
             pending_deletion: (0..ROWS_IN_VIEW + 5).map(key).collect(),
             events: Vec::new(),
         };
-        let page = render(Vec::new(), &activity, None);
+        let page = render(Vec::new(), &activity, &not_compared());
         let section =
             &page[page.find("id=\"pending\"").unwrap()..page.find("id=\"events\"").unwrap()];
         // Every key is listed; the last five in a collapsed table.
@@ -1290,7 +1265,7 @@ mod tests {
             csp_hash(""),
             "sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
         );
-        let page = render(Vec::new(), &KeyActivity::default(), None);
+        let page = render(Vec::new(), &KeyActivity::default(), &not_compared());
         assert!(page.contains(&format!("style-src '{}'", csp_hash(STYLE))));
         assert!(page.contains(&format!("script-src '{}'", csp_hash(SCRIPT))));
         assert!(page.contains(&format!("<style>{STYLE}</style>")));

@@ -1,0 +1,740 @@
+//! The message `--sns-topic-arn` publishes at the end of a scan, once the
+//! report is written and uploaded: the counts, the coverage, what changed,
+//! every key pending deletion with its date, the recent DisableKey /
+//! ScheduleKeyDeletion events, and where the report is. Plain text, for the
+//! people subscribed by email; a few message attributes for subscription
+//! filter policies. Within SNS's limits: a subject of fewer than 100 ASCII
+//! characters, and a message whose lists are cut, with a count of what was
+//! left out, so that it stays under [`MESSAGE_LIMIT`].
+
+use std::fmt::Write as _;
+use std::io;
+use std::str::FromStr;
+
+use aws_sdk_sns::types::MessageAttributeValue;
+use aws_smithy_types::date_time::{DateTime, Format};
+
+use crate::api::Api;
+use crate::arn::Arn;
+use crate::changes::Changes;
+use crate::checks::catalog::{CheckId, Status};
+use crate::checks::Finding;
+use crate::collect::session::AccountSession;
+use crate::diff::ChangeKind;
+use crate::facts::{PreviousReport, ScanHeader};
+use crate::report::{FindingRows, Summary};
+use crate::throttle::CallError;
+
+/// Bytes of message text at most: SNS takes 262,144 bytes with the message
+/// attributes, and the attributes take a few hundred.
+pub const MESSAGE_LIMIT: usize = 256 * 1024 - 4 * 1024;
+/// SNS wants a subject of fewer than 100 characters.
+pub const SUBJECT_LIMIT: usize = 99;
+/// One line of a list at most, in bytes: a detail can be long.
+const LINE_LIMIT: usize = 2_000;
+/// Bytes a list's "... and N more (see …)" line takes at most.
+const CUT_LINE_ROOM: usize = 120;
+
+/// An SNS topic ARN: `arn:<partition>:sns:<region>:<account>:<name>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicArn {
+    arn: String,
+    region: String,
+    fifo: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{value:?} is not an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<topic>): {why}"
+)]
+pub struct TopicArnError {
+    pub value: String,
+    pub why: String,
+}
+
+impl FromStr for TopicArn {
+    type Err = TopicArnError;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let fail = |why: &str| TopicArnError {
+            value: value.to_string(),
+            why: why.to_string(),
+        };
+        let arn = Arn::parse(value).map_err(|err| fail(err.why))?;
+        if arn.service != "sns" {
+            return Err(fail("not an sns ARN"));
+        }
+        if arn.region.is_empty() {
+            return Err(fail("no region"));
+        }
+        if arn.account.len() != 12 || !arn.account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(fail("the account is not 12 digits"));
+        }
+        // Topic names: 1 to 256 letters, digits, `-` and `_`; `.fifo` ends
+        // a FIFO topic's.
+        let fifo = arn.resource.ends_with(".fifo");
+        let name = arn.resource.strip_suffix(".fifo").unwrap_or(arn.resource);
+        if name.is_empty()
+            || arn.resource.len() > 256
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(fail(
+                "the topic name must be 1 to 256 letters, digits, - or _ (and .fifo)",
+            ));
+        }
+        Ok(TopicArn {
+            region: arn.region.to_string(),
+            arn: value.to_string(),
+            fifo,
+        })
+    }
+}
+
+impl std::fmt::Display for TopicArn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.arn)
+    }
+}
+
+/// Where the report is, for the message.
+#[derive(Debug, Clone)]
+pub enum ReportLocation {
+    /// The URIs of the uploaded files.
+    Uploaded(Vec<String>),
+    /// No `--s3-uri`: the local directory.
+    Local(String),
+    /// The upload failed: why, and the local directory that keeps the files.
+    UploadFailed { reason: String, dir: String },
+}
+
+/// A message ready to publish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub subject: String,
+    pub message: String,
+    /// Name, SNS data type (`String` or `Number`) and value.
+    pub attributes: Vec<(&'static str, &'static str, String)>,
+}
+
+/// What the message is made of.
+pub struct Scan<'a> {
+    pub header: &'a ScanHeader,
+    pub summary: &'a Summary,
+    pub changes: &'a Changes,
+    pub findings: &'a dyn FindingRows,
+    pub location: &'a ReportLocation,
+}
+
+/// A key pending deletion, from its `kms.key_state` FAIL row.
+struct PendingKey {
+    /// `deletion date …` of the row's detail; `None` when not reported.
+    deletion_date: Option<String>,
+    line: String,
+}
+
+impl Notice {
+    /// The subject and message of a finished scan; reads its findings once.
+    pub fn new(scan: &Scan) -> io::Result<Notice> {
+        let mut keys = Vec::new();
+        let mut events = Vec::new();
+        for finding in scan.findings.rows() {
+            let finding = finding?;
+            match (finding.check, finding.status) {
+                (CheckId::KeyState, Status::Fail) => {
+                    keys.push(pending_key(&finding, &scan.header.scan_time))
+                }
+                (CheckId::RecentDisableDeleteEvents, Status::Warn) => events.push(clip(format!(
+                    "- {}: key {}",
+                    place(&finding),
+                    clean(&finding.resource_id)
+                ))),
+                _ => {}
+            }
+        }
+        // Soonest first; a key whose date AWS did not report, last.
+        keys.sort_by(|a, b| {
+            (a.deletion_date.is_none(), &a.deletion_date, &a.line).cmp(&(
+                b.deletion_date.is_none(),
+                &b.deletion_date,
+                &b.line,
+            ))
+        });
+
+        let summary = scan.summary;
+        let count = |status| summary.by_status.get(&status).copied().unwrap_or(0);
+        let new_findings = scan.changes.compared.as_ref().map(|c| {
+            [
+                ChangeKind::NewPendingDeletion,
+                ChangeKind::NewFail,
+                ChangeKind::NewError,
+            ]
+            .iter()
+            .map(|kind| c.diff.count(*kind))
+            .sum::<usize>()
+        });
+
+        let mut head = String::new();
+        let _ = writeln!(
+            head,
+            "cmkscan scan {} (started {})\n",
+            scan.header.scan_id, scan.header.scan_time
+        );
+        let _ = writeln!(
+            head,
+            "Findings: {} PASS, {} FAIL, {} WARN, {} ERROR",
+            count(Status::Pass),
+            count(Status::Fail),
+            count(Status::Warn),
+            count(Status::Error)
+        );
+        let c = &summary.coverage;
+        let _ = writeln!(
+            head,
+            "Coverage: {} of {} accounts complete ({} partial, {} unreachable); \
+             {} of {} account-regions complete ({} with errors, {} not enabled); \
+             {} of {} verdicts decided ({} ERROR)",
+            c.accounts_complete,
+            c.accounts_complete + c.accounts_partial + c.accounts_unreachable,
+            c.accounts_partial,
+            c.accounts_unreachable,
+            c.regions_complete,
+            c.regions_scanned,
+            c.regions_errored,
+            c.regions_not_enabled,
+            c.findings_decided,
+            c.findings_decided + c.findings_errored,
+            c.findings_errored,
+        );
+        if let Some(exceptions) = &summary.exceptions {
+            let rows = |counts: &std::collections::BTreeMap<Status, usize>, status| {
+                counts.get(&status).copied().unwrap_or(0)
+            };
+            let _ = writeln!(
+                head,
+                "Of which accepted by exceptions ({}): {} FAIL, {} WARN; under expired exceptions: {} FAIL, {} WARN",
+                clean(&exceptions.source),
+                rows(&exceptions.accepted_rows, Status::Fail),
+                rows(&exceptions.accepted_rows, Status::Warn),
+                rows(&exceptions.expired_rows, Status::Fail),
+                rows(&exceptions.expired_rows, Status::Warn),
+            );
+        }
+        if !summary.accounts_skipped.is_empty() {
+            let _ = writeln!(
+                head,
+                "Not active, not scanned: {} account(s)",
+                summary.accounts_skipped.len()
+            );
+        }
+        head.push('\n');
+        let changes = &scan.changes;
+        match (&changes.compared, &changes.previous) {
+            (
+                Some(compared),
+                PreviousReport::Read {
+                    source,
+                    scan_id,
+                    scan_time,
+                },
+            ) => {
+                let _ = writeln!(
+                    head,
+                    "Changes since scan {scan_id} ({scan_time}, {}): {}",
+                    clean(source),
+                    compared.counts_line()
+                );
+                for (what, accounts) in [
+                    ("appeared", &compared.accounts_appeared),
+                    ("left", &compared.accounts_left),
+                ] {
+                    if !accounts.is_empty() {
+                        let names: Vec<String> = accounts
+                            .iter()
+                            .map(|a| format!("{} ({})", a.id, clean(&a.name)))
+                            .collect();
+                        let _ = writeln!(head, "Accounts {what}: {}", clip(names.join(", ")));
+                    }
+                }
+            }
+            _ => {
+                let _ = writeln!(
+                    head,
+                    "Changes: not compared: {}",
+                    clean(&changes.reason().unwrap_or_default())
+                );
+            }
+        }
+
+        let mut tail = String::from("\nReport:\n");
+        match scan.location {
+            ReportLocation::Uploaded(uris) => {
+                for uri in uris {
+                    let _ = writeln!(tail, "  {}", clean(uri));
+                }
+            }
+            ReportLocation::Local(dir) => {
+                let _ = writeln!(
+                    tail,
+                    "  not uploaded (no --s3-uri); written to {}",
+                    clean(dir)
+                );
+            }
+            ReportLocation::UploadFailed { reason, dir } => {
+                let _ = writeln!(
+                    tail,
+                    "  the upload failed: {}; the files are kept in {} on the runner",
+                    clean(reason),
+                    clean(dir)
+                );
+            }
+        }
+
+        let change_lines: Vec<String> = changes
+            .compared
+            .iter()
+            .flat_map(|c| &c.diff.changes)
+            .map(|c| {
+                let status = |s: Option<Status>| s.map_or("-", Status::as_str);
+                clip(format!(
+                    "- {} {} ({}) {} {} {}: {} -> {}",
+                    c.kind.as_str(),
+                    c.key.account_id,
+                    clean(&c.account_name),
+                    c.key.region,
+                    c.key.check_id,
+                    clean(&c.resource_id),
+                    status(c.old_status),
+                    status(c.new_status)
+                ))
+            })
+            .collect();
+        let lookback = scan.header.lookback_days;
+        let lists = [
+            (
+                format!("Keys pending deletion ({}), soonest first:", keys.len()),
+                keys.into_iter().map(|k| k.line).collect::<Vec<_>>(),
+                "findings.csv, kms.key_state FAIL",
+            ),
+            (
+                format!(
+                    "DisableKey / ScheduleKeyDeletion in the last {lookback} days ({}):",
+                    events.len()
+                ),
+                events,
+                "findings.csv, kms.recent_disable_delete_events",
+            ),
+            (
+                format!("Changed rows ({}):", change_lines.len()),
+                change_lines,
+                "changes.csv",
+            ),
+        ];
+        let mut message = head;
+        // What the lists may take: the tail is always kept whole, and each
+        // list keeps room for the title and the cut line of those after it.
+        let budget = MESSAGE_LIMIT.saturating_sub(message.len() + tail.len());
+        let least = |title: &str| title.len() + 2 + CUT_LINE_ROOM;
+        let reserved: Vec<usize> = lists.iter().map(|(title, _, _)| least(title)).collect();
+        let mut used = 0;
+        for (at, (title, lines, where_all)) in lists.into_iter().enumerate() {
+            let room = budget.saturating_sub(used + reserved[at + 1..].iter().sum::<usize>());
+            let mut section = format!("\n{title}\n");
+            if lines.is_empty() {
+                section.push_str("  none\n");
+            }
+            let total = lines.len();
+            for (shown, line) in lines.into_iter().enumerate() {
+                // Room for this line and the "... more" line after it.
+                let cut = format!("  ... and {} more (see {where_all})\n", total - shown);
+                if section.len() + line.len() + 1 + cut.len() > room {
+                    section.push_str(&cut);
+                    break;
+                }
+                section.push_str(&line);
+                section.push('\n');
+            }
+            used += section.len();
+            message.push_str(&section);
+        }
+        message.push_str(&tail);
+
+        let pending = summary
+            .by_check
+            .get(&CheckId::KeyState)
+            .and_then(|counts| counts.get(&Status::Fail))
+            .copied()
+            .unwrap_or(0);
+        let mut subject = format!(
+            "cmkscan {}: {} FAIL, {} ERROR, {pending} key(s) pending deletion",
+            scan.header.scan_time.get(..10).unwrap_or_default(),
+            count(Status::Fail),
+            count(Status::Error)
+        );
+        if let Some(new) = new_findings {
+            let _ = write!(subject, ", {new} new");
+        }
+        let subject: String = subject
+            .chars()
+            .filter(|c| c.is_ascii_graphic() || *c == ' ')
+            .take(SUBJECT_LIMIT)
+            .collect();
+
+        let mut attributes = vec![
+            ("scan_id", "String", scan.header.scan_id.clone()),
+            ("fail", "Number", count(Status::Fail).to_string()),
+            ("error", "Number", count(Status::Error).to_string()),
+            ("keys_pending_deletion", "Number", pending.to_string()),
+        ];
+        if let Some(new) = new_findings {
+            attributes.push(("new_findings", "Number", new.to_string()));
+        }
+        Ok(Notice {
+            subject,
+            message,
+            attributes,
+        })
+    }
+}
+
+/// Publishes `notice` to `topic` (in the topic's region) and returns the
+/// message id.
+pub async fn publish(
+    session: &AccountSession,
+    topic: &TopicArn,
+    scan_id: &str,
+    notice: &Notice,
+) -> Result<String, CallError> {
+    let client = session.sns(&topic.region);
+    let mut attributes = std::collections::HashMap::new();
+    for (name, data_type, value) in &notice.attributes {
+        let value = MessageAttributeValue::builder()
+            .data_type(*data_type)
+            .string_value(value)
+            .build()
+            .map_err(|err| {
+                CallError::new(Api::SnsPublish, "ConstructionFailure", err.to_string())
+            })?;
+        attributes.insert(name.to_string(), value);
+    }
+    let published = session
+        .throttle
+        .call(Api::SnsPublish, &session.scope(&topic.region), || {
+            let request = client
+                .publish()
+                .topic_arn(&topic.arn)
+                .subject(&notice.subject)
+                .message(&notice.message)
+                .set_message_attributes(Some(attributes.clone()));
+            // A FIFO topic takes ordered, deduplicated messages: one group,
+            // and the scan id, so a retried publish is delivered once.
+            if topic.fifo {
+                request
+                    .message_group_id("cmkscan")
+                    .message_deduplication_id(scan_id)
+                    .send()
+            } else {
+                request.send()
+            }
+        })
+        .await?;
+    Ok(published.message_id().unwrap_or_default().to_string())
+}
+
+/// `111122223333 (prod) us-east-1: <detail>`, and the exception the row
+/// carries, if any: an accepted key is still listed, marked.
+fn place(finding: &Finding) -> String {
+    let exception = finding.exception.as_ref().map_or(String::new(), |mark| {
+        format!(" [exception {} {}]", clean(&mark.id), mark.state.as_str())
+    });
+    format!(
+        "{} ({}) {}{exception}: {}",
+        finding.account_id,
+        clean(&finding.account_name),
+        finding.region,
+        clean(&finding.detail)
+    )
+}
+
+fn pending_key(finding: &Finding, scan_time: &str) -> PendingKey {
+    // The detail reads `key <ARN> is PendingDeletion (deletion date <date>)…`.
+    let deletion_date = finding
+        .detail
+        .split_once("(deletion date ")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(date, _)| date.to_string())
+        .filter(|date| date != "not reported");
+    let when = match deletion_date
+        .as_deref()
+        .and_then(|d| days_between(scan_time, d))
+    {
+        Some(days) if days <= 0 => "due now".to_string(),
+        Some(1) => "in 1 day".to_string(),
+        Some(days) => format!("in {days} days"),
+        None => "date not reported".to_string(),
+    };
+    PendingKey {
+        line: clip(format!("- {when}: {}", place(finding))),
+        deletion_date,
+    }
+}
+
+/// Whole days from `from` to `to` (RFC 3339), rounded up.
+fn days_between(from: &str, to: &str) -> Option<i64> {
+    let from = DateTime::from_str(from, Format::DateTime).ok()?;
+    let to = DateTime::from_str(to, Format::DateTime).ok()?;
+    let seconds = to.secs() - from.secs();
+    Some(seconds.div_euclid(86_400) + i64::from(seconds.rem_euclid(86_400) > 0))
+}
+
+/// AWS's text in a line of the message: control characters (a line break in
+/// a name would forge a line) are shown escaped.
+fn clean(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let shown: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            shown
+        })
+        .collect()
+}
+
+/// A list line cut to [`LINE_LIMIT`] bytes, on a character boundary.
+fn clip(mut line: String) -> String {
+    if line.len() > LINE_LIMIT {
+        let mut end = LINE_LIMIT;
+        while !line.is_char_boundary(end) {
+            end -= 1;
+        }
+        line.truncate(end);
+        line.push_str(" ...");
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::changes::Changes;
+    use crate::checks::catalog::CheckId;
+    use crate::report::Tally;
+
+    fn header() -> ScanHeader {
+        ScanHeader {
+            scan_id: "20261128T155626Z-0c4b".into(),
+            scan_time: "2026-11-28T15:56:26Z".into(),
+            partition: "aws".into(),
+            management_account_id: "111111111111".into(),
+            organization_id: "o-a1b2c3d4e5".into(),
+            lookback_days: 7,
+            exceptions: None,
+            previous_report: PreviousReport::NotRequested,
+        }
+    }
+
+    fn finding(check: CheckId, status: Status, resource: &str, detail: &str) -> Finding {
+        Finding {
+            account_id: "111122223333".into(),
+            account_name: "prod\nFAKE LINE".into(),
+            ou_path: "Root".into(),
+            ou_id: "r-a1b2".into(),
+            region: "us-east-1".into(),
+            check,
+            status,
+            resource_id: resource.into(),
+            detail: detail.into(),
+            exception: None,
+        }
+    }
+
+    fn notice(findings: Vec<Finding>, location: &ReportLocation) -> Notice {
+        let mut tally = Tally::default();
+        tally.findings(&findings);
+        let mut summary = tally.summary(&[], 1.0, &Default::default());
+        let accepted = findings.iter().filter(|f| f.exception.is_some()).fold(
+            std::collections::BTreeMap::new(),
+            |mut counts, f| {
+                *counts.entry(f.status).or_insert(0) += 1;
+                counts
+            },
+        );
+        if !accepted.is_empty() {
+            summary.exceptions = Some(crate::exceptions::ExceptionsSummary {
+                source: "risk/exceptions.yaml".into(),
+                sha256: String::new(),
+                as_of: crate::exceptions::day_of("2026-11-28T15:56:26Z").expect("a day"),
+                max_days: 365,
+                accepted_rows: accepted,
+                expired_rows: Default::default(),
+                stale: Vec::new(),
+                expired: Vec::new(),
+                matching_errors: Vec::new(),
+                exceptions: Vec::new(),
+            });
+        }
+        let changes = Changes::not_compared(PreviousReport::NotRequested);
+        Notice::new(&Scan {
+            header: &header(),
+            summary: &summary,
+            changes: &changes,
+            findings: &findings,
+            location,
+        })
+        .expect("in memory")
+    }
+
+    #[test]
+    fn keys_soonest_first_with_days_left_and_names_escaped() {
+        let key = |arn: &str, date: &str| {
+            finding(
+                CheckId::KeyState,
+                Status::Fail,
+                arn,
+                &format!("key {arn} is PendingDeletion (deletion date {date}); aliases: none"),
+            )
+        };
+        let mut accepted = key("arn:k/late", "2026-12-29T10:00:00.5Z");
+        accepted.exception = Some(crate::exceptions::ExceptionMark {
+            id: "legacy-migration".into(),
+            state: crate::exceptions::ExceptionState::Active,
+        });
+        let n = notice(
+            vec![
+                accepted,
+                key("arn:k/soon", "2026-12-05T15:56:26Z"),
+                key("arn:k/unknown", "not reported"),
+                finding(
+                    CheckId::RecentDisableDeleteEvents,
+                    Status::Warn,
+                    "arn:k/soon",
+                    "ScheduleKeyDeletion at 2026-11-28T10:00:00Z by arn:aws:iam::1:user/x from 10.0.0.1 (event e1)",
+                ),
+            ],
+            &ReportLocation::Uploaded(vec!["s3://b/p/findings.csv".into()]),
+        );
+        let soon = n.message.find("arn:k/soon is").expect("soon");
+        let late = n.message.find("arn:k/late is").expect("late");
+        let unknown = n.message.find("arn:k/unknown is").expect("unknown");
+        assert!(soon < late && late < unknown, "{}", n.message);
+        assert!(
+            n.message
+                .contains("- in 7 days: 111122223333 (prod\\nFAKE LINE)"),
+            "{}",
+            n.message
+        );
+        assert!(
+            n.message.contains("- in 31 days: 111122223333 (prod\\nFAKE LINE) us-east-1 [exception legacy-migration active]: key arn:k/late"),
+            "{}",
+            n.message
+        );
+        assert!(n.message.contains("- date not reported: "), "{}", n.message);
+        assert!(
+            n.message.contains("\nOf which accepted by exceptions (risk/exceptions.yaml): 1 FAIL, 0 WARN; under expired exceptions: 0 FAIL, 0 WARN\n"),
+            "{}",
+            n.message
+        );
+        assert!(!n.message.contains("\nFAKE LINE"), "{}", n.message);
+        assert!(
+            n.message
+                .contains("ScheduleKeyDeletion at 2026-11-28T10:00:00Z"),
+            "{}",
+            n.message
+        );
+        assert!(
+            n.message
+                .contains("Changes: not compared: no previous report"),
+            "{}",
+            n.message
+        );
+        assert!(
+            n.message.ends_with("Report:\n  s3://b/p/findings.csv\n"),
+            "{}",
+            n.message
+        );
+        assert_eq!(
+            n.subject,
+            "cmkscan 2026-11-28: 3 FAIL, 0 ERROR, 3 key(s) pending deletion"
+        );
+        assert!(n
+            .attributes
+            .contains(&("keys_pending_deletion", "Number", "3".into())));
+    }
+
+    #[test]
+    fn long_lists_are_cut_with_a_count_and_the_report_location_kept() {
+        let detail =
+            "DisableKey at 2026-11-28T10:00:00Z by someone from 10.0.0.1 (event e)".repeat(20);
+        let events: Vec<Finding> = (0..5_000)
+            .map(|i| {
+                finding(
+                    CheckId::RecentDisableDeleteEvents,
+                    Status::Warn,
+                    &format!("arn:k/{i}"),
+                    &detail,
+                )
+            })
+            .collect();
+        let n = notice(
+            events,
+            &ReportLocation::UploadFailed {
+                reason: "AccessDenied".into(),
+                dir: "/reports".into(),
+            },
+        );
+        assert!(n.message.len() <= MESSAGE_LIMIT, "{}", n.message.len());
+        assert!(
+            n.message.len() > MESSAGE_LIMIT - 4_000,
+            "{}",
+            n.message.len()
+        );
+        let cut = n
+            .message
+            .lines()
+            .find(|l| l.starts_with("  ... and "))
+            .expect("a cut line");
+        assert!(
+            cut.ends_with("more (see findings.csv, kms.recent_disable_delete_events)"),
+            "{cut}"
+        );
+        let shown = n.message.lines().filter(|l| l.starts_with("- ")).count();
+        let more: usize = cut
+            .trim_start_matches("  ... and ")
+            .split(' ')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .expect("a count");
+        assert_eq!(shown + more, 5_000);
+        assert!(
+            n.message.contains("Changed rows (0):\n  none\n"),
+            "the sections after stay"
+        );
+        assert!(n.message.ends_with("kept in /reports on the runner\n"));
+        assert!(n.subject.len() < 100 && n.subject.is_ascii());
+    }
+
+    #[test]
+    fn topic_arns_are_checked() {
+        let topic: TopicArn = "arn:aws:sns:eu-west-1:111122223333:security-alerts"
+            .parse()
+            .expect("a topic");
+        assert_eq!((topic.region.as_str(), topic.fifo), ("eu-west-1", false));
+        let fifo: TopicArn = "arn:aws-cn:sns:cn-north-1:111122223333:alerts.fifo"
+            .parse()
+            .expect("a FIFO topic");
+        assert!(fifo.fifo);
+        for bad in [
+            "security-alerts",
+            "arn:aws:sqs:eu-west-1:111122223333:q",
+            "arn:aws:sns::111122223333:t",
+            "arn:aws:sns:eu-west-1:1111:t",
+            "arn:aws:sns:eu-west-1:111122223333:bad name",
+            "arn:aws:sns:eu-west-1:111122223333:.fifo",
+        ] {
+            assert!(bad.parse::<TopicArn>().is_err(), "{bad}");
+        }
+    }
+}
