@@ -189,24 +189,7 @@ impl Notice {
             count(Status::Warn),
             count(Status::Error)
         );
-        let c = &summary.coverage;
-        let _ = writeln!(
-            head,
-            "Coverage: {} of {} accounts complete ({} partial, {} unreachable); \
-             {} of {} account-regions complete ({} with errors, {} not enabled); \
-             {} of {} verdicts decided ({} ERROR)",
-            c.accounts_complete,
-            c.accounts_complete + c.accounts_partial + c.accounts_unreachable,
-            c.accounts_partial,
-            c.accounts_unreachable,
-            c.regions_complete,
-            c.regions_scanned,
-            c.regions_errored,
-            c.regions_not_enabled,
-            c.findings_decided,
-            c.findings_decided + c.findings_errored,
-            c.findings_errored,
-        );
+        let _ = writeln!(head, "Coverage: {}", summary.coverage.phrases().join("; "));
         if let Some(exceptions) = &summary.exceptions {
             let rows = |counts: &std::collections::BTreeMap<Status, usize>, status| {
                 counts.get(&status).copied().unwrap_or(0)

@@ -59,6 +59,35 @@ pub struct Coverage {
     pub findings_errored: usize,
 }
 
+impl Coverage {
+    /// Accounts, account-regions and verdicts, one phrase each, as stdout
+    /// and the SNS message say them.
+    pub fn phrases(&self) -> [String; 3] {
+        [
+            format!(
+                "{} of {} accounts complete ({} partial, {} unreachable)",
+                self.accounts_complete,
+                self.accounts_complete + self.accounts_partial + self.accounts_unreachable,
+                self.accounts_partial,
+                self.accounts_unreachable,
+            ),
+            format!(
+                "{} of {} account-regions complete ({} with errors, {} not enabled)",
+                self.regions_complete,
+                self.regions_scanned,
+                self.regions_errored,
+                self.regions_not_enabled,
+            ),
+            format!(
+                "{} of {} verdicts decided ({} ERROR)",
+                self.findings_decided,
+                self.findings_decided + self.findings_errored,
+                self.findings_errored,
+            ),
+        ]
+    }
+}
+
 /// Counts accounts and their findings as they finish, so the summary needs
 /// neither their facts nor their findings kept.
 #[derive(Debug, Default)]
@@ -217,23 +246,10 @@ impl Summary {
                 format!(" ({})", skipped.join(", "))
             }
         );
-        let c = &self.coverage;
         let _ = writeln!(
             out,
-            "coverage: {} of {} accounts complete ({} partial, {} unreachable)\n          \
-             {} of {} account-regions complete ({} with errors, {} not enabled)\n          \
-             {} of {} verdicts decided ({} ERROR)",
-            c.accounts_complete,
-            c.accounts_complete + c.accounts_partial + c.accounts_unreachable,
-            c.accounts_partial,
-            c.accounts_unreachable,
-            c.regions_complete,
-            c.regions_scanned,
-            c.regions_errored,
-            c.regions_not_enabled,
-            c.findings_decided,
-            c.findings_decided + c.findings_errored,
-            c.findings_errored,
+            "coverage: {}",
+            self.coverage.phrases().join("\n          ")
         );
         // Most accounts share the same opt-in choices: one line per choice.
         let mut by_regions: BTreeMap<&[String], Vec<&str>> = BTreeMap::new();
