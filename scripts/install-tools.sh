@@ -28,12 +28,15 @@ if [ ! -f "$stamp" ]; then
 fi
 
 OCSF_JSON_SCHEMA_VERSION=1.2.0
-ocsf_stamp="$venv/.installed-ocsf-json-schema-$OCSF_JSON_SCHEMA_VERSION"
+# The validator the OCSF test runs the schema with: pinned here, since
+# ocsf-json-schema does not depend on it and moto's copy could move.
+JSONSCHEMA_VERSION=4.26.0
+ocsf_stamp="$venv/.installed-ocsf-json-schema-$OCSF_JSON_SCHEMA_VERSION-jsonschema-$JSONSCHEMA_VERSION"
 if [ ! -f "$ocsf_stamp" ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check \
-    "ocsf-json-schema==$OCSF_JSON_SCHEMA_VERSION"
+    "ocsf-json-schema==$OCSF_JSON_SCHEMA_VERSION" "jsonschema==$JSONSCHEMA_VERSION"
   touch "$ocsf_stamp"
-  echo "installed ocsf-json-schema==$OCSF_JSON_SCHEMA_VERSION into $venv" >&2
+  echo "installed ocsf-json-schema==$OCSF_JSON_SCHEMA_VERSION and jsonschema==$JSONSCHEMA_VERSION into $venv" >&2
 fi
 
 deny=.tools/cargo/bin/cargo-deny
