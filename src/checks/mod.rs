@@ -53,6 +53,43 @@ pub struct Finding {
     pub exception: Option<ExceptionMark>,
 }
 
+/// What one row stands for within its account, region and check (see
+/// [`catalog::RowsPer`]): what finds the same row in another scan's report.
+/// OCSF's `finding_info.uid` and Security Hub's `Id` are both made of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject<'a> {
+    /// The whole region (or account): a region's row keeps its subject
+    /// whatever its verdict, and so does the row of a per-resource or
+    /// per-event check that stands for the region (an ERROR when the
+    /// listing failed, a PASS without events), whatever its detail says.
+    Region,
+    /// One resource, by its id.
+    Resource(&'a str),
+    /// One event about a resource, told apart by the detail naming it.
+    Event { resource: &'a str, detail: &'a str },
+}
+
+impl Finding {
+    pub fn subject(&self) -> Subject<'_> {
+        match self.check.rows_per() {
+            catalog::RowsPer::Region => Subject::Region,
+            _ if self.resource_id.is_empty() => Subject::Region,
+            catalog::RowsPer::Resource => Subject::Resource(&self.resource_id),
+            catalog::RowsPer::Event => Subject::Event {
+                resource: &self.resource_id,
+                detail: &self.detail,
+            },
+        }
+    }
+
+    /// Whether the row says the check could not be run at all here (the
+    /// listing it needed failed): an ERROR standing for the whole region,
+    /// which hides whatever rows the check would have had.
+    pub fn check_failed_here(&self) -> bool {
+        self.status == Status::Error && self.resource_id.is_empty()
+    }
+}
+
 /// What the pattern evaluators answer when a pattern uses a construct they
 /// do not implement, with the construct that stopped them. The alerting
 /// check turns this into a WARN ("cannot decide"), never into a match:

@@ -26,7 +26,7 @@ use cmkscan::sink::security_hub::asff;
 use serde_json::{json, Value};
 
 use crate::cli::{assert_exit, cmkscan, describe, run, text};
-use crate::support::front::{Fault, Match, Storm};
+use crate::support::front::{Fault, Match, Storm, Trigger};
 use crate::support::sample_org::{self, SampleOrg};
 use crate::support::seed::Recording;
 use crate::support::{Account, Emulator, MANAGEMENT_ACCOUNT, REGION};
@@ -611,4 +611,77 @@ async fn a_refused_finding_is_counted_and_fails_the_run_after_the_report() {
         .map(|row| serde_json::from_value(row["status"].clone()).expect("status"))
         .collect();
     assert!(statuses.contains(&Status::Error), "legacy's row is there");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listing_that_fails_archives_nothing_it_would_have_named() {
+    let Org {
+        emulator,
+        org,
+        prod,
+        ..
+    } = seeded().await;
+    let first_dir = tempfile::tempdir().expect("temp dir");
+    assert_exit(&scan_into(&emulator, first_dir.path(), &[]).await, 0);
+    let first = report(first_dir.path());
+    let pending = rows(&first)
+        .iter()
+        .find(|row| {
+            field(row, "account_id") == org.prod
+                && field(row, "region") == "us-east-1"
+                && field(row, "check_id") == "kms.key_state"
+                && field(row, "status") == "FAIL"
+        })
+        .expect("prod's key pending deletion");
+    let before = hub(&prod, "us-east-1").await;
+    assert!(before.contains_key(&expected_id(pending)));
+
+    // Scan 2: prod's us-east-1 keys and events cannot be listed.
+    for api in ["ListKeys", "LookupEvents"] {
+        emulator.front.inject(
+            Match::api(api)
+                .and_account(&org.prod)
+                .and_region("us-east-1"),
+            Fault::AccessDenied,
+            Trigger::Always,
+        );
+    }
+    let second_dir = tempfile::tempdir().expect("temp dir");
+    let output = scan_into(&emulator, second_dir.path(), &[]).await;
+    assert_exit(&output, 0);
+    let second = report(second_dir.path());
+    let errors: Vec<&str> = rows(&second)
+        .iter()
+        .filter(|row| {
+            field(row, "account_id") == org.prod
+                && field(row, "region") == "us-east-1"
+                && field(row, "status") == "ERROR"
+        })
+        .map(|row| field(row, "check_id"))
+        .collect();
+    assert_eq!(
+        errors,
+        ["kms.key_state", "kms.recent_disable_delete_events"],
+        "{}",
+        describe(&output)
+    );
+    let summary = security_hub_summary(&second);
+    assert_eq!(summary["archived"], 0, "{summary}");
+    // Every earlier finding is still active: the pending deletion is not
+    // gone, only unseen; the ERROR rows are findings of their own.
+    let after = hub(&prod, "us-east-1").await;
+    for id in before.keys() {
+        assert_eq!(
+            after[id].record_state(),
+            Some(&RecordState::Active),
+            "{id} must not be archived"
+        );
+    }
+    assert_eq!(
+        after[&expected_id(pending)]
+            .compliance()
+            .and_then(|c| c.status()),
+        Some(&ComplianceStatus::Failed),
+        "the pending deletion is still reported as failed"
+    );
 }

@@ -125,6 +125,11 @@ async fn import_account(import: &Import<'_>, findings: Vec<Finding>) -> Security
         .filter(|f| f.region != ACCOUNT_WIDE)
         .map(|f| f.region.clone())
         .collect();
+    let failed_checks: BTreeSet<(String, CheckId)> = findings
+        .iter()
+        .filter(|f| f.check_failed_here())
+        .map(|f| (asff::region_of(f, import.home_region).to_string(), f.check))
+        .collect();
     // The runner's region is always visited: an earlier access error of
     // this account may be there to archive.
     let mut by_region: BTreeMap<String, Vec<Finding>> =
@@ -160,7 +165,7 @@ async fn import_account(import: &Import<'_>, findings: Vec<Finding>) -> Security
         }
     };
     let regions = by_region.into_iter().map(|(region, findings)| {
-        let covered = covered_checks(&scanned, &region, import.home_region);
+        let covered = covered_checks(&scanned, &failed_checks, &region, import.home_region);
         import_region(import, &session, region, findings, covered)
     });
     let mut total = SecurityHubSummary::default();
@@ -175,9 +180,13 @@ async fn import_account(import: &Import<'_>, findings: Vec<Finding>) -> Security
 /// that their absence now means they vanished: the regional checks where
 /// the region was scanned, the account's access in the runner's region. A
 /// region not scanned this time (or an account not reached) keeps its
-/// earlier findings: nothing is known about them.
+/// earlier findings: nothing is known about them. Nor is anything known of
+/// a check that failed there as a whole (`failed`: its ERROR row stands for
+/// the region, as when `ListKeys` was refused): the keys it would have
+/// named are not gone, only unseen, and their findings stay as they were.
 fn covered_checks(
     scanned: &BTreeSet<String>,
+    failed: &BTreeSet<(String, CheckId)>,
     region: &str,
     home_region: &str,
 ) -> BTreeSet<CheckId> {
@@ -187,6 +196,7 @@ fn covered_checks(
             CheckId::AccountAccess => region == home_region,
             _ => scanned.contains(region),
         })
+        .filter(|check| !failed.contains(&(region.to_string(), *check)))
         .collect()
 }
 
@@ -496,20 +506,37 @@ mod tests {
         let regional: BTreeSet<CheckId> = CheckId::ALL[1..].iter().copied().collect();
         let mut with_access = regional.clone();
         with_access.insert(CheckId::AccountAccess);
+        let none = BTreeSet::new();
         assert_eq!(
-            covered_checks(&scanned, "us-east-1", "us-east-1"),
+            covered_checks(&scanned, &none, "us-east-1", "us-east-1"),
             with_access
         );
-        assert_eq!(covered_checks(&scanned, "eu-west-1", "us-east-1"), regional);
+        assert_eq!(
+            covered_checks(&scanned, &none, "eu-west-1", "us-east-1"),
+            regional
+        );
         // The runner's region, not scanned: only the account's access.
         assert_eq!(
-            covered_checks(&scanned, "ap-south-1", "ap-south-1"),
+            covered_checks(&scanned, &none, "ap-south-1", "ap-south-1"),
             BTreeSet::from([CheckId::AccountAccess])
         );
         // An account not reached: nothing regional is known to be gone.
         assert_eq!(
-            covered_checks(&BTreeSet::new(), "us-east-1", "us-east-1"),
+            covered_checks(&BTreeSet::new(), &none, "us-east-1", "us-east-1"),
             BTreeSet::from([CheckId::AccountAccess])
+        );
+        // A check that failed as a whole in a region (ListKeys refused)
+        // says nothing of what vanished there; elsewhere it still does.
+        let failed = BTreeSet::from([("eu-west-1".to_string(), CheckId::KeyState)]);
+        let mut without_keys = regional.clone();
+        without_keys.remove(&CheckId::KeyState);
+        assert_eq!(
+            covered_checks(&scanned, &failed, "eu-west-1", "us-east-1"),
+            without_keys
+        );
+        assert_eq!(
+            covered_checks(&scanned, &failed, "us-east-1", "us-east-1"),
+            with_access
         );
     }
 
