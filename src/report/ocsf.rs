@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 
 use super::Report;
 use crate::arn::Arn;
-use crate::checks::catalog::{CheckId, RowsPer, Severity, Status};
-use crate::checks::{Finding, ACCOUNT_WIDE};
+use crate::checks::catalog::{CheckId, Severity, Status};
+use crate::checks::{Finding, Subject, ACCOUNT_WIDE};
 use crate::exceptions::ExceptionState;
 use crate::facts::ScanHeader;
 
@@ -72,7 +72,7 @@ impl<'a> ScanPart<'a> {
 
 /// Stable across scans for the same account × region × check × subject:
 /// the lowercase hex SHA-256 of those, the subject being what one row of
-/// the check stands for ([`RowsPer`]). A region's row keeps its uid
+/// the check stands for ([`Finding::subject`]). A region's row keeps its uid
 /// whatever its verdict (its `resource_id`, what passed, is left out); a
 /// key's row is the key's; an event's row is the key's and the event's
 /// (its detail names the event id), while the region's row without events
@@ -87,13 +87,12 @@ fn finding_uid(finding: &Finding) -> String {
     part(&finding.account_id);
     part(&finding.region);
     part(finding.check.as_str());
-    match finding.check.rows_per() {
-        RowsPer::Region => part(""),
-        RowsPer::Resource => part(&finding.resource_id),
-        RowsPer::Event if finding.resource_id.is_empty() => part(""),
-        RowsPer::Event => {
-            part(&finding.resource_id);
-            part(&finding.detail);
+    match finding.subject() {
+        Subject::Region => part(""),
+        Subject::Resource(resource) => part(resource),
+        Subject::Event { resource, detail } => {
+            part(resource);
+            part(detail);
         }
     }
     hash.finalize()

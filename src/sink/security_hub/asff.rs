@@ -13,7 +13,7 @@ use aws_sdk_securityhub::types::{
 };
 
 use crate::checks::catalog::{CheckId, Severity as CheckSeverity, Status};
-use crate::checks::{Finding, ACCOUNT_WIDE};
+use crate::checks::{Finding, Subject, ACCOUNT_WIDE};
 use crate::exceptions::{format_date, ExceptionMark, ExceptionOutcome, ExceptionState};
 
 /// The only ASFF version there is.
@@ -74,21 +74,19 @@ pub fn region_of<'a>(finding: &'a Finding, home_region: &'a str) -> &'a str {
 
 /// The finding's `Id`: the same for the same account × region × check ×
 /// subject in every scan, so that a later scan updates the finding instead
-/// of adding one. The subject follows what one row of the check stands for
-/// (as `cmkscan diff` matches rows): nothing for a per-region check, the
-/// resource for a per-resource check, the resource and a hash of the detail
-/// (which names the CloudTrail event) for a per-event check. Longer than
-/// AWS allows, the subject is replaced by its hash.
+/// of adding one. The subject ([`Finding::subject`], as OCSF's uid) is
+/// nothing for a row standing for the region (whatever its detail: an
+/// ERROR's names the scan's session), the resource for a per-resource
+/// check, the resource and a hash of the detail (which names the
+/// CloudTrail event) for a per-event check. Longer than AWS allows, the
+/// subject is replaced by its hash.
 pub fn finding_id(finding: &Finding, region: &str) -> String {
-    use crate::checks::catalog::RowsPer;
-    let subject = match finding.check.rows_per() {
-        RowsPer::Region => String::new(),
-        RowsPer::Resource => finding.resource_id.clone(),
-        RowsPer::Event => format!(
-            "{}/{:016x}",
-            finding.resource_id,
-            fnv1a(finding.detail.as_bytes())
-        ),
+    let subject = match finding.subject() {
+        Subject::Region => String::new(),
+        Subject::Resource(resource) => resource.to_string(),
+        Subject::Event { resource, detail } => {
+            format!("{resource}/{:016x}", fnv1a(detail.as_bytes()))
+        }
     };
     let base = format!(
         "{FIELD_PREFIX}{}/{region}/{}",
@@ -539,6 +537,31 @@ mod tests {
         let b = finding_id(&event("DisableKey (event b)"), "eu-west-1");
         assert_ne!(a, b);
         assert_eq!(a, finding_id(&event("DisableKey (event a)"), "eu-west-1"));
+        // The events row standing for the region (no events, or they could
+        // not be read) keeps one id whatever its detail says: the lookback,
+        // or an error naming this scan's session.
+        let region_row = |status: Status, detail: &str| {
+            finding_id(
+                &finding(CheckId::RecentDisableDeleteEvents, status, "", detail),
+                "eu-west-1",
+            )
+        };
+        let quiet = region_row(Status::Pass, "no DisableKey in the last 30 days");
+        assert_eq!(
+            quiet,
+            "cmkscan/111122223333/eu-west-1/kms.recent_disable_delete_events"
+        );
+        assert_eq!(
+            quiet,
+            region_row(Status::Pass, "no DisableKey in the last 90 days")
+        );
+        assert_eq!(
+            quiet,
+            region_row(
+                Status::Error,
+                "cloudtrail:LookupEvents failed: AccessDenied: assumed-role/r/cmkscan-1"
+            )
+        );
         // The hash is FNV-1a's, the same in every build.
         assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
