@@ -676,6 +676,8 @@ async fn import_into_security_hub(
         .context("cannot read the findings back for Security Hub")?;
     print!("{}", result.render());
     let failed = result.failed;
+    let not_archived = result.archive_failed;
+    let role_refused_everywhere = result.role_refused_everywhere();
     let summary = Summary {
         security_hub: Some(result),
         ..outcome.summary.clone()
@@ -696,10 +698,29 @@ async fn import_into_security_hub(
             .await
             .map_err(anyhow::Error::msg)?;
     }
-    if failed > 0 {
+    let json_path = dir.join(sink::JSON_NAME);
+    if role_refused_everywhere {
         anyhow::bail!(
-            "{failed} findings could not be imported into Security Hub (the security_hub section of {} names them); the report is written",
-            dir.join(sink::JSON_NAME).display()
+            "the Security Hub import role {} could be assumed in no account: deploy member-securityhub-role.yaml under that name, trusting this runner with its external id (docs/security-hub.md); the report is written",
+            args.role_name
+        );
+    }
+    let mut lost = Vec::new();
+    if failed > 0 {
+        lost.push(format!(
+            "{failed} findings could not be imported into Security Hub"
+        ));
+    }
+    if not_archived > 0 {
+        lost.push(format!(
+            "{not_archived} earlier findings could not be archived in Security Hub"
+        ));
+    }
+    if !lost.is_empty() {
+        anyhow::bail!(
+            "{} (the security_hub section of {} names them); the report is written",
+            lost.join(" and "),
+            json_path.display()
         );
     }
     Ok(())

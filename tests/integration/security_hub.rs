@@ -341,6 +341,13 @@ async fn two_scans_import_update_and_archive_each_accounts_own_findings() {
         assert!(field(no_role, "reason").contains(IMPORT_ROLE), "{no_role}");
     }
     assert_eq!(issue(summary, &org.legacy, REGION)["findings"], 1);
+    // Some accounts without the role: skipped, and the run still passes.
+    let accounts: BTreeSet<&str> = rows(&first)
+        .iter()
+        .map(|row| field(row, "account_id"))
+        .collect();
+    assert_eq!(summary["accounts"], accounts.len(), "{summary}");
+    assert_eq!(summary["accounts_without_role"], 2, "{summary}");
     assert_eq!(
         summary["issues"].as_array().map(Vec::len),
         Some(4),
@@ -683,5 +690,131 @@ async fn a_listing_that_fails_archives_nothing_it_would_have_named() {
             .and_then(|c| c.status()),
         Some(&ComplianceStatus::Failed),
         "the pending deletion is still reported as failed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_role_refused_in_every_account_fails_the_run_after_the_report() {
+    let Org { emulator, .. } = seeded().await;
+    // The role deployed under another name than the runner asks for.
+    emulator.front.inject(
+        Match::api("AssumeRole").and_role("Misnamed"),
+        Fault::AccessDenied,
+        Trigger::Always,
+    );
+    emulator.front.clear_log();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = scan_into(
+        &emulator,
+        dir.path(),
+        &["--security-hub-role-name", "Misnamed"],
+    )
+    .await;
+    assert_exit(&output, 1);
+    assert!(
+        text(&output.stderr)
+            .contains("the Security Hub import role Misnamed could be assumed in no account"),
+        "{}",
+        describe(&output)
+    );
+    // The report is complete; every row is skipped, none lost.
+    let report = report(dir.path());
+    let summary = security_hub_summary(&report);
+    let accounts: BTreeSet<&str> = rows(&report)
+        .iter()
+        .map(|row| field(row, "account_id"))
+        .collect();
+    assert_eq!(summary["accounts"], accounts.len(), "{summary}");
+    assert_eq!(
+        summary["accounts_without_role"],
+        accounts.len(),
+        "{summary}"
+    );
+    assert_eq!(summary["skipped"], rows(&report).len(), "{summary}");
+    assert_eq!(
+        (summary["imported"].as_u64(), summary["failed"].as_u64()),
+        (Some(0), Some(0)),
+        "{summary}"
+    );
+    assert!(
+        !emulator
+            .front
+            .log()
+            .iter()
+            .any(|r| r.service == "securityhub"),
+        "nothing reached Security Hub"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_archival_is_counted_apart_and_fails_the_run() {
+    let Org {
+        emulator,
+        org,
+        prod,
+        ..
+    } = seeded().await;
+    let first_dir = tempfile::tempdir().expect("temp dir");
+    assert_exit(&scan_into(&emulator, first_dir.path(), &[]).await, 0);
+    let first = report(first_dir.path());
+    let deleted_row = rows(&first)
+        .iter()
+        .find(|row| {
+            field(row, "account_id") == org.prod
+                && field(row, "check_id") == "kms.key_state"
+                && field(row, "status") == "FAIL"
+        })
+        .expect("prod's key pending deletion");
+    let gone = field(deleted_row, "resource_id").to_string();
+    emulator
+        .front
+        .rewrite("ListKeys", move |answer: &mut Value| {
+            if let Some(keys) = answer["Keys"].as_array_mut() {
+                keys.retain(|key| key["KeyArn"] != json!(gone));
+            }
+        });
+    // In prod's us-east-1 the import (one request) passes, the archival
+    // (the next) is refused.
+    emulator.front.inject(
+        Match::api("BatchImportFindings")
+            .and_account(&org.prod)
+            .and_region("us-east-1"),
+        Fault::AccessDenied,
+        Trigger::After(1),
+    );
+    let second_dir = tempfile::tempdir().expect("temp dir");
+    let output = scan_into(&emulator, second_dir.path(), &[]).await;
+    assert_exit(&output, 1);
+    assert!(
+        text(&output.stderr).contains("1 earlier findings could not be archived in Security Hub"),
+        "{}",
+        describe(&output)
+    );
+    let second = report(second_dir.path());
+    let summary = security_hub_summary(&second);
+    assert_eq!(summary["archive_failed"], 1, "{summary}");
+    assert_eq!(summary["archived"], 0, "{summary}");
+    assert_eq!(summary["failed"], 0, "{summary}");
+    // Every row of the report is imported or skipped, none failed.
+    assert_eq!(
+        summary["imported"].as_u64().unwrap_or(0) + summary["skipped"].as_u64().unwrap_or(0),
+        rows(&second).len() as u64,
+        "{summary}"
+    );
+    let archival = issue(summary, &org.prod, "us-east-1");
+    assert_eq!(archival["outcome"], "failed");
+    assert!(
+        field(archival, "reason").starts_with("archival: "),
+        "{archival}"
+    );
+    assert!(
+        text(&output.stdout).contains(", 1 not archived\n"),
+        "{}",
+        describe(&output)
+    );
+    // The key's finding is still active: nothing was lost silently.
+    assert_eq!(
+        hub(&prod, "us-east-1").await[&expected_id(deleted_row)].record_state(),
+        Some(&RecordState::Active)
     );
 }

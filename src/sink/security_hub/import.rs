@@ -151,7 +151,11 @@ async fn import_account(import: &Import<'_>, findings: Vec<Finding>) -> Security
                 "cannot assume the import role {}: {err}",
                 import.role.role_name
             );
-            let mut total = SecurityHubSummary::default();
+            let mut total = SecurityHubSummary {
+                accounts: 1,
+                accounts_without_role: usize::from(outcome == IssueOutcome::Skipped),
+                ..SecurityHubSummary::default()
+            };
             for (region, findings) in by_region {
                 total.add(not_imported(
                     &account,
@@ -168,7 +172,10 @@ async fn import_account(import: &Import<'_>, findings: Vec<Finding>) -> Security
         let covered = covered_checks(&scanned, &failed_checks, &region, import.home_region);
         import_region(import, &session, region, findings, covered)
     });
-    let mut total = SecurityHubSummary::default();
+    let mut total = SecurityHubSummary {
+        accounts: 1,
+        ..SecurityHubSummary::default()
+    };
     for region in futures::future::join_all(regions).await {
         total.add(region);
     }
@@ -295,7 +302,8 @@ async fn import_region(
     let mut summary = SecurityHubSummary {
         imported: imported.succeeded,
         archived: archived.succeeded,
-        failed: imported.failed + archived.failed,
+        failed: imported.failed,
+        archive_failed: archived.failed,
         ..SecurityHubSummary::default()
     };
     for (what, sent) in [("import", imported), ("archival", archived)] {
