@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 use crate::cli::{assert_exit, cmkscan, describe, run, text};
 use crate::support::front::{Fault, Match, Storm, Trigger};
 use crate::support::sample_org::{self, SampleOrg};
-use crate::support::seed::Recording;
+use crate::support::seed::{KeyState, Recording};
 use crate::support::{Account, Emulator, MANAGEMENT_ACCOUNT, REGION};
 
 /// `--security-hub-role-name`'s default, the role member-securityhub-role.yaml creates.
@@ -817,4 +817,95 @@ async fn a_failed_archival_is_counted_apart_and_fails_the_run() {
         hub(&prod, "us-east-1").await[&expected_id(deleted_row)].record_state(),
         Some(&RecordState::Active)
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn more_than_a_hundred_findings_go_in_batches_and_are_read_back_page_by_page() {
+    let Org {
+        emulator,
+        management,
+        ..
+    } = seeded().await;
+    // 101 more keys in the management account's us-east-1: with the
+    // region's other rows, more than one batch (100) and, read back, more
+    // than one GetFindings page (moto's, like AWS's, holds 100 at most).
+    let mut extra = BTreeSet::new();
+    for _ in 0..101 {
+        extra.insert(management.key("us-east-1", None, KeyState::Enabled).await);
+    }
+    let here = |r: &&crate::support::front::Logged, api: &str| {
+        r.api == api
+            && r.caller == MANAGEMENT_ACCOUNT
+            && r.region == "us-east-1"
+            && r.fault.is_none()
+    };
+    emulator.front.clear_log();
+    let first_dir = tempfile::tempdir().expect("temp dir");
+    let output = scan_into(&emulator, first_dir.path(), &[]).await;
+    assert_exit(&output, 0);
+    let first = report(first_dir.path());
+    let in_region: Vec<&Value> = rows(&first)
+        .iter()
+        .filter(|row| {
+            field(row, "account_id") == MANAGEMENT_ACCOUNT && hub_region(row) == "us-east-1"
+        })
+        .collect();
+    assert!(
+        (101..=200).contains(&in_region.len()),
+        "{}",
+        in_region.len()
+    );
+    let log = emulator.front.log();
+    assert_eq!(
+        log.iter()
+            .filter(|r| here(r, "BatchImportFindings"))
+            .count(),
+        2,
+        "two batches"
+    );
+    let found = hub(&management, "us-east-1").await;
+    let expected: BTreeSet<String> = in_region.iter().map(|row| expected_id(row)).collect();
+    assert_eq!(found.keys().cloned().collect::<BTreeSet<_>>(), expected);
+
+    // Scan 2: the extra keys are gone. Archiving every one of them needs
+    // every page of the earlier findings.
+    let gone = extra.clone();
+    emulator
+        .front
+        .rewrite("ListKeys", move |answer: &mut Value| {
+            if let Some(keys) = answer["Keys"].as_array_mut() {
+                keys.retain(|key| !key["KeyArn"].as_str().is_some_and(|arn| gone.contains(arn)));
+            }
+        });
+    emulator.front.clear_log();
+    let second_dir = tempfile::tempdir().expect("temp dir");
+    let output = scan_into(&emulator, second_dir.path(), &[]).await;
+    assert_exit(&output, 0);
+    let summary = security_hub_summary(&report(second_dir.path())).clone();
+    assert_eq!(summary["archived"], 101, "{summary}");
+    let log = emulator.front.log();
+    assert_eq!(
+        log.iter().filter(|r| here(r, "GetFindings")).count(),
+        2,
+        "two pages of earlier findings"
+    );
+    // One batch of the region's rows, two of archivals.
+    assert_eq!(
+        log.iter()
+            .filter(|r| here(r, "BatchImportFindings"))
+            .count(),
+        3
+    );
+    let archived: BTreeSet<String> = hub(&management, "us-east-1")
+        .await
+        .into_values()
+        .filter(|f| f.record_state() == Some(&RecordState::Archived))
+        .filter_map(|f| f.id().map(str::to_string))
+        .collect();
+    let expected: BTreeSet<String> = in_region
+        .iter()
+        .filter(|row| extra.contains(field(row, "resource_id")))
+        .map(|row| expected_id(row))
+        .collect();
+    assert_eq!(archived, expected);
 }
