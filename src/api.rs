@@ -212,10 +212,11 @@ impl Api {
 /// See [`Api::caller`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Caller {
-    /// The runner's own credentials in the management account.
+    /// The runner's own credentials (the task role), in the account the
+    /// runner runs in: a security account or the management account.
     Runner,
     /// The read-only role in every scanned account (the runner's own
-    /// credentials when the scanned account is the management account).
+    /// credentials when the scanned account is the runner's).
     ScannedAccount,
     /// The opt-in Security Hub import role (`--security-hub-role-name`) in
     /// every scanned account, the runner's own included: findings must be
