@@ -7,7 +7,10 @@
 //! and accounts without the import role are reported and skipped, and the
 //! verdicts do not change; other products' findings are never touched;
 //! throttling loses nothing; a refused finding is counted and fails the
-//! run after the report is written.
+//! run after the report is written, and so do a failed archival (counted
+//! apart) and an import role refused in every account. A listing that
+//! fails archives nothing it would have named; more than 100 findings in
+//! one place go in batches and are read back page by page.
 //!
 //! moto imports findings whether or not Security Hub is enabled and
 //! ignores `GetFindings` filters; the front refuses Security Hub calls
