@@ -12,6 +12,7 @@ use serde::{Serialize, Serializer};
 use crate::checks::catalog::Status;
 use crate::diff::{self, ChangeKind, Diff, Findings};
 use crate::facts::PreviousReport;
+use crate::report::printable;
 
 /// An account, by id and by its name as the report rows hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -115,14 +116,15 @@ impl Changes {
         match (&self.compared, &self.previous) {
             (Some(compared), PreviousReport::Read { source, .. }) => {
                 format!(
-                    "changes since {} ({source}): {}\n",
-                    compared.diff.old_scan_id,
+                    "changes since {} ({}): {}\n",
+                    printable(&compared.diff.old_scan_id),
+                    printable(source),
                     compared.counts_line()
                 )
             }
             _ => format!(
                 "changes: not compared: {}\n",
-                self.reason().unwrap_or_default()
+                printable(&self.reason().unwrap_or_default())
             ),
         }
     }

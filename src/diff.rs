@@ -15,7 +15,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::checks::catalog::{CheckId, RowsPer, Status};
-use crate::report::{defuse, Row, CSV_COLUMNS, EARLIER_CSV_WIDTHS, REPORT_SCHEMA_VERSION};
+use crate::report::{
+    defuse, printable, Row, CSV_COLUMNS, EARLIER_CSV_WIDTHS, REPORT_SCHEMA_VERSION,
+};
 
 /// Columns of the CSV `cmkscan diff --output` writes, in order.
 pub const DIFF_CSV_COLUMNS: [&str; 10] = [
@@ -484,7 +486,11 @@ impl Diff {
     /// The short table for stdout: a count line, then one group per kind
     /// with rows, aligned; no details (they are in the CSV).
     pub fn render(&self) -> String {
-        let mut out = format!("{} → {}\n", self.old_scan_id, self.new_scan_id);
+        let mut out = format!(
+            "{} → {}\n",
+            printable(&self.old_scan_id),
+            printable(&self.new_scan_id)
+        );
         let counts: Vec<String> = ChangeKind::ALL
             .iter()
             .map(|kind| (self.count(*kind), kind.as_str()))
@@ -502,11 +508,11 @@ impl Diff {
         let cells = |c: &Change| -> [String; 6] {
             let status = |s: Option<Status>| s.map_or("-", Status::as_str);
             [
-                c.key.account_id.clone(),
-                c.account_name.clone(),
-                c.key.region.clone(),
-                c.key.check_id.clone(),
-                c.resource_id.clone(),
+                printable(&c.key.account_id),
+                printable(&c.account_name),
+                printable(&c.key.region),
+                printable(&c.key.check_id),
+                printable(&c.resource_id),
                 format!("{} → {}", status(c.old_status), status(c.new_status)),
             ]
         };

@@ -12,7 +12,6 @@ use std::io;
 use std::str::FromStr;
 
 use aws_sdk_sns::types::MessageAttributeValue;
-use aws_smithy_types::date_time::{DateTime, Format};
 
 use crate::api::Api;
 use crate::arn::Arn;
@@ -22,7 +21,7 @@ use crate::checks::Finding;
 use crate::collect::session::AccountSession;
 use crate::diff::ChangeKind;
 use crate::facts::{PreviousReport, ScanHeader};
-use crate::report::{FindingRows, Summary};
+use crate::report::{printable, FindingRows, Summary, TimeLeft};
 use crate::throttle::CallError;
 
 /// Bytes of message text at most: SNS takes 262,144 bytes with the message
@@ -148,7 +147,7 @@ impl Notice {
                 (CheckId::RecentDisableDeleteEvents, Status::Warn) => events.push(clip(format!(
                     "- {}: key {}",
                     place(&finding),
-                    clean(&finding.resource_id)
+                    printable(&finding.resource_id)
                 ))),
                 _ => {}
             }
@@ -197,7 +196,7 @@ impl Notice {
             let _ = writeln!(
                 head,
                 "Of which accepted by exceptions ({}): {} FAIL, {} WARN; under expired exceptions: {} FAIL, {} WARN",
-                clean(&exceptions.source),
+                printable(&exceptions.source),
                 rows(&exceptions.accepted_rows, Status::Fail),
                 rows(&exceptions.accepted_rows, Status::Warn),
                 rows(&exceptions.expired_rows, Status::Fail),
@@ -224,8 +223,10 @@ impl Notice {
             ) => {
                 let _ = writeln!(
                     head,
-                    "Changes since scan {scan_id} ({scan_time}, {}): {}",
-                    clean(source),
+                    "Changes since scan {} ({}, {}): {}",
+                    printable(scan_id),
+                    printable(scan_time),
+                    printable(source),
                     compared.counts_line()
                 );
                 for (what, accounts) in [
@@ -235,7 +236,7 @@ impl Notice {
                     if !accounts.is_empty() {
                         let names: Vec<String> = accounts
                             .iter()
-                            .map(|a| format!("{} ({})", a.id, clean(&a.name)))
+                            .map(|a| format!("{} ({})", printable(&a.id), printable(&a.name)))
                             .collect();
                         let _ = writeln!(head, "Accounts {what}: {}", clip(names.join(", ")));
                     }
@@ -245,7 +246,7 @@ impl Notice {
                 let _ = writeln!(
                     head,
                     "Changes: not compared: {}",
-                    clean(&changes.reason().unwrap_or_default())
+                    printable(&changes.reason().unwrap_or_default())
                 );
             }
         }
@@ -254,22 +255,22 @@ impl Notice {
         match scan.location {
             ReportLocation::Uploaded(uris) => {
                 for uri in uris {
-                    let _ = writeln!(tail, "  {}", clean(uri));
+                    let _ = writeln!(tail, "  {}", printable(uri));
                 }
             }
             ReportLocation::Local(dir) => {
                 let _ = writeln!(
                     tail,
                     "  not uploaded (no --s3-uri); written to {}",
-                    clean(dir)
+                    printable(dir)
                 );
             }
             ReportLocation::UploadFailed { reason, dir } => {
                 let _ = writeln!(
                     tail,
                     "  the upload failed: {}; the files are kept in {} on the runner",
-                    clean(reason),
-                    clean(dir)
+                    printable(reason),
+                    printable(dir)
                 );
             }
         }
@@ -283,11 +284,11 @@ impl Notice {
                 clip(format!(
                     "- {} {} ({}) {} {} {}: {} -> {}",
                     c.kind.as_str(),
-                    c.key.account_id,
-                    clean(&c.account_name),
-                    c.key.region,
-                    c.key.check_id,
-                    clean(&c.resource_id),
+                    printable(&c.key.account_id),
+                    printable(&c.account_name),
+                    printable(&c.key.region),
+                    printable(&c.key.check_id),
+                    printable(&c.resource_id),
                     status(c.old_status),
                     status(c.new_status)
                 ))
@@ -429,14 +430,18 @@ pub async fn publish(
 /// carries, if any: an accepted key is still listed, marked.
 fn place(finding: &Finding) -> String {
     let exception = finding.exception.as_ref().map_or(String::new(), |mark| {
-        format!(" [exception {} {}]", clean(&mark.id), mark.state.as_str())
+        format!(
+            " [exception {} {}]",
+            printable(&mark.id),
+            mark.state.as_str()
+        )
     });
     format!(
         "{} ({}) {}{exception}: {}",
         finding.account_id,
-        clean(&finding.account_name),
+        printable(&finding.account_name),
         finding.region,
-        clean(&finding.detail)
+        printable(&finding.detail)
     )
 }
 
@@ -450,40 +455,18 @@ fn pending_key(finding: &Finding, scan_time: &str) -> PendingKey {
         .filter(|date| date != "not reported");
     let when = match deletion_date
         .as_deref()
-        .and_then(|d| days_between(scan_time, d))
+        .and_then(|d| TimeLeft::between(scan_time, d))
     {
-        Some(days) if days <= 0 => "due now".to_string(),
-        Some(1) => "in 1 day".to_string(),
-        Some(days) => format!("in {days} days"),
+        Some(TimeLeft::Past) => "past its date".to_string(),
+        Some(TimeLeft::UnderADay) => "in under a day".to_string(),
+        Some(TimeLeft::Days(1)) => "in 1 day".to_string(),
+        Some(TimeLeft::Days(days)) => format!("in {days} days"),
         None => "date not reported".to_string(),
     };
     PendingKey {
         line: clip(format!("- {when}: {}", place(finding))),
         deletion_date,
     }
-}
-
-/// Whole days from `from` to `to` (RFC 3339), rounded up.
-fn days_between(from: &str, to: &str) -> Option<i64> {
-    let from = DateTime::from_str(from, Format::DateTime).ok()?;
-    let to = DateTime::from_str(to, Format::DateTime).ok()?;
-    let seconds = to.secs() - from.secs();
-    Some(seconds.div_euclid(86_400) + i64::from(seconds.rem_euclid(86_400) > 0))
-}
-
-/// AWS's text in a line of the message: control characters (a line break in
-/// a name would forge a line) are shown escaped.
-fn clean(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let shown: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            shown
-        })
-        .collect()
 }
 
 /// A list line cut to [`LINE_LIMIT`] bytes, on a character boundary.
@@ -610,7 +593,7 @@ mod tests {
             n.message
         );
         assert!(
-            n.message.contains("- in 31 days: 111122223333 (prod\\nFAKE LINE) us-east-1 [exception legacy-migration active]: key arn:k/late"),
+            n.message.contains("- in 30 days: 111122223333 (prod\\nFAKE LINE) us-east-1 [exception legacy-migration active]: key arn:k/late"),
             "{}",
             n.message
         );
@@ -645,6 +628,65 @@ mod tests {
         assert!(n
             .attributes
             .contains(&("keys_pending_deletion", "Number", "3".into())));
+    }
+
+    #[test]
+    fn text_read_back_from_an_edited_previous_report_cannot_forge_lines() {
+        // findings.json in the bucket is editable by anyone who may write
+        // there: its scan id, time and row keys reach the message too.
+        let forged = "\nFORGED: all clear";
+        let row = crate::report::Row {
+            scan_id: format!("old{forged}"),
+            scan_time: format!("2026-11-21T06:00:00Z{forged}"),
+            account_id: format!("111122223333{forged}"),
+            account_name: format!("name{forged}"),
+            region: format!("us-east-1{forged}"),
+            check_id: format!("kms.key_state{forged}"),
+            status: Status::Fail,
+            severity: "HIGH".into(),
+            resource_id: format!("arn:k/1{forged}"),
+            title: String::new(),
+            detail: String::new(),
+            remediation: String::new(),
+            controls: String::new(),
+            ou_path: "Root".into(),
+            exception_id: String::new(),
+            exception_state: String::new(),
+        };
+        let old = crate::diff::Findings::from_rows(
+            format!("old{forged}"),
+            format!("2026-11-21T06:00:00Z{forged}"),
+            vec![row],
+        )
+        .expect("one row");
+        let new = crate::diff::Findings::from_rows("new".into(), "t".into(), Vec::new())
+            .expect("no rows");
+        let changes = Changes::compare(format!("s3://b/p/findings.json{forged}"), &old, &new);
+        let summary = Tally::default().summary(&[], 1.0, &Default::default());
+        let no_findings: Vec<Finding> = Vec::new();
+        let n = Notice::new(&Scan {
+            header: &header(),
+            summary: &summary,
+            changes: &changes,
+            findings: &no_findings,
+            location: &ReportLocation::Local("/reports".into()),
+        })
+        .expect("in memory");
+        assert!(
+            n.message.contains("Changes since scan old\\nFORGED: all clear (2026-11-21T06:00:00Z\\nFORGED: all clear, "),
+            "{}",
+            n.message
+        );
+        assert!(
+            n.message.contains("- fixed_fail 111122223333\\nFORGED: all clear (name\\nFORGED: all clear) us-east-1\\nFORGED: all clear kms.key_state\\nFORGED: all clear arn:k/1\\nFORGED: all clear: FAIL -> -"),
+            "{}",
+            n.message
+        );
+        assert!(!n.message.contains("\nFORGED"), "{}", n.message);
+        let stdout = changes.render();
+        assert!(!stdout.contains("\nFORGED"), "{stdout}");
+        let diff = changes.compared.as_ref().expect("compared").diff.render();
+        assert!(!diff.contains("\nFORGED"), "{diff}");
     }
 
     #[test]

@@ -123,6 +123,38 @@ impl KeyActivity {
     }
 }
 
+/// How long a key pending deletion has left, as both the page and the SNS
+/// message say it: whole days from the scan's start to the deletion date,
+/// rounded down (a key due in 6 days 23 hours has 6 days left: it will not
+/// be there on the 7th), `UnderADay` below one day, `Past` once the date
+/// has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeLeft {
+    Past,
+    UnderADay,
+    Days(u64),
+}
+
+impl TimeLeft {
+    /// `None` when either time is not RFC 3339.
+    pub fn between(scan_time: &str, deletion_date: &str) -> Option<TimeLeft> {
+        let seconds = instant(deletion_date)?.secs() - instant(scan_time)?.secs();
+        Some(match u64::try_from(seconds) {
+            Err(_) => TimeLeft::Past,
+            Ok(s) if s < 86_400 => TimeLeft::UnderADay,
+            Ok(s) => TimeLeft::Days(s / 86_400),
+        })
+    }
+
+    /// Under `days` days (a past date is under any).
+    pub fn is_under(self, days: u64) -> bool {
+        match self {
+            TimeLeft::Past | TimeLeft::UnderADay => true,
+            TimeLeft::Days(left) => left < days,
+        }
+    }
+}
+
 /// An RFC 3339 time as AWS gives it (with or without fractional seconds);
 /// `None` when it is not one. Times are compared parsed: as text,
 /// `…26.5Z` would sort before `…26Z`.
@@ -134,6 +166,21 @@ pub fn instant(rfc3339: &str) -> Option<DateTime> {
 mod tests {
     use super::*;
     use crate::facts::{KeyFacts, KmsFacts, RegionFacts};
+
+    #[test]
+    fn time_left_is_whole_days_rounded_down() {
+        let left = |date| TimeLeft::between("2026-11-28T15:56:26Z", date);
+        assert_eq!(left("2026-11-28T15:56:25Z"), Some(TimeLeft::Past));
+        assert_eq!(left("2026-11-28T15:56:26Z"), Some(TimeLeft::UnderADay));
+        assert_eq!(left("2026-11-29T15:56:25Z"), Some(TimeLeft::UnderADay));
+        assert_eq!(left("2026-11-29T15:56:26Z"), Some(TimeLeft::Days(1)));
+        // 6 days 23 hours 59 minutes: 6, not 7.
+        assert_eq!(left("2026-12-05T15:55:26Z"), Some(TimeLeft::Days(6)));
+        assert_eq!(left("2026-12-05T15:56:26.5Z"), Some(TimeLeft::Days(7)));
+        assert_eq!(left("not reported"), None);
+        assert!(TimeLeft::Days(6).is_under(7) && !TimeLeft::Days(7).is_under(7));
+        assert!(TimeLeft::Past.is_under(1) && TimeLeft::UnderADay.is_under(1));
+    }
 
     fn key(arn: &str, state: &str, deletion_date: Option<&str>) -> KeyFacts {
         KeyFacts {

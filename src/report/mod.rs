@@ -19,9 +19,10 @@ use crate::changes::Changes;
 use crate::checks::catalog::Status;
 use crate::checks::Finding;
 use crate::facts::ScanHeader;
-pub use activity::{KeyActivity, KeyPlace, PendingKey, RecentEvent};
+pub use activity::{KeyActivity, KeyPlace, PendingKey, RecentEvent, TimeLeft};
 pub use ocsf::OCSF_VERSION;
 pub use security_hub::{IssueOutcome, SecurityHubIssue, SecurityHubSummary};
+pub(crate) use summary::printable;
 pub use summary::{Coverage, Summary, Tally};
 
 /// CSV columns, in order. Changing them breaks auditors' tooling.

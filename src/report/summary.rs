@@ -386,9 +386,11 @@ fn top_level_ou(ou_path: &str) -> Option<&str> {
     })
 }
 
-/// OU names come from AWS users: control characters are shown escaped on
-/// the terminal rather than sent to it.
-fn printable(name: &str) -> String {
+/// Text from AWS users or from an earlier report (OU and account names, ids
+/// read back from a file anyone with the bucket may edit): control
+/// characters are shown escaped rather than sent to a terminal or an email,
+/// so no such text can start a line of its own.
+pub(crate) fn printable(name: &str) -> String {
     name.chars()
         .flat_map(|c| {
             let escaped: Vec<char> = if c.is_control() {

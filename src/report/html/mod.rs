@@ -19,7 +19,7 @@ use std::io::{self, Write};
 
 use sha2::{Digest, Sha256};
 
-use super::activity::{instant, KeyActivity, KeyPlace, PendingKey};
+use super::activity::{KeyActivity, KeyPlace, PendingKey, TimeLeft};
 use super::Report;
 use crate::checks::catalog::{CheckId, Status};
 use crate::checks::{Finding, ACCOUNT_WIDE};
@@ -40,7 +40,7 @@ const UNREACHABLE_LISTED: usize = 5;
 /// listed collapsed.
 const ROWS_IN_VIEW: usize = 25;
 /// A key deleted within this many days is highlighted.
-const SOON_DAYS: i64 = 7;
+const SOON_DAYS: u64 = 7;
 
 /// The page, from the same report the CSV and JSON are written from.
 pub struct HtmlPage<'a> {
@@ -119,12 +119,12 @@ impl HtmlPage<'_> {
             " keys pending deletion",
         ))?;
         page.raw("</a>")?;
-        if let Some(left) = pending.first().and_then(|key| self.seconds_left(key)) {
+        if let Some(left) = pending.first().and_then(|key| self.time_left(key)) {
             match left {
-                s if s < 0 => page.raw(", the soonest past its date")?,
-                s if s < 86_400 => page.raw(", the soonest in under a day")?,
-                s => {
-                    let days = (s / 86_400) as usize;
+                TimeLeft::Past => page.raw(", the soonest past its date")?,
+                TimeLeft::UnderADay => page.raw(", the soonest in under a day")?,
+                TimeLeft::Days(days) => {
+                    let days = days as usize;
                     page.raw(", the soonest in ")?;
                     page.count(days)?;
                     page.raw(plural(days, " day", " days"))?;
@@ -340,8 +340,8 @@ impl HtmlPage<'_> {
                 " more keys pending deletion, later",
                 HEAD,
             )?;
-            let left = self.seconds_left(key);
-            page.raw(if left.is_some_and(|s| s < SOON_DAYS * 86_400) {
+            let left = self.time_left(key);
+            page.raw(if left.is_some_and(|left| left.is_under(SOON_DAYS)) {
                 "<tr class=\"soon\"><td class=\"nw\">"
             } else {
                 "<tr><td class=\"nw\">"
@@ -349,7 +349,7 @@ impl HtmlPage<'_> {
             page.text(key.deletion_date.as_deref().unwrap_or("not reported"))?;
             page.raw("</td><td class=\"num\">")?;
             match left {
-                Some(seconds) => days_left(page, seconds)?,
+                Some(left) => days_left(page, left)?,
                 None => page.raw("unknown")?,
             }
             page.raw("</td>")?;
@@ -464,10 +464,8 @@ impl HtmlPage<'_> {
     }
 
     /// From the scan time, so that a re-evaluated report says the same.
-    fn seconds_left(&self, key: &PendingKey) -> Option<i64> {
-        let scan = instant(&self.report.scan.scan_time)?;
-        let date = instant(key.deletion_date.as_deref()?)?;
-        Some(date.secs() - scan.secs())
+    fn time_left(&self, key: &PendingKey) -> Option<TimeLeft> {
+        TimeLeft::between(&self.report.scan.scan_time, key.deletion_date.as_deref()?)
     }
 
     /// Says where a list may be incomplete: the check's ERROR rows.
@@ -694,11 +692,11 @@ fn stacked_bars(
 }
 
 /// Whole days, `under 1`, or `past`.
-fn days_left(page: &mut Markup<'_>, seconds: i64) -> io::Result<()> {
-    match seconds {
-        s if s < 0 => page.raw("past"),
-        s if s < 86_400 => page.raw("under 1"),
-        s => page.count((s / 86_400) as usize),
+fn days_left(page: &mut Markup<'_>, left: TimeLeft) -> io::Result<()> {
+    match left {
+        TimeLeft::Past => page.raw("past"),
+        TimeLeft::UnderADay => page.raw("under 1"),
+        TimeLeft::Days(days) => page.count(days as usize),
     }
 }
 
@@ -1233,16 +1231,19 @@ mod tests {
 
     #[test]
     fn days_left_are_whole_days_from_the_scan_time() {
-        let days = |seconds| {
+        let days = |date| {
+            let left = TimeLeft::between("2026-11-28T15:56:26Z", date).expect("dates");
             let mut out = Vec::new();
-            days_left(&mut Markup::new(&mut out), seconds).unwrap();
+            days_left(&mut Markup::new(&mut out), left).unwrap();
             String::from_utf8(out).unwrap()
         };
-        assert_eq!(days(-1), "past");
-        assert_eq!(days(0), "under 1");
-        assert_eq!(days(86_399), "under 1");
-        assert_eq!(days(86_400), "1");
-        assert_eq!(days(7 * 86_400 + 3_600), "7");
+        assert_eq!(days("2026-11-28T15:56:25Z"), "past");
+        assert_eq!(days("2026-11-28T15:56:26Z"), "under 1");
+        assert_eq!(days("2026-11-29T15:56:25Z"), "under 1");
+        assert_eq!(days("2026-11-29T15:56:26Z"), "1");
+        assert_eq!(days("2026-12-05T16:56:26Z"), "7");
+        // Rounded down, as the SNS message says it.
+        assert_eq!(days("2026-12-05T15:55:26Z"), "6");
     }
 
     #[test]
