@@ -174,9 +174,10 @@ fn invalid_yaml_is_named_at_its_line() {
 #[test]
 fn unknown_fields_are_named_at_their_line() {
     let message = error(&with("approver", "someone"), Some(9));
-    assert!(message.contains("approver"), "{message}");
+    assert!(message.contains("`approver`"), "{message}");
     let message = error("exception:\n  - id: x\n", Some(1));
-    assert!(message.contains("exception"), "{message}");
+    // Every message names the "exceptions file": the field is quoted.
+    assert!(message.contains("unknown field `exception`"), "{message}");
 }
 
 #[test]

@@ -331,7 +331,12 @@ async fn exceptions_mark_rows_without_changing_a_status_and_evaluate_reproduces_
         .arg("--output-dir")
         .arg(eval_dir.path());
     assert_exit(&run(cmd).await, 0);
-    for name in ["findings.csv", "findings.json"] {
+    for name in [
+        "findings.csv",
+        "findings.json",
+        "findings.ocsf.json",
+        "report.html",
+    ] {
         let scanned = std::fs::read(scan_dir.path().join(name)).unwrap();
         let evaluated = std::fs::read(eval_dir.path().join(name)).unwrap();
         assert!(
