@@ -2,6 +2,7 @@
 //! the runner's credentials.
 
 use std::fmt;
+use std::io::Read;
 use std::path::PathBuf;
 
 use time::Date;
@@ -11,6 +12,9 @@ use crate::api::Api;
 use crate::collect::session::AccountSession;
 use crate::ids::S3Uri;
 use crate::throttle::CallError;
+
+/// How much of a local file is read: one byte past the limit.
+const LIMIT_PLUS_ONE: u64 = MAX_FILE_BYTES as u64 + 1;
 
 /// The value of `--exceptions`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,19 +102,30 @@ impl ExceptionsSource {
         let name = self.to_string();
         let bytes = match (self, s3) {
             (ExceptionsSource::Local(path), _) => {
-                std::fs::read(path).map_err(|err| ExceptionsError {
-                    file: name.clone(),
-                    line: None,
-                    problem: Problem::Unreadable(err.to_string()),
-                })?
+                // At most one byte past the limit: enough for the parser to
+                // refuse a larger file without reading all of it.
+                let mut bytes = Vec::new();
+                std::fs::File::open(path)
+                    .and_then(|file| file.take(LIMIT_PLUS_ONE).read_to_end(&mut bytes))
+                    .map_err(|err| ExceptionsError {
+                        file: name.clone(),
+                        line: None,
+                        problem: Problem::Unreadable(err.to_string()),
+                    })?;
+                bytes
             }
             (ExceptionsSource::S3 { bucket, key }, Some((session, region))) => {
-                get_object(session, region, bucket, key)
+                let object = get_object(session, region, bucket, key)
                     .await
                     .map_err(|source| LoadError::S3 {
                         uri: name.clone(),
                         source,
-                    })?
+                    })?;
+                object.ok_or_else(|| ExceptionsError {
+                    file: name.clone(),
+                    line: None,
+                    problem: Problem::TooLarge,
+                })?
             }
             (ExceptionsSource::S3 { .. }, None) => return Err(LoadError::NoRegion { uri: name }),
         };
@@ -118,14 +133,15 @@ impl ExceptionsSource {
     }
 }
 
-/// The object's bytes; one larger than an exceptions file may be is cut
-/// at the limit, which the parser then refuses.
+/// The object's bytes; `None` when it is larger than an exceptions file
+/// may be, which is known from its `ContentLength` before the body is read,
+/// or else once the body has gone past the limit.
 async fn get_object(
     session: &AccountSession,
     region: &str,
     bucket: &str,
     key: &str,
-) -> Result<Vec<u8>, CallError> {
+) -> Result<Option<Vec<u8>>, CallError> {
     let client = session.s3(region);
     let out = session
         .throttle
@@ -133,16 +149,27 @@ async fn get_object(
             client.get_object().bucket(bucket).key(key).send()
         })
         .await?;
-    let body = out.body.collect().await.map_err(|err| {
+    if out
+        .content_length
+        .is_some_and(|length| length > MAX_FILE_BYTES as i64)
+    {
+        return Ok(None);
+    }
+    let mut body = out.body;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.try_next().await.map_err(|err| {
         CallError::new(
             Api::S3GetObject,
             "ResponseError",
             format!("the object's body could not be read: {err}"),
         )
-    })?;
-    let mut bytes = body.into_bytes().to_vec();
-    bytes.truncate(MAX_FILE_BYTES + 1);
-    Ok(bytes)
+    })? {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > MAX_FILE_BYTES {
+            return Ok(None);
+        }
+    }
+    Ok(Some(bytes))
 }
 
 #[cfg(test)]
@@ -176,5 +203,25 @@ mod tests {
         ] {
             assert!(ExceptionsSource::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_local_file_larger_than_the_limit_is_refused_without_reading_it_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("exceptions.yaml");
+        std::fs::write(&path, vec![b'#'; 3 * MAX_FILE_BYTES]).unwrap();
+        let today = crate::exceptions::day_of("2026-11-28T15:56:26Z").expect("a day");
+        let err = ExceptionsSource::Local(path.clone())
+            .load(None, today)
+            .await
+            .unwrap_err();
+        assert!(err.is_usage(), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "exceptions file {}: larger than 1048576 bytes",
+                path.display()
+            )
+        );
     }
 }
