@@ -488,11 +488,26 @@ async fn bad_exceptions_files_are_usage_errors_before_any_request() {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreadable_s3_object_fails_the_run_with_the_reason() {
     let emulator = Emulator::with_organization().await;
-    emulator
-        .management()
-        .await
-        .bucket("us-east-1", BUCKET)
+    let management = emulator.management().await;
+    management.bucket("us-east-1", BUCKET).await;
+    // Refused by its ContentLength, before its body is read.
+    let oversized = "#".repeat(2 * 1024 * 1024);
+    management
+        .object("us-east-1", BUCKET, "big.yaml", &oversized)
         .await;
+    let out = tempfile::tempdir().unwrap();
+    let mut cmd = cmkscan(emulator.endpoint());
+    cmd.args(["scan", "--regions", "us-east-1", "--output-dir"])
+        .arg(out.path())
+        .args(["--exceptions", &format!("s3://{BUCKET}/big.yaml")]);
+    let output = run(cmd).await;
+    assert_exit(&output, 2);
+    assert_one_line_reason(
+        &output,
+        &format!("exceptions file s3://{BUCKET}/big.yaml: larger than 1048576 bytes"),
+    );
+    assert_empty_dir(out.path());
+
     let out = tempfile::tempdir().unwrap();
     let mut cmd = cmkscan(emulator.endpoint());
     cmd.args(["scan", "--regions", "us-east-1", "--output-dir"])
