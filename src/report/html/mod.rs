@@ -23,7 +23,7 @@ use super::activity::{KeyActivity, KeyPlace, PendingKey, TimeLeft};
 use super::Report;
 use crate::checks::catalog::{CheckId, Status};
 use crate::checks::{Finding, ACCOUNT_WIDE};
-use crate::exceptions::{format_date, ExceptionOutcome, ExceptionState};
+use crate::exceptions::{format_date, ExceptionMark, ExceptionOutcome, ExceptionState};
 pub use markup::Markup;
 
 const STYLE: &str = include_str!("page.css");
@@ -56,8 +56,8 @@ impl HtmlPage<'_> {
         self.coverage(&mut page, &org)?;
         self.posture(&mut page)?;
         grid(&mut page, &org)?;
-        self.pending_deletion(&mut page)?;
-        self.events(&mut page)?;
+        self.pending_deletion(&mut page, &org)?;
+        self.events(&mut page, &org)?;
         self.exceptions(&mut page)?;
         changes::section(&mut page, self.report.changes)?;
         self.findings(&mut page, &org)?;
@@ -319,8 +319,9 @@ impl HtmlPage<'_> {
         page.raw("</tbody>\n</table>\n</section>\n")
     }
 
-    fn pending_deletion(&self, page: &mut Markup<'_>) -> io::Result<()> {
+    fn pending_deletion(&self, page: &mut Markup<'_>, org: &Organisation) -> io::Result<()> {
         let keys = &self.activity.pending_deletion;
+        let exceptions = self.exception_outcomes();
         page.raw("<section id=\"pending\"><h2>Keys pending deletion</h2>\n")?;
         if keys.is_empty() {
             page.raw("<p class=\"note\">No customer-managed key is pending deletion in the accounts and regions read.")?;
@@ -356,6 +357,9 @@ impl HtmlPage<'_> {
             place(page, &key.place)?;
             page.raw("<td class=\"res\">")?;
             page.text(&key.arn)?;
+            if let Some(mark) = org.key_mark(&key.place, CheckId::KeyState, &key.arn) {
+                exception_note(page, mark, &exceptions)?;
+            }
             page.raw("</td><td>")?;
             page.text(&aliases(&key.aliases))?;
             page.raw("</td></tr>\n")?;
@@ -364,8 +368,9 @@ impl HtmlPage<'_> {
         page.raw("</section>\n")
     }
 
-    fn events(&self, page: &mut Markup<'_>) -> io::Result<()> {
+    fn events(&self, page: &mut Markup<'_>, org: &Organisation) -> io::Result<()> {
         let events = &self.activity.events;
+        let exceptions = self.exception_outcomes();
         page.raw("<section id=\"events\"><h2>Recent DisableKey and ScheduleKeyDeletion</h2>\n<p class=\"note\">From CloudTrail event history, the last ")?;
         page.count(self.report.scan.lookback_days as usize)?;
         page.raw(" days before the scan, newest first.")?;
@@ -392,6 +397,11 @@ impl HtmlPage<'_> {
             if !event.key_aliases.is_empty() {
                 page.raw("<br>")?;
                 page.text(&aliases(&event.key_aliases))?;
+            }
+            if let Some(mark) =
+                org.key_mark(&event.place, CheckId::RecentDisableDeleteEvents, &e.key)
+            {
+                exception_note(page, mark, &exceptions)?;
             }
             page.raw("</td><td class=\"res\">")?;
             page.text(&e.actor)?;
@@ -464,6 +474,17 @@ impl HtmlPage<'_> {
     }
 
     /// From the scan time, so that a re-evaluated report says the same.
+    /// The exceptions of the file applied, by id.
+    fn exception_outcomes(&self) -> BTreeMap<&str, &ExceptionOutcome> {
+        self.report
+            .summary
+            .exceptions
+            .iter()
+            .flat_map(|summary| &summary.exceptions)
+            .map(|exception| (exception.id.as_str(), exception))
+            .collect()
+    }
+
     fn time_left(&self, key: &PendingKey) -> Option<TimeLeft> {
         TimeLeft::between(&self.report.scan.scan_time, key.deletion_date.as_deref()?)
     }
@@ -517,14 +538,7 @@ impl HtmlPage<'_> {
             option(page, status.as_str())?;
         }
         page.raw("</select></label><label>Exception<select name=\"exception\"><option value=\"\">all</option><option value=\"accepted\">accepted</option><option value=\"expired\">expired</option><option value=\"none\">none</option></select></label><button type=\"reset\">Show all</button><span id=\"matching\"></span></form>\n")?;
-        let exceptions: BTreeMap<&str, &ExceptionOutcome> = self
-            .report
-            .summary
-            .exceptions
-            .iter()
-            .flat_map(|summary| &summary.exceptions)
-            .map(|exception| (exception.id.as_str(), exception))
-            .collect();
+        let exceptions = self.exception_outcomes();
         let open = org.accounts.len() <= OPEN_ACCOUNTS_UP_TO;
         // The account whose rows are being written.
         let mut current: Option<(String, Option<&AccountRollup>)> = None;
@@ -984,35 +998,45 @@ fn finding_row(
     page.raw("</td><td>")?;
     page.text(&finding.detail)?;
     if let Some(mark) = &finding.exception {
-        page.raw(match mark.state {
-            ExceptionState::Active => "<div class=\"exc\">Accepted by exception <b>",
-            ExceptionState::Expired => "<div class=\"exc\">Not accepted: exception <b>",
-        })?;
-        page.text(&mark.id)?;
-        page.raw("</b>")?;
-        if mark.state == ExceptionState::Expired {
-            page.raw(" has expired")?;
-        }
-        if let Some(exception) = exceptions.get(mark.id.as_str()) {
-            page.raw(": ")?;
-            page.text(&exception.reason)?;
-            page.raw(" — approved by ")?;
-            page.text(&exception.approved_by)?;
-            if let Some(ticket) = &exception.ticket {
-                page.raw(" (")?;
-                page.text(ticket)?;
-                page.raw(")")?;
-            }
-            page.raw(if mark.state == ExceptionState::Active {
-                ", until "
-            } else {
-                ", expired after "
-            })?;
-            page.text(&format_date(exception.expires))?;
-        }
-        page.raw("</div>")?;
+        exception_note(page, mark, exceptions)?;
     }
     page.raw("</td></tr>\n")
+}
+
+/// What a row's exception says, under the row's text: accepted (or
+/// expired), by whom and why.
+fn exception_note(
+    page: &mut Markup<'_>,
+    mark: &ExceptionMark,
+    exceptions: &BTreeMap<&str, &ExceptionOutcome>,
+) -> io::Result<()> {
+    page.raw(match mark.state {
+        ExceptionState::Active => "<div class=\"exc\">Accepted by exception <b>",
+        ExceptionState::Expired => "<div class=\"exc\">Not accepted: exception <b>",
+    })?;
+    page.text(&mark.id)?;
+    page.raw("</b>")?;
+    if mark.state == ExceptionState::Expired {
+        page.raw(" has expired")?;
+    }
+    if let Some(exception) = exceptions.get(mark.id.as_str()) {
+        page.raw(": ")?;
+        page.text(&exception.reason)?;
+        page.raw(" — approved by ")?;
+        page.text(&exception.approved_by)?;
+        if let Some(ticket) = &exception.ticket {
+            page.raw(" (")?;
+            page.text(ticket)?;
+            page.raw(")")?;
+        }
+        page.raw(if mark.state == ExceptionState::Active {
+            ", until "
+        } else {
+            ", expired after "
+        })?;
+        page.text(&format_date(exception.expires))?;
+    }
+    page.raw("</div>")
 }
 
 /// Whether an exception in force accepts the row (an expired one only
@@ -1074,17 +1098,47 @@ struct Organisation {
     regions: BTreeSet<String>,
     /// Accounts that could not be read: id, name and why.
     unreachable: Vec<(String, String, String)>,
+    /// The exceptions on `kms.key_state` and `kms.recent_disable_delete_events`
+    /// rows, by account, region, check and key ARN: the key and event
+    /// tables mark an accepted key as the findings do (few rows carry one).
+    key_marks: BTreeMap<(String, String, CheckId, String), ExceptionMark>,
 }
 
 impl Organisation {
+    fn key_mark(&self, place: &KeyPlace, check: CheckId, arn: &str) -> Option<&ExceptionMark> {
+        self.key_marks.get(&(
+            place.account_id.clone(),
+            place.region.clone(),
+            check,
+            arn.to_string(),
+        ))
+    }
+
     fn read(report: &Report) -> io::Result<Self> {
         let mut org = Organisation {
             accounts: BTreeMap::new(),
             regions: BTreeSet::new(),
             unreachable: Vec::new(),
+            key_marks: BTreeMap::new(),
         };
         for finding in report.findings.rows() {
             let finding = finding?;
+            if let Some(mark) = &finding.exception {
+                if matches!(
+                    finding.check,
+                    CheckId::KeyState | CheckId::RecentDisableDeleteEvents
+                ) {
+                    org.key_marks.insert(
+                        (
+                            finding.account_id.clone(),
+                            finding.region.clone(),
+                            finding.check,
+                            finding.resource_id.clone(),
+                        ),
+                        mark.clone(),
+                    );
+                }
+            }
             if finding.check == CheckId::AccountAccess && finding.status == Status::Error {
                 org.unreachable.push((
                     finding.account_id.clone(),
@@ -1227,6 +1281,85 @@ mod tests {
         // Three days and five minutes after the scan: 3 days left.
         assert!(section.contains("<td class=\"num\">3</td>"), "{section}");
         assert!(page.contains("30 keys pending deletion</a>, the soonest in 3 days"));
+    }
+
+    #[test]
+    fn an_accepted_key_is_marked_in_the_key_and_event_tables() {
+        let arn = "arn:aws:kms:us-east-1:222222222222:key/k1";
+        let place = KeyPlace {
+            account_id: "222222222222".into(),
+            account_name: "dev".into(),
+            ou_path: "Root".into(),
+            region: "us-east-1".into(),
+        };
+        let activity = KeyActivity {
+            pending_deletion: vec![PendingKey {
+                place: place.clone(),
+                arn: arn.into(),
+                aliases: Vec::new(),
+                deletion_date: Some("2026-12-01T10:15:00Z".into()),
+            }],
+            events: vec![crate::report::RecentEvent {
+                place,
+                event: crate::facts::KeyEvent {
+                    event_id: "e1".into(),
+                    event_name: "ScheduleKeyDeletion".into(),
+                    event_time: "2026-11-27T10:00:00Z".into(),
+                    actor: "arn:aws:iam::222222222222:user/x".into(),
+                    key: arn.into(),
+                    source_ip: "10.0.0.1".into(),
+                },
+                key_aliases: Vec::new(),
+            }],
+        };
+        let finding = |check, status, id: &str, state| Finding {
+            account_id: "222222222222".into(),
+            account_name: "dev".into(),
+            ou_path: "Root".into(),
+            ou_id: "r-a1b2".into(),
+            region: "us-east-1".into(),
+            check,
+            status,
+            resource_id: arn.into(),
+            detail: "detail".into(),
+            exception: Some(ExceptionMark {
+                id: id.into(),
+                state,
+            }),
+        };
+        let page = render(
+            vec![
+                finding(
+                    CheckId::KeyState,
+                    Status::Fail,
+                    "decommission",
+                    ExceptionState::Active,
+                ),
+                finding(
+                    CheckId::RecentDisableDeleteEvents,
+                    Status::Warn,
+                    "old-window",
+                    ExceptionState::Expired,
+                ),
+            ],
+            &activity,
+            &not_compared(),
+        );
+        let pending =
+            &page[page.find("id=\"pending\"").unwrap()..page.find("id=\"events\"").unwrap()];
+        assert!(
+            pending.contains(
+                "key/k1<div class=\"exc\">Accepted by exception <b>decommission</b></div>"
+            ),
+            "{pending}"
+        );
+        let events =
+            &page[page.find("id=\"events\"").unwrap()..page.find("id=\"exceptions\"").unwrap()];
+        assert!(
+            events.contains("key/k1<div class=\"exc\">Not accepted: exception <b>old-window</b> has expired</div>"),
+            "{events}"
+        );
+        assert!(!events.contains("decommission"), "{events}");
     }
 
     #[test]
