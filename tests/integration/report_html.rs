@@ -122,6 +122,16 @@ fn chromium_opens_the_page_with_no_console_message_and_runs_its_script() {
         "the filter form stayed hidden"
     );
     assert!(loaded.dom.contains("<svg"), "no chart");
+
+    // A fragment that does not decode is ignored, the rest applied.
+    let loaded = chromium::open(&page, "#status=%E0&check=kms.key_state");
+    assert!(loaded.console.is_empty(), "console: {:#?}", loaded.console);
+    assert!(
+        loaded.dom.contains(" matching findings<"),
+        "the filter did not run"
+    );
+    let loaded = chromium::open(&page, "#acct-%E0");
+    assert!(loaded.console.is_empty(), "console: {:#?}", loaded.console);
 }
 
 #[test]
@@ -160,11 +170,26 @@ const HOSTILE_OU: &str = "Root/</script><script>console.error('ou')</script>";
 const HOSTILE_ALIAS: &str = "alias/\"><svg onload=console.error('alias')>";
 const HOSTILE_ACTOR: &str = "arn:aws:sts::326604603045:assumed-role/<b>mallory</b>";
 const HOSTILE_IP: &str = "' onmouseover='console.error(1)";
+/// Replaces the prod trail's ARN (name) and a pending key's id wherever
+/// the facts hold them, so that the checks still tie them together.
+const PROD_TRAIL: &str = "trail/prod-trail";
+const HOSTILE_TRAIL: &str = "trail/prod-<i>trail</i>";
+const PENDING_KEY: &str = "key/865ba95d-0bcf-4915-8068-476e99d1d248";
+const HOSTILE_KEY: &str = "key/<u>865ba95d</u>";
+const HOSTILE_PATTERN: &str = "{ $.eventName = <svg/onload=console.error(2)> }";
+/// In the exceptions file: the reason and approver of the exception that
+/// accepts the pending key.
+const HOSTILE_REASON: &str = "<a href=x>The legacy</a> database key";
+const HOSTILE_APPROVER: &str = "cto@example.com<script>console.error('approver')</script>";
 
-/// The fixture with the `prod` account's name, OU path, key aliases and
-/// event fields replaced by markup.
+/// The fixture with the `prod` account's name, OU path, trail name, metric
+/// filter pattern, a key's id, key aliases and event fields replaced by
+/// markup.
 fn hostile_facts(dir: &Path) -> PathBuf {
-    let mut facts: serde_json::Value = serde_json::from_str(&read(&fixture())).unwrap();
+    let text = read(&fixture())
+        .replace(PROD_TRAIL, HOSTILE_TRAIL)
+        .replace(PENDING_KEY, HOSTILE_KEY);
+    let mut facts: serde_json::Value = serde_json::from_str(&text).unwrap();
     let prod = facts["accounts"]
         .as_array_mut()
         .unwrap()
@@ -173,6 +198,11 @@ fn hostile_facts(dir: &Path) -> PathBuf {
         .expect("the fixture's prod account");
     prod["name"] = HOSTILE_NAME.into();
     prod["ou_path"] = HOSTILE_OU.into();
+    for trail in prod["trails"].as_array_mut().unwrap() {
+        for filter in trail["metric_filters"]["Ok"].as_array_mut().unwrap() {
+            filter["pattern"] = HOSTILE_PATTERN.into();
+        }
+    }
     for region in prod["regions"].as_array_mut().unwrap() {
         if let Some(keys) = region["keys"]["Ok"]["customer_keys"].as_array_mut() {
             for key in keys {
@@ -194,7 +224,19 @@ fn hostile_facts(dir: &Path) -> PathBuf {
 #[test]
 fn names_from_aws_that_are_markup_stay_text() {
     let dir = tempfile::tempdir().unwrap();
-    let (page, _out) = page_of(&hostile_facts(dir.path()));
+    let exceptions = dir.path().join("exceptions.yaml");
+    let file = documented_exceptions()
+        .replace("The legacy database key", HOSTILE_REASON)
+        .replace(
+            "approved_by: cto@example.com",
+            &format!("approved_by: {HOSTILE_APPROVER}"),
+        );
+    assert!(file.contains(HOSTILE_REASON) && file.contains(HOSTILE_APPROVER));
+    std::fs::write(&exceptions, file).unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    evaluate_with(&hostile_facts(dir.path()), &out, Some(&exceptions));
+    let page = out.join("report.html");
     let html = read(&page);
     for hostile in [
         HOSTILE_NAME,
@@ -202,6 +244,11 @@ fn names_from_aws_that_are_markup_stay_text() {
         HOSTILE_ALIAS,
         HOSTILE_ACTOR,
         HOSTILE_IP,
+        HOSTILE_TRAIL,
+        HOSTILE_KEY,
+        HOSTILE_PATTERN,
+        HOSTILE_REASON,
+        HOSTILE_APPROVER,
     ] {
         assert!(
             !html.contains(hostile),
@@ -214,9 +261,21 @@ fn names_from_aws_that_are_markup_stay_text() {
         "alias/&quot;&gt;&lt;svg onload=console.error(&#39;alias&#39;)&gt;",
         "assumed-role/&lt;b&gt;mallory&lt;/b&gt;",
         "&#39; onmouseover=&#39;console.error(1)",
+        "trail/prod-&lt;i&gt;trail&lt;/i&gt;",
+        "key/&lt;u&gt;865ba95d&lt;/u&gt;",
+        "&lt;svg/onload=console.error(2)&gt;",
+        "&lt;a href=x&gt;The legacy&lt;/a&gt; database key",
+        "cto@example.com&lt;script&gt;console.error(&#39;approver&#39;)&lt;/script&gt;",
     ] {
         assert!(html.contains(escaped), "{escaped} is not in the page");
     }
+    // The key and event tables show the key (and the key table its
+    // exception) as text too.
+    let pending = &html[html.find("id=\"pending\"").unwrap()..html.find("id=\"events\"").unwrap()];
+    assert!(
+        pending.contains("key/&lt;u&gt;865ba95d&lt;/u&gt;<div class=\"exc\">Accepted by exception <b>legacy-db-key-retirement</b>: &lt;a href=x&gt;"),
+        "{pending}"
+    );
 
     let loaded = chromium::open(&page, "");
     // Had any of it become markup, its script would have run or been
@@ -228,6 +287,9 @@ fn names_from_aws_that_are_markup_stay_text() {
         "an <svg onload> element was made"
     );
     assert!(!loaded.dom.contains("<b>mallory"), "a <b> element was made");
+    for made in ["<i>trail", "<u>865ba95d", "<svg/onload", "<a href=x"] {
+        assert!(!loaded.dom.contains(made), "{made} became an element");
+    }
     assert!(
         !loaded.dom.contains("onmouseover=\""),
         "an attribute was made"

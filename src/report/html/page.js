@@ -49,10 +49,17 @@
     history.replaceState(null, "", parts.length ? "#" + parts.join("&") : location.pathname + location.search);
   }
 
+  // A fragment typed or cut by hand may not decode (#status=%E0): its
+  // part is ignored rather than stopping the script.
+  function decoded(text) {
+    try { return decodeURIComponent(text); } catch (malformed) { return null; }
+  }
+
   function load() {
     var hash = location.hash.slice(1);
     if (hash.indexOf("acct-") === 0) {
-      var target = document.getElementById(decodeURIComponent(hash));
+      var id = decoded(hash);
+      var target = id === null ? null : document.getElementById(id);
       if (target && target.tagName === "DETAILS") { target.open = true; }
       return;
     }
@@ -60,7 +67,8 @@
     var given = {};
     hash.split("&").forEach(function (part) {
       var at = part.indexOf("=");
-      if (at > 0) { given[part.slice(0, at)] = decodeURIComponent(part.slice(at + 1)); }
+      var value = at > 0 ? decoded(part.slice(at + 1)) : null;
+      if (value !== null) { given[part.slice(0, at)] = value; }
     });
     names.forEach(function (name) { form.elements[name].value = given[name] || ""; });
     apply();
