@@ -185,7 +185,7 @@ struct DiffArgs {
 
 #[derive(clap::Args)]
 struct OutputArgs {
-    /// Directory receiving findings.csv, findings.json, report.html (and, from `scan`, facts.json.gz), written before any upload.
+    /// Directory receiving findings.csv, findings.json, findings.ocsf.json, report.html, changes.csv (when compared with a previous report) and, from `scan`, facts.json.gz, written before any upload.
     #[arg(long, default_value = "./reports", value_parser = parse_output_dir)]
     output_dir: PathBuf,
 }
@@ -194,7 +194,7 @@ struct OutputArgs {
 /// the original scan's S3 folder.
 #[derive(clap::Args)]
 struct UploadArgs {
-    /// Also upload the four files to s3://bucket/prefix/YYYY/MM/DD/<scan_id>/.
+    /// Also upload the report files and facts.json.gz to s3://bucket/prefix/YYYY/MM/DD/<scan_id>/.
     #[arg(long, value_parser = parse_s3_uri)]
     s3_uri: Option<S3Uri>,
     /// KMS key for SSE-KMS on the uploaded reports (SSE-S3 when absent): key
