@@ -119,6 +119,30 @@ async fn the_summary_reaches_a_subscriber_with_keys_events_and_the_report_locati
     let json: Value =
         serde_json::from_slice(&std::fs::read(out_dir.path().join("findings.json")).unwrap())
             .unwrap();
+    // Whole days left from the scan's start, rounded down: a key scheduled
+    // for 7 days before the scan started has 6 left, unless both fall in
+    // one second (scan_time has no fraction).
+    let key_row = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["check_id"] == "kms.key_state" && r["status"] == "FAIL")
+        .expect("the pending key's row");
+    let deletion_date = key_row["detail"]
+        .as_str()
+        .unwrap()
+        .split_once("(deletion date ")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(date, _)| date)
+        .expect("a deletion date");
+    let seconds = |time: &str| {
+        aws_smithy_types::DateTime::from_str(time, aws_smithy_types::date_time::Format::DateTime)
+            .unwrap_or_else(|err| panic!("{time}: {err}"))
+            .secs()
+    };
+    let days_left =
+        (seconds(deletion_date) - seconds(json["scan_time"].as_str().unwrap())).div_euclid(86_400);
+    assert!(days_left == 6 || days_left == 7, "{days_left}");
     for needle in [
         format!("cmkscan scan {}", json["scan_id"].as_str().unwrap()),
         format!(
@@ -132,7 +156,7 @@ async fn the_summary_reaches_a_subscriber_with_keys_events_and_the_report_locati
         "Changes: not compared: no earlier report under s3://reports-bucket/weekly".to_string(),
         "Keys pending deletion (1), soonest first:\n".to_string(),
         format!(
-            "- in 7 days: {} (member) {REGION}: key {key} is PendingDeletion (deletion date ",
+            "- in {days_left} days: {} (member) {REGION}: key {key} is PendingDeletion (deletion date ",
             member.id
         ),
         "aliases: alias/payments".to_string(),
