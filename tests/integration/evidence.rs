@@ -339,6 +339,15 @@ fn the_documented_exceptions_example_is_valid_and_marks_the_fixture_as_pinned() 
     let example = dir.path().join("exceptions.yaml");
     std::fs::write(&example, documented_exceptions()).unwrap();
     assert_eq!(exceptions_schema_errors(&example), "");
+    // A null ticket is no ticket, for the schema as for cmkscan.
+    let null_ticket = dir.path().join("null-ticket.yaml");
+    let text = documented_exceptions().replace("ticket: SEC-1234", "ticket: ~");
+    assert!(text.contains("ticket: ~"));
+    std::fs::write(&null_ticket, text).unwrap();
+    assert_eq!(exceptions_schema_errors(&null_ticket), "");
+    let null_out = dir.path().join("null-ticket");
+    std::fs::create_dir_all(&null_out).unwrap();
+    evaluate_with(&fixture(), &null_out, Some(&null_ticket));
 
     let out = dir.path().join("out");
     std::fs::create_dir_all(&out).unwrap();
