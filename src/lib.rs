@@ -58,20 +58,23 @@
 //! The binary (`src/main.rs`) parses the command line, loads the AWS
 //! configuration, runs [`scan::run`] and delivers the report.
 
-pub mod api;
-pub mod arn;
-pub mod changes;
+pub mod aws;
 pub mod checks;
 pub mod collect;
-pub mod diff;
-pub mod evidence;
 pub mod exceptions;
 pub mod facts;
+pub mod findings;
+pub mod history;
 pub mod ids;
-pub mod notify;
-pub mod previous;
+pub mod job;
 pub mod report;
 pub mod scan;
 pub mod sink;
-pub mod spool;
-pub mod throttle;
+
+pub use history::ReportFile;
+pub use ids::{
+    AccountId, ExternalId, FileSource, InputError, KmsKeyId, OuId, RegionName, RegionSelection,
+    RoleArn, RoleName, S3Uri, TopicArn,
+};
+pub use job::{EvaluateJob, ScanJob, SecurityHubJob, Upload};
+pub use scan::ScanOptions;

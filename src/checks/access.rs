@@ -18,16 +18,12 @@ pub const DEFINITION: CheckDef = CheckDef {
 /// regions could not be listed; `None` when the scan could read it.
 pub fn denied(account: &AccountFacts) -> Option<Finding> {
     let err = account.access.as_ref().err()?;
-    Some(Finding {
-        account_id: account.id.clone(),
-        account_name: account.name.clone(),
-        ou_path: account.ou_path.clone(),
-        ou_id: account.ou_id.clone(),
-        region: ACCOUNT_WIDE.to_string(),
-        check: CheckId::AccountAccess,
-        status: Status::Error,
-        resource_id: String::new(),
-        detail: err.to_string(),
-        exception: None,
-    })
+    Some(Finding::new(
+        account,
+        ACCOUNT_WIDE,
+        CheckId::AccountAccess,
+        Status::Error,
+        "",
+        err.to_string(),
+    ))
 }

@@ -7,7 +7,7 @@ use super::catalog::{CheckDef, CheckId, RowsPer, Severity, Status};
 use super::kms_events::{self, PatternCoverage, Subject};
 use super::trails::{self, TrailGap};
 use super::{Finding, RegionContext};
-use crate::arn::Arn;
+use crate::aws::arn::Arn;
 use crate::facts::{AlarmFacts, MetricFilterFacts, MetricRef, RuleFacts, TrailFacts, TrailStatus};
 
 pub const DEFINITION: CheckDef = CheckDef {
@@ -455,9 +455,9 @@ fn rule_notifies(rule: &RuleFacts, broader: bool, walk: &mut Walk) -> Option<Cha
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Api;
+    use crate::aws::api::Api;
+    use crate::aws::throttle::CallError;
     use crate::facts::AlarmActionFacts;
-    use crate::throttle::CallError;
 
     const CIS: &str = "{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)) }";
     const SUBJECT: Subject<'static> = Subject {

@@ -8,6 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use super::status::{Status, StatusCounts};
 use super::{access, alerting, keys, recording, trails};
 
 /// A check's entry in the catalogue, defined beside its rule.
@@ -148,34 +149,6 @@ impl<'de> Deserialize<'de> for CheckId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let id = String::deserialize(deserializer)?;
         CheckId::from_id(&id).ok_or_else(|| serde::de::Error::unknown_variant(&id, &CheckId::IDS))
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum Status {
-    Pass,
-    Fail,
-    Warn,
-    Error,
-}
-
-impl Status {
-    pub const ALL: [Status; 4] = [Status::Pass, Status::Fail, Status::Warn, Status::Error];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "PASS",
-            Status::Fail => "FAIL",
-            Status::Warn => "WARN",
-            Status::Error => "ERROR",
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

@@ -83,3 +83,22 @@ pub fn verdicts(findings: &[Finding], check: CheckId) -> Vec<(Status, String)> {
         .map(|f| (f.status, f.detail.clone()))
         .collect()
 }
+
+/// A finding of `check` with `status` in the member account 111122223333
+/// (`prod`, under `Root/Workloads`) in us-east-1, about the whole region
+/// and with no detail: tests change the fields they are about.
+pub fn finding(check: CheckId, status: Status) -> Finding {
+    Finding {
+        account_id: "111122223333".into(),
+        account_name: "prod".into(),
+        ou_path: "Root/Workloads".into(),
+        ou_id: "ou-ab12-workload".into(),
+        region: "us-east-1".into(),
+        check,
+        status,
+        resource_id: String::new(),
+        detail: String::new(),
+        exception: None,
+        pending_deletion: None,
+    }
+}

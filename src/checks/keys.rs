@@ -57,25 +57,28 @@ pub fn key_state(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
     }
     for key in &kms.customer_keys {
         let aliases = alias_list(&key.aliases);
-        let (status, what) = match key.state.as_str() {
-            "Enabled" => (Status::Pass, "is enabled".to_string()),
-            "Disabled" => (Status::Warn, "is disabled".to_string()),
-            "PendingDeletion" | "PendingReplicaDeletion" => (
+        let pending_deletion = key.pending_deletion();
+        let (status, what) = match (&pending_deletion, key.state.as_str()) {
+            (Some(deletion), state) => (
                 Status::Fail,
                 format!(
-                    "is {} (deletion date {})",
-                    key.state,
-                    key.deletion_date.as_deref().unwrap_or("not reported")
+                    "is {state} (deletion date {})",
+                    deletion.date.as_deref().unwrap_or("not reported")
                 ),
             ),
-            other => (Status::Warn, format!("is in state {other}")),
+            (None, "Enabled") => (Status::Pass, "is enabled".to_string()),
+            (None, "Disabled") => (Status::Warn, "is disabled".to_string()),
+            (None, other) => (Status::Warn, format!("is in state {other}")),
         };
-        out.push(ctx.finding(
-            CheckId::KeyState,
-            status,
-            &key.arn,
-            format!("key {} {what}; aliases: {aliases}", key.arn),
-        ));
+        out.push(Finding {
+            pending_deletion,
+            ..ctx.finding(
+                CheckId::KeyState,
+                status,
+                &key.arn,
+                format!("key {} {what}; aliases: {aliases}", key.arn),
+            )
+        });
     }
 }
 
@@ -124,11 +127,11 @@ pub fn recent_events(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
 
 #[cfg(test)]
 mod tests {
-    use crate::api::Api;
+    use crate::aws::api::Api;
+    use crate::aws::throttle::CallError;
     use crate::checks::catalog::{CheckId, Status};
     use crate::checks::fixtures::{account, empty_region, evaluate_region, verdicts};
     use crate::facts::{KeyEvent, KeyFacts, KmsFacts, UndescribedKey};
-    use crate::throttle::CallError;
 
     const KEY: &str = "arn:aws:kms:us-east-1:111122223333:key/k1";
 

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use super::Undecidable;
 use super::{event_pattern, filter_pattern};
-use crate::arn::Arn;
+use crate::aws::arn::Arn;
 use crate::facts::WATCHED_EVENTS;
 use crate::ids::partition_of;
 

@@ -198,8 +198,8 @@ mod tests {
             vec![(Status::Fail, "recorder default is stopped".to_string())]
         );
         assert_eq!(
-            rows(Err(crate::throttle::CallError::new(
-                crate::api::Api::ConfigDescribeDeliveryChannels,
+            rows(Err(crate::aws::throttle::CallError::new(
+                crate::aws::api::Api::ConfigDescribeDeliveryChannels,
                 "AccessDeniedException",
                 "no"
             ))),

@@ -259,10 +259,10 @@ fn field_matches(f: &AdvancedFieldSelector, value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::Api;
+    use crate::aws::api::Api;
+    use crate::aws::throttle::CallError;
     use crate::checks::catalog::Status;
     use crate::facts::{ClassicSelector, TrailStatus};
-    use crate::throttle::CallError;
 
     fn trail(status: TrailStatus) -> TrailFacts {
         TrailFacts {

@@ -6,11 +6,11 @@ use std::pin::pin;
 
 use futures::TryStreamExt;
 
-use super::session::AccountSession;
-use crate::api::Api;
-use crate::arn::Arn;
+use crate::aws::api::Api;
+use crate::aws::arn::Arn;
+use crate::aws::session::AccountSession;
+use crate::aws::throttle::CallError;
 use crate::facts::{AlarmActionFacts, AlarmFacts, Fetched, MetricFilterFacts, MetricRef};
-use crate::throttle::CallError;
 
 /// Metric filters on the log group, each with the alarms on its metrics.
 /// `log_group_arn` is `arn:…:logs:<region>:<account>:log-group:<name>:*`.
@@ -192,7 +192,7 @@ mod tests {
     use aws_smithy_types::retry::RetryConfig;
 
     use super::*;
-    use crate::throttle::Throttle;
+    use crate::aws::throttle::Throttle;
 
     #[test]
     fn reads_region_and_name_from_log_group_arn() {

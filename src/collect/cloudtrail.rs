@@ -11,9 +11,9 @@ use std::collections::BTreeMap;
 use futures::future::join_all;
 
 use super::alarms::log_group_chain;
-use super::session::AccountSession;
-use crate::api::Api;
-use crate::arn::Arn;
+use crate::aws::api::Api;
+use crate::aws::arn::Arn;
+use crate::aws::session::AccountSession;
 use crate::facts::{
     AdvancedFieldSelector, AdvancedSelector, ClassicSelector, EventSelectors, Fetched, TrailFacts,
     TrailStatus,

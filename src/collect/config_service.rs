@@ -1,7 +1,7 @@
 //! AWS Config recorders, their status and the delivery channels of a region.
 
-use super::session::AccountSession;
-use crate::api::Api;
+use crate::aws::api::Api;
+use crate::aws::session::AccountSession;
 use crate::facts::{ConfigFacts, Fetched, RecorderFacts};
 
 pub async fn config_facts(session: &AccountSession, region: &str) -> Fetched<ConfigFacts> {

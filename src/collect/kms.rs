@@ -4,10 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use futures::stream::{self, StreamExt};
 
-use super::session::AccountSession;
-use crate::api::Api;
+use crate::aws::api::Api;
+use crate::aws::session::AccountSession;
+use crate::aws::throttle::{CallError, QuotaScope};
 use crate::facts::{Fetched, KeyFacts, KmsFacts, UndescribedKey};
-use crate::throttle::{CallError, QuotaScope};
 
 /// DescribeKey calls in flight per region; the rate limiter sets the pace,
 /// this only bounds memory for regions with thousands of keys.

@@ -8,10 +8,10 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_cloudtrail::types::{Event, LookupAttribute, LookupAttributeKey};
 use aws_smithy_types::date_time::{DateTime, Format};
 
-use super::session::AccountSession;
-use crate::api::Api;
+use crate::aws::api::Api;
+use crate::aws::session::AccountSession;
+use crate::aws::throttle::CallError;
 use crate::facts::{Fetched, KeyEvent, WATCHED_EVENTS};
-use crate::throttle::CallError;
 
 pub async fn recent_key_events(
     session: &AccountSession,

@@ -3,7 +3,6 @@
 //! is fetched follows from the facts alone, so the evidence serves any
 //! version of the checks.
 
-pub mod access;
 mod alarms;
 mod cloudtrail;
 mod config_service;
@@ -12,15 +11,14 @@ mod kms;
 mod lookup_events;
 pub mod organizations;
 pub mod regions;
-pub mod session;
 
 use std::time::SystemTime;
 
 use futures::future::join_all;
 
+use crate::aws::session::AccountSession;
 use crate::facts::{Fetched, RegionFacts, TrailFacts};
 use cloudtrail::ListedTrail;
-use session::AccountSession;
 
 /// Region facts plus the trails listed in each region, then the details of
 /// every distinct trail, each fetched once.

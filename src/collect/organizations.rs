@@ -8,10 +8,10 @@ use std::collections::BTreeSet;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use futures::Stream;
 
-use super::session::AccountSession;
-use crate::api::Api;
+use crate::aws::api::Api;
+use crate::aws::session::AccountSession;
+use crate::aws::throttle::CallError;
 use crate::facts::OrgAccount;
-use crate::throttle::CallError;
 
 /// The most accounts (or OUs, or roots) Organizations returns in one page:
 /// fewest pages at its strict pace.

@@ -24,10 +24,10 @@ use aws_smithy_types::error::metadata::{ErrorMetadata, ProvideErrorMetadata};
 use aws_smithy_types::timeout::TimeoutConfig;
 use aws_smithy_xml::decode::{try_data, Document, ScopedDecoder, XmlDecodeError};
 
-use super::session::AccountSession;
-use crate::api::Api;
+use crate::aws::api::Api;
+use crate::aws::session::AccountSession;
+use crate::aws::throttle::CallError;
 use crate::ids::partition_of;
-use crate::throttle::CallError;
 
 const QUERY: &str = "Action=DescribeRegions&Version=2016-11-15&AllRegions=true";
 
@@ -323,7 +323,7 @@ mod tests {
         use aws_types::SdkConfig;
 
         use super::super::*;
-        use crate::throttle::Throttle;
+        use crate::aws::throttle::Throttle;
 
         const REGIONS: &str = "<DescribeRegionsResponse><regionInfo><item><regionName>us-east-1</regionName><optInStatus>opt-in-not-required</optInStatus></item></regionInfo></DescribeRegionsResponse>";
 

@@ -16,59 +16,21 @@ mod file;
 mod matching;
 mod source;
 
-use std::collections::{BTreeMap, HashMap};
 use std::time::SystemTime;
 
-use serde::{Deserialize, Serialize, Serializer};
+use serde::{Serialize, Serializer};
 use time::Date;
 
-use crate::checks::catalog::Status;
-use crate::checks::Finding;
-use crate::facts::{AccountFacts, ScanFacts};
+use crate::checks::catalog::{Status, StatusCounts};
+use crate::checks::{ExceptionMark, ExceptionState, Finding};
+use crate::facts::AccountFacts;
+use crate::facts::StoredExceptions;
 pub use file::{
     parse_date, Exception, Exceptions, ExceptionsError, Problem, DEFAULT_MAX_DAYS, MAX_FILE_BYTES,
     MAX_MAX_DAYS,
 };
 pub use matching::{AccountPattern, CheckPattern, RegionPattern, ResourcePattern, Subject};
-pub use source::{ExceptionsSource, LoadError};
-
-/// Whether the exception on a row accepts it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ExceptionState {
-    /// In force on the scan's day: the row is accepted.
-    Active,
-    /// Past its `expires` day: the row is flagged, not accepted.
-    Expired,
-}
-
-impl ExceptionState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExceptionState::Active => "active",
-            ExceptionState::Expired => "expired",
-        }
-    }
-}
-
-/// The exception a row carries: its `exception_id` and `exception_state`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExceptionMark {
-    pub id: String,
-    pub state: ExceptionState,
-}
-
-/// The exceptions file as the evidence keeps it, in `facts.json.gz`'s
-/// header: `cmkscan evaluate` re-applies it to reproduce the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoredExceptions {
-    /// Where the scan read it from.
-    pub source: String,
-    /// SHA-256 of `text`, lowercase hex, as `findings.json` states it.
-    pub sha256: String,
-    /// The file, byte for byte.
-    pub text: String,
-}
+pub use source::{load, LoadError};
 
 impl Exceptions {
     /// What the evidence keeps of this file.
@@ -132,9 +94,9 @@ pub struct Judge {
     /// facts later gives the same report.
     as_of: Date,
     /// Per exception (file order): rows it matches, by status.
-    matched: Vec<BTreeMap<Status, usize>>,
-    accepted: BTreeMap<Status, usize>,
-    flagged: BTreeMap<Status, usize>,
+    matched: Vec<StatusCounts>,
+    accepted: StatusCounts,
+    flagged: StatusCounts,
 }
 
 impl Judge {
@@ -143,9 +105,9 @@ impl Judge {
         Judge {
             exceptions,
             as_of,
-            matched: vec![BTreeMap::new(); count],
-            accepted: BTreeMap::new(),
-            flagged: BTreeMap::new(),
+            matched: vec![StatusCounts::default(); count],
+            accepted: StatusCounts::default(),
+            flagged: StatusCounts::default(),
         }
     }
 
@@ -169,7 +131,7 @@ impl Judge {
                 if !exception.matches(&subject) {
                     continue;
                 }
-                *self.matched[index].entry(finding.status).or_default() += 1;
+                self.matched[index].add(finding.status);
                 let state = exception.state_on(self.as_of);
                 let better = match mark {
                     None => true,
@@ -189,7 +151,7 @@ impl Judge {
                     ExceptionState::Active => &mut self.accepted,
                     ExceptionState::Expired => &mut self.flagged,
                 };
-                *counts.entry(finding.status).or_default() += 1;
+                counts.add(finding.status);
                 finding.exception = Some(ExceptionMark {
                     id: self.exceptions.entries[index].id.clone(),
                     state,
@@ -198,29 +160,8 @@ impl Judge {
         }
     }
 
-    /// Marks the findings of saved facts (`cmkscan evaluate`), whatever
-    /// their order: rows are taken account by account.
-    pub fn apply_to_facts(&mut self, facts: &ScanFacts, findings: &mut [Finding]) {
-        let accounts: HashMap<&str, &AccountFacts> = facts
-            .accounts
-            .iter()
-            .map(|account| (account.id.as_str(), account))
-            .collect();
-        for rows in findings.chunk_by_mut(|a, b| a.account_id == b.account_id) {
-            if let Some(account) = accounts.get(rows[0].account_id.as_str()) {
-                self.apply(account, rows);
-            }
-        }
-    }
-
     /// The summary's `exceptions` part.
     pub fn finish(self) -> ExceptionsSummary {
-        let every_status = |counts: &BTreeMap<Status, usize>| {
-            Status::ALL
-                .iter()
-                .map(|s| (*s, counts.get(s).copied().unwrap_or(0)))
-                .collect::<BTreeMap<_, _>>()
-        };
         let entries: Vec<ExceptionOutcome> = self
             .exceptions
             .entries
@@ -233,7 +174,7 @@ impl Judge {
                 reason: exception.reason.clone(),
                 approved_by: exception.approved_by.clone(),
                 ticket: exception.ticket.clone(),
-                rows: every_status(matched),
+                rows: *matched,
             })
             .collect();
         let ids = |keep: &dyn Fn(&ExceptionOutcome) -> bool| {
@@ -248,11 +189,11 @@ impl Judge {
             sha256: self.exceptions.sha256.clone(),
             as_of: self.as_of,
             max_days: self.exceptions.max_days,
-            accepted_rows: every_status(&self.accepted),
-            expired_rows: every_status(&self.flagged),
-            stale: ids(&|e| e.rows.values().all(|n| *n == 0)),
+            accepted_rows: self.accepted,
+            expired_rows: self.flagged,
+            stale: ids(&|e| e.rows.total() == 0),
             expired: ids(&|e| e.state == ExceptionState::Expired),
-            matching_errors: ids(&|e| e.rows[&Status::Error] > 0),
+            matching_errors: ids(&|e| e.rows.get(Status::Error) > 0),
             exceptions: entries,
         }
     }
@@ -271,9 +212,9 @@ pub struct ExceptionsSummary {
     pub as_of: Date,
     pub max_days: u32,
     /// Rows an active exception accepts, by status (ERROR always 0).
-    pub accepted_rows: BTreeMap<Status, usize>,
+    pub accepted_rows: StatusCounts,
     /// Rows only expired exceptions match: flagged, not accepted.
-    pub expired_rows: BTreeMap<Status, usize>,
+    pub expired_rows: StatusCounts,
     /// Exceptions that matched no row at all.
     pub stale: Vec<String>,
     /// Exceptions past their `expires` day.
@@ -295,7 +236,7 @@ pub struct ExceptionOutcome {
     pub approved_by: String,
     pub ticket: Option<String>,
     /// Rows it matches, by status, whether or not they carry its id.
-    pub rows: BTreeMap<Status, usize>,
+    pub rows: StatusCounts,
 }
 
 fn iso_date<S: Serializer>(date: &Date, serializer: S) -> Result<S::Ok, S::Error> {

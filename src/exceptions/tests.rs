@@ -480,16 +480,9 @@ fn expiry_is_inclusive_and_judged_in_utc_days() {
 
 fn finding(region: &str, check: CheckId, status: Status, resource: &str) -> Finding {
     Finding {
-        account_id: "111122223333".into(),
-        account_name: "prod".into(),
-        ou_path: "Root/Workloads".into(),
-        ou_id: "ou-ab12-workload".into(),
         region: region.into(),
-        check,
-        status,
         resource_id: resource.into(),
-        detail: String::new(),
-        exception: None,
+        ..fixtures::finding(check, status)
     }
 }
 
@@ -569,7 +562,7 @@ fn the_judge_marks_rows_keeps_statuses_and_counts_apart() {
         ]
     );
     let summary = judge.finish();
-    let counts = |c: &BTreeMap<Status, usize>| Status::ALL.map(|s| c[&s]);
+    let counts = |c: &StatusCounts| Status::ALL.map(|s| c.get(s));
     assert_eq!(counts(&summary.accepted_rows), [1, 1, 1, 0]);
     assert_eq!(counts(&summary.expired_rows), [0, 1, 0, 0]);
     assert_eq!(summary.stale, ["stale"]);

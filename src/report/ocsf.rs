@@ -13,10 +13,10 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::Report;
-use crate::arn::Arn;
+use crate::aws::arn::Arn;
 use crate::checks::catalog::{CheckId, Severity, Status};
+use crate::checks::ExceptionState;
 use crate::checks::{Finding, Subject, ACCOUNT_WIDE};
-use crate::exceptions::ExceptionState;
 use crate::facts::ScanHeader;
 
 /// The OCSF schema version the objects follow (`metadata.version`).
@@ -407,16 +407,9 @@ mod tests {
 
     fn finding(check: CheckId, status: Status, resource_id: &str, detail: &str) -> Finding {
         Finding {
-            account_id: "111122223333".into(),
-            account_name: "prod".into(),
-            ou_path: "Root/Workloads".into(),
-            ou_id: "ou-ab12-workload".into(),
-            region: "us-east-1".into(),
-            check,
-            status,
             resource_id: resource_id.into(),
             detail: detail.into(),
-            exception: None,
+            ..crate::checks::fixtures::finding(check, status)
         }
     }
 

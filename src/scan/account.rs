@@ -3,13 +3,13 @@
 
 use std::collections::BTreeSet;
 
+use crate::aws::access;
+use crate::aws::session::AccountSession;
+use crate::aws::throttle::CallError;
 use crate::collect;
-use crate::collect::access;
 use crate::collect::regions;
-use crate::collect::session::AccountSession;
 use crate::facts::{AccountFacts, OrgAccount};
 use crate::ids::{RegionName, RegionSelection};
-use crate::throttle::CallError;
 
 use super::Context;
 

@@ -1,36 +1,25 @@
-//! Where a finished account goes: its facts to the evidence file, its
-//! verdicts to the findings spool, both counted for the summary. Nothing of
-//! it stays in memory afterwards but its keys pending deletion and recent
-//! key events (a few, for the HTML report), so a scan's memory follows the
-//! accounts in flight, not the size of the organisation.
+//! Where a finished account goes: its facts to the evidence file, then to
+//! the [`Evaluation`] that judges, counts and parks its findings. Nothing of
+//! it stays in memory afterwards but its counts and its keys pending
+//! deletion and recent key events, so a scan's memory follows the accounts
+//! in flight, not the size of the organisation.
 
 use std::collections::BTreeMap;
 
 use super::ScanError;
-use crate::checks;
-use crate::evidence::FactsSink;
 use crate::exceptions::Judge;
+use crate::facts::evidence::FactsSink;
 use crate::facts::{AccountFacts, Fetched, OrgAccount, ScanHeader, ScanTail, TrailFacts};
-use crate::report::{KeyActivity, Summary, Tally};
-use crate::spool::{FindingSpool, SpooledFindings};
+use crate::findings::{Evaluated, Evaluation};
 
 pub(super) struct FinishedAccounts<'a> {
     evidence: &'a mut dyn FactsSink,
-    tally: Tally,
-    key_activity: KeyActivity,
-    spool: FindingSpool,
+    evaluation: Evaluation,
     /// Listed but not ACTIVE: never scanned, named in the summary.
     inactive: Vec<OrgAccount>,
-    management_account_id: String,
-    lookback_days: u32,
-    /// `--exceptions`, applied to each account's findings before they are
-    /// counted and parked.
-    judge: Option<Judge>,
 }
 
 impl<'a> FinishedAccounts<'a> {
-    /// Makes the spool before any account is scanned: a temporary directory
-    /// that cannot take it ends the run before any AWS work is wasted.
     pub(super) fn new(
         evidence: &'a mut dyn FactsSink,
         scan: &ScanHeader,
@@ -38,40 +27,21 @@ impl<'a> FinishedAccounts<'a> {
     ) -> Result<Self, ScanError> {
         Ok(FinishedAccounts {
             evidence,
-            tally: Tally::default(),
-            key_activity: KeyActivity::default(),
-            spool: FindingSpool::new().map_err(ScanError::Spool)?,
+            evaluation: Evaluation::new(scan, judge).map_err(ScanError::Spool)?,
             inactive: Vec::new(),
-            management_account_id: scan.management_account_id.clone(),
-            lookback_days: scan.lookback_days,
-            judge,
         })
     }
 
     /// Records, judges and parks one scanned account. `organization_trails`
-    /// are those its verdicts see (the management account's own verdicts
-    /// do not read them).
+    /// are those its verdicts see.
     pub(super) fn scanned(
         &mut self,
         facts: &AccountFacts,
         organization_trails: &Fetched<Vec<TrailFacts>>,
     ) -> Result<(), ScanError> {
         self.evidence.account(facts).map_err(ScanError::Evidence)?;
-        self.tally.account(facts);
-        self.key_activity.account(facts);
-        let scan = checks::ScanContext {
-            management_account_id: &self.management_account_id,
-            organization_trails,
-            lookback_days: self.lookback_days,
-        };
-        let mut findings = Vec::new();
-        checks::evaluate_account(&scan, facts, &mut findings);
-        if let Some(judge) = &mut self.judge {
-            judge.apply(facts, &mut findings);
-        }
-        self.tally.findings(&findings);
-        self.spool
-            .push_account(&mut findings)
+        self.evaluation
+            .account(facts, organization_trails)
             .map_err(ScanError::Spool)
     }
 
@@ -86,12 +56,11 @@ impl<'a> FinishedAccounts<'a> {
         organization_trails: Fetched<Vec<TrailFacts>>,
         duration_seconds: f64,
         api_calls: BTreeMap<String, u64>,
-    ) -> Result<(SpooledFindings, Summary, KeyActivity), ScanError> {
-        let findings = self.spool.finish().map_err(ScanError::Spool)?;
-        let mut summary = self
-            .tally
-            .summary(&self.inactive, duration_seconds, &api_calls);
-        summary.exceptions = self.judge.map(Judge::finish);
+    ) -> Result<Evaluated, ScanError> {
+        let evaluated = self
+            .evaluation
+            .finish(&self.inactive, duration_seconds, &api_calls)
+            .map_err(ScanError::Spool)?;
         self.evidence
             .end(&ScanTail {
                 organization_trails,
@@ -100,6 +69,6 @@ impl<'a> FinishedAccounts<'a> {
                 api_calls,
             })
             .map_err(ScanError::Evidence)?;
-        Ok((findings, summary, self.key_activity.finish()))
+        Ok(evaluated)
     }
 }

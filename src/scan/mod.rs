@@ -19,16 +19,15 @@ use aws_config::SdkConfig;
 use aws_smithy_types::date_time::{DateTime, Format};
 use futures::stream::TryStreamExt;
 
-use crate::collect::access::{CallerIdentity, RoleRequest};
+use crate::aws::access::{CallerIdentity, RoleRequest};
+use crate::aws::session::AccountSession;
+use crate::aws::throttle::{CallError, Throttle};
 use crate::collect::organizations::{self, OuScope, UNREPORTED_STATE};
-use crate::collect::session::AccountSession;
-use crate::evidence::FactsSink;
 use crate::exceptions::{self, Exceptions, Judge};
+use crate::facts::evidence::FactsSink;
 use crate::facts::{AccountFacts, OrgAccount, PreviousReport, ScanHeader};
-use crate::ids::{AccountId, OuId, RegionSelection, RoleArn};
-use crate::report::{KeyActivity, Summary};
-use crate::spool::SpooledFindings;
-use crate::throttle::{CallError, Throttle};
+use crate::findings::Evaluated;
+use crate::ids::{AccountId, ExternalId, OuId, RegionSelection, RoleArn};
 use finished::FinishedAccounts;
 use management::ManagementAccount;
 use start::Start;
@@ -49,7 +48,7 @@ pub struct ScanOptions {
     /// credentials make them (the management account, or an account the
     /// organisation has delegated them to).
     pub org_role: Option<RoleArn>,
-    pub external_id: Option<String>,
+    pub external_id: Option<ExternalId>,
     /// Accounts in flight at once.
     pub concurrency: NonZeroUsize,
     pub lookback_days: u32,
@@ -110,10 +109,8 @@ pub struct ScanOutcome {
     /// The runner's region (a scan cannot run without one): the report
     /// bucket's unless `--s3-region` says otherwise.
     pub runner_region: String,
-    pub findings: SpooledFindings,
-    pub summary: Summary,
-    /// Keys pending deletion and recent disable / deletion events.
-    pub key_activity: KeyActivity,
+    /// The findings, the summary and the key activity.
+    pub evaluated: Evaluated,
 }
 
 /// Everything an account scan needs, shared by all of them.
@@ -273,7 +270,7 @@ pub async fn run(
         .into_iter()
         .map(|(api, count)| (api.to_string(), count))
         .collect();
-    let (findings, summary, key_activity) = finished.close(
+    let evaluated = finished.close(
         organization_trails,
         started.elapsed().as_secs_f64(),
         api_calls,
@@ -281,9 +278,7 @@ pub async fn run(
     Ok(ScanOutcome {
         scan: header,
         runner_region: ctx.home_region.clone(),
-        findings,
-        summary,
-        key_activity,
+        evaluated,
     })
 }
 

@@ -10,12 +10,12 @@ use std::sync::Arc;
 use aws_config::SdkConfig;
 
 use super::{ScanError, ScanOptions};
-use crate::collect::access::{self, CallerIdentity, RoleRequest};
+use crate::aws::access::{self, CallerIdentity, RoleRequest};
+use crate::aws::session::AccountSession;
+use crate::aws::throttle::Throttle;
 use crate::collect::organizations::{self, OuScope, Parent};
 use crate::collect::regions::{self, RegionInfo};
-use crate::collect::session::AccountSession;
 use crate::ids::{OuId, RegionSelection};
-use crate::throttle::Throttle;
 
 pub(super) struct Start {
     /// The runner's session, with its account id known.

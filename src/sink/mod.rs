@@ -2,6 +2,7 @@
 //! A failed upload leaves the local files in place.
 
 mod local;
+pub mod notify;
 mod s3;
 pub mod security_hub;
 

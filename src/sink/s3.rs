@@ -4,16 +4,16 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::ServerSideEncryption;
 
 use super::LocalFile;
-use crate::api::Api;
-use crate::collect::session::AccountSession;
-use crate::ids::S3Uri;
-use crate::throttle::CallError;
+use crate::aws::api::Api;
+use crate::aws::session::AccountSession;
+use crate::aws::throttle::CallError;
+use crate::ids::{KmsKeyId, S3Uri};
 
 #[derive(Debug, Clone)]
 pub struct S3Target {
     pub uri: S3Uri,
     /// SSE-KMS key; SSE-S3 (AES256) when absent.
-    pub kms_key_id: Option<String>,
+    pub kms_key_id: Option<KmsKeyId>,
     pub region: String,
 }
 
@@ -83,7 +83,7 @@ fn put_object(
     match &target.kms_key_id {
         Some(key_id) => request
             .server_side_encryption(ServerSideEncryption::AwsKms)
-            .ssekms_key_id(key_id),
+            .ssekms_key_id(key_id.as_str()),
         None => request.server_side_encryption(ServerSideEncryption::Aes256),
     }
 }

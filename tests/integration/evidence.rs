@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use cmkscan::diff::Findings;
+use cmkscan::history::ReportFile;
 
 use crate::support::{cmkscan_command, output_within, ClosedPort};
 
@@ -140,7 +140,7 @@ fn evaluate_of_the_fixture_gives_the_pinned_report() {
 
     let header = csv.lines().next().unwrap_or_default();
     insta::assert_snapshot!("csv_header", header);
-    assert_eq!(header, cmkscan::report::CSV_COLUMNS.join(","));
+    assert_eq!(header, cmkscan::findings::CSV_COLUMNS.join(","));
     insta::assert_snapshot!("findings_csv", csv);
     insta::assert_snapshot!("findings_json", json);
 }
@@ -224,8 +224,8 @@ fn csv_and_json_of_one_report_read_back_as_the_same_rows() {
     // reads both in CSV form, which must match the report writer's defusing.
     let out = tempfile::tempdir().unwrap();
     evaluate(&fixture(), out.path());
-    let csv = Findings::from_path(&out.path().join("findings.csv")).unwrap();
-    let json = Findings::from_path(&out.path().join("findings.json")).unwrap();
+    let csv = ReportFile::from_path(&out.path().join("findings.csv")).unwrap();
+    let json = ReportFile::from_path(&out.path().join("findings.json")).unwrap();
     assert!(
         csv.rows.values().any(|r| r.account_name == "'=edge"),
         "the fixture lost its defused account name"
@@ -238,7 +238,7 @@ fn csv_and_json_of_one_report_read_back_as_the_same_rows() {
 fn every_row_carries_its_ou_path_defused_in_the_csv_only() {
     let out = tempfile::tempdir().unwrap();
     evaluate(&fixture(), out.path());
-    let csv = Findings::from_path(&out.path().join("findings.csv")).unwrap();
+    let csv = ReportFile::from_path(&out.path().join("findings.csv")).unwrap();
     let report: serde_json::Value =
         serde_json::from_str(&read(&out.path().join("findings.json"))).unwrap();
     let expected = [
@@ -298,10 +298,10 @@ fn facts_from_before_ou_paths_evaluate_to_the_same_verdicts() {
     std::fs::create_dir_all(&new_out).unwrap();
     evaluate(&older, &old_out);
     evaluate(&fixture(), &new_out);
-    let old = Findings::from_path(&old_out.join("findings.json")).unwrap();
-    let new = Findings::from_path(&new_out.join("findings.json")).unwrap();
+    let old = ReportFile::from_path(&old_out.join("findings.json")).unwrap();
+    let new = ReportFile::from_path(&new_out.join("findings.json")).unwrap();
     assert!(old.rows.values().all(|r| r.ou_path.is_empty()));
-    let strip = |f: &Findings| {
+    let strip = |f: &ReportFile| {
         f.rows
             .values()
             .map(|r| {
@@ -367,9 +367,9 @@ fn the_documented_exceptions_example_is_valid_and_marks_the_fixture_as_pinned() 
     // Statuses are those of the report without exceptions.
     let plain = tempfile::tempdir().unwrap();
     evaluate(&fixture(), plain.path());
-    let with = Findings::from_path(&out.join("findings.json")).unwrap();
-    let without = Findings::from_path(&plain.path().join("findings.json")).unwrap();
-    let statuses = |f: &Findings| {
+    let with = ReportFile::from_path(&out.join("findings.json")).unwrap();
+    let without = ReportFile::from_path(&plain.path().join("findings.json")).unwrap();
+    let statuses = |f: &ReportFile| {
         f.rows
             .iter()
             .map(|(k, r)| (k.to_string(), r.status))

@@ -149,7 +149,7 @@ fn csv_rows(path: &Path) -> Vec<MarkedRow> {
     let mut reader =
         csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(header, cmkscan::report::CSV_COLUMNS);
+    assert_eq!(header, cmkscan::findings::CSV_COLUMNS);
     let at = |name: &str| header.iter().position(|h| h == name).expect("column");
     reader
         .records()

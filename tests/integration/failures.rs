@@ -85,7 +85,7 @@ async fn assume_role_denied_is_one_access_error_and_the_rest_is_scanned() {
     assert_eq!(outcome.summary.accounts_errored(), 1);
     assert_eq!(outcome.summary.accounts_scanned, 2);
     assert_eq!(
-        outcome.summary.by_check[&CheckId::AccountAccess][&Status::Error],
+        outcome.summary.by_check[&CheckId::AccountAccess].get(Status::Error),
         1
     );
 }

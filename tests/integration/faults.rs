@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
-use cmkscan::api::Api;
+use cmkscan::aws::api::Api;
 use cmkscan::checks::catalog::Status;
 use cmkscan::checks::Finding;
 
@@ -76,11 +76,11 @@ async fn config(emulator: &Emulator, attempt_timeout: Duration) -> SdkConfig {
 
 async fn scan_findings(emulator: &Emulator, attempt_timeout: Duration) -> Vec<Finding> {
     let config = config(emulator, attempt_timeout).await;
-    let mut facts = cmkscan::evidence::CollectedFacts::default();
+    let mut facts = cmkscan::facts::evidence::CollectedFacts::default();
     let outcome = cmkscan::scan::run(config, options(&REGIONS), &mut facts)
         .await
         .expect("scan");
-    read_findings(&outcome.findings)
+    read_findings(&outcome.evaluated.findings)
 }
 
 /// One permanent fault and the groups it must turn into ERROR rows.
@@ -334,7 +334,7 @@ fn comparable_report(out_dir: &Path) -> (Vec<Vec<String>>, serde_json::Value) {
 
 /// Column of `name` in the CSV report.
 fn column(name: &str) -> usize {
-    cmkscan::report::CSV_COLUMNS
+    cmkscan::findings::CSV_COLUMNS
         .iter()
         .position(|c| *c == name)
         .expect("CSV column")

@@ -18,6 +18,7 @@ mod exceptions;
 mod failures;
 mod faults;
 mod iam_templates;
+mod imports;
 mod notify;
 mod ocsf;
 mod org_role;

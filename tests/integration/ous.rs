@@ -175,7 +175,7 @@ async fn every_row_carries_its_ou_path_and_the_summary_rolls_up_by_top_level_ou(
         .map(String::as_str)
         .collect();
     assert_eq!(rolled, ["Root", "Root/Sandbox", "Root/Workloads"]);
-    let rows_in = |ou: &str| -> usize { outcome.summary.by_top_level_ou[ou].values().sum() };
+    let rows_in = |ou: &str| -> usize { outcome.summary.by_top_level_ou[ou].total() };
     let rows_of = |ids: &[&str]| {
         outcome
             .findings

@@ -126,6 +126,7 @@ fn finding(row: &Value) -> Finding {
         resource_id: field(row, "resource_id").into(),
         detail: field(row, "detail").into(),
         exception: None,
+        pending_deletion: None,
     }
 }
 

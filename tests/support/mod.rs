@@ -63,7 +63,7 @@ impl Emulator {
     /// The runner's configuration: management-account credentials.
     pub async fn runner_config(&self) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
-            .http_client(cmkscan::collect::session::https_client())
+            .http_client(cmkscan::aws::session::https_client())
             .region(Region::new(REGION))
             .endpoint_url(self.endpoint())
             .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
@@ -208,7 +208,9 @@ pub fn options(regions: &[&str]) -> cmkscan::scan::ScanOptions {
         exclude_ous: Default::default(),
         role_name: "CmkScanReadOnly".into(),
         org_role: None,
-        external_id: Some("test-external-id".into()),
+        external_id: Some(
+            cmkscan::ExternalId::new("test-external-id".into()).expect("a valid external id"),
+        ),
         concurrency: std::num::NonZeroUsize::new(4).expect("non-zero"),
         lookback_days: 7,
         exceptions: None,
@@ -220,26 +222,26 @@ pub fn options(regions: &[&str]) -> cmkscan::scan::ScanOptions {
 pub struct TestScan {
     pub facts: cmkscan::facts::ScanFacts,
     pub findings: Vec<Finding>,
-    pub summary: cmkscan::report::Summary,
+    pub summary: cmkscan::findings::Summary,
 }
 
 impl Emulator {
     /// Runs the library scan against the emulator, as the runner.
     pub async fn scan(&self, options: cmkscan::scan::ScanOptions) -> TestScan {
-        let mut facts = cmkscan::evidence::CollectedFacts::default();
+        let mut facts = cmkscan::facts::evidence::CollectedFacts::default();
         let outcome = cmkscan::scan::run(self.runner_config().await, options, &mut facts)
             .await
             .expect("scan");
         TestScan {
             facts: facts.into_facts().expect("the scan ended its facts"),
-            findings: read_findings(&outcome.findings),
-            summary: outcome.summary,
+            findings: read_findings(&outcome.evaluated.findings),
+            summary: outcome.evaluated.summary,
         }
     }
 }
 
 /// A scan's spooled findings, in report order.
-pub fn read_findings(findings: &dyn cmkscan::report::FindingRows) -> Vec<Finding> {
+pub fn read_findings(findings: &dyn cmkscan::findings::FindingRows) -> Vec<Finding> {
     findings
         .rows()
         .collect::<std::io::Result<_>>()

@@ -9,10 +9,10 @@ use std::io;
 
 use super::markup::Markup;
 use super::{end_rows, more_rows};
-use crate::changes::{AccountRef, Changes, Compared};
 use crate::checks::catalog::Status;
-use crate::diff::{Change, ChangeKind};
 use crate::facts::PreviousReport;
+use crate::history::changes::{AccountRef, Changes, Compared};
+use crate::history::diff::{Change, ChangeKind};
 
 /// Kinds listed in view, in this order: what a reader must act on first.
 const IN_VIEW: [(ChangeKind, &str); 4] = [
@@ -195,33 +195,21 @@ fn accounts(
 mod tests {
     use super::*;
     use crate::checks::catalog::CheckId;
-    use crate::diff::Findings;
-    use crate::report::activity::KeyActivity;
-    use crate::report::Row;
+    use crate::findings::{KeyActivity, Row};
+    use crate::history::fixtures::{self, report};
 
     fn row(account: &str, name: &str, check: CheckId, status: Status, resource: &str) -> Row {
         Row {
-            scan_id: "s".into(),
-            scan_time: "t".into(),
             account_id: account.into(),
             account_name: name.into(),
-            region: "us-east-1".into(),
-            check_id: check.as_str().into(),
-            status,
-            severity: "HIGH".into(),
-            resource_id: resource.into(),
-            title: "title".into(),
-            detail: format!("{check:?} is {status:?}"),
-            remediation: "fix".into(),
-            controls: String::new(),
             ou_path: "Root".into(),
-            exception_id: String::new(),
-            exception_state: String::new(),
+            ..fixtures::row(
+                check.as_str(),
+                status,
+                resource,
+                &format!("{check:?} is {status:?}"),
+            )
         }
-    }
-
-    fn report(scan_id: &str, rows: Vec<Row>) -> Findings {
-        Findings::from_rows(scan_id.into(), "2026-11-21T06:00:00Z".into(), rows).expect("unique")
     }
 
     fn section_of(page: &str) -> &str {

@@ -13,8 +13,9 @@ use aws_sdk_securityhub::types::{
 };
 
 use crate::checks::catalog::{CheckId, Severity as CheckSeverity, Status};
+use crate::checks::{ExceptionMark, ExceptionState};
 use crate::checks::{Finding, Subject, ACCOUNT_WIDE};
-use crate::exceptions::{format_date, ExceptionMark, ExceptionOutcome, ExceptionState};
+use crate::exceptions::{format_date, ExceptionOutcome};
 
 /// The only ASFF version there is.
 pub const SCHEMA_VERSION: &str = "2018-10-08";
@@ -362,16 +363,12 @@ mod tests {
 
     fn finding(check: CheckId, status: Status, resource_id: &str, detail: &str) -> Finding {
         Finding {
-            account_id: "111122223333".into(),
-            account_name: "prod".into(),
             ou_path: "Root/Workloads/Prod".into(),
             ou_id: "ou-ab12-prod0001".into(),
             region: "eu-west-1".into(),
-            check,
-            status,
             resource_id: resource_id.into(),
             detail: detail.into(),
-            exception: None,
+            ..crate::checks::fixtures::finding(check, status)
         }
     }
 

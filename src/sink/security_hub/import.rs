@@ -17,14 +17,14 @@ use aws_sdk_securityhub::types::{
 use futures::stream::{self, StreamExt};
 
 use super::asff::{self, Context, Earlier};
-use crate::api::Api;
+use crate::aws::access::{self, RoleRequest};
+use crate::aws::api::Api;
+use crate::aws::session::AccountSession;
+use crate::aws::throttle::CallError;
 use crate::checks::catalog::CheckId;
 use crate::checks::{Finding, ACCOUNT_WIDE};
-use crate::collect::access::{self, RoleRequest};
-use crate::collect::session::AccountSession;
 use crate::exceptions::ExceptionOutcome;
-use crate::report::{FindingRows, IssueOutcome, SecurityHubIssue, SecurityHubSummary};
-use crate::throttle::CallError;
+use crate::findings::{FindingRows, IssueOutcome, SecurityHubIssue, SecurityHubSummary};
 
 /// The most findings `BatchImportFindings` takes at once.
 const BATCH_SIZE: usize = 100;
@@ -464,11 +464,7 @@ mod tests {
             ou_path: String::new(),
             ou_id: String::new(),
             region: region.into(),
-            check,
-            status: Status::Pass,
-            resource_id: String::new(),
-            detail: String::new(),
-            exception: None,
+            ..crate::checks::fixtures::finding(check, Status::Pass)
         }
     }
 

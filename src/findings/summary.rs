@@ -6,14 +6,15 @@ use std::fmt::Write as _;
 
 use serde::{Serialize, Serializer};
 
-use crate::checks::catalog::{CheckId, Status};
+use super::printable;
+use crate::checks::catalog::{CheckId, Status, StatusCounts};
 use crate::checks::Finding;
 use crate::exceptions::{format_date, ExceptionsSummary};
-use crate::facts::{AccountFacts, OrgAccount, ScanFacts};
+use crate::facts::{AccountFacts, OrgAccount};
 
 /// A scan in numbers: the `summary` of findings.json, which also states
 /// [`Summary::accounts_errored`], and the table printed on stdout.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Summary {
     pub accounts_scanned: usize,
     /// Listed by Organizations but not ACTIVE: never scanned.
@@ -22,12 +23,12 @@ pub struct Summary {
     pub regions_skipped: BTreeMap<String, Vec<String>>,
     /// How much of the organisation was read in full, at a glance.
     pub coverage: Coverage,
-    pub by_status: BTreeMap<Status, usize>,
-    pub by_check: BTreeMap<CheckId, BTreeMap<Status, usize>>,
+    pub by_status: StatusCounts,
+    pub by_check: BTreeMap<CheckId, StatusCounts>,
     /// Findings by top-level OU path (`Root/Workloads`; `Root` for accounts
     /// directly under the root). Rows without an OU (facts written before
     /// OUs were listed) are not counted here.
-    pub by_top_level_ou: BTreeMap<String, BTreeMap<Status, usize>>,
+    pub by_top_level_ou: BTreeMap<String, StatusCounts>,
     pub duration_seconds: f64,
     pub api_calls: BTreeMap<String, u64>,
     /// What `--exceptions` accepted and flagged; `None` without it.
@@ -96,9 +97,9 @@ pub struct Tally {
     accounts_unreachable: usize,
     regions_scanned: usize,
     regions_skipped: BTreeMap<String, Vec<String>>,
-    by_status: BTreeMap<Status, usize>,
-    by_check: BTreeMap<CheckId, BTreeMap<Status, usize>>,
-    by_top_level_ou: BTreeMap<String, BTreeMap<Status, usize>>,
+    by_status: StatusCounts,
+    by_check: BTreeMap<CheckId, StatusCounts>,
+    by_top_level_ou: BTreeMap<String, StatusCounts>,
     /// Accounts and regions with an ERROR row other than `scan.account_access`.
     errored_regions: BTreeSet<(String, String)>,
 }
@@ -119,20 +120,16 @@ impl Tally {
 
     pub fn findings(&mut self, findings: &[Finding]) {
         for finding in findings {
-            *self.by_status.entry(finding.status).or_default() += 1;
-            *self
-                .by_check
+            self.by_status.add(finding.status);
+            self.by_check
                 .entry(finding.check)
                 .or_default()
-                .entry(finding.status)
-                .or_default() += 1;
+                .add(finding.status);
             if let Some(ou) = top_level_ou(&finding.ou_path) {
-                *self
-                    .by_top_level_ou
+                self.by_top_level_ou
                     .entry(ou.to_string())
                     .or_default()
-                    .entry(finding.status)
-                    .or_default() += 1;
+                    .add(finding.status);
             }
             if finding.status == Status::Error && finding.check != CheckId::AccountAccess {
                 self.errored_regions
@@ -148,30 +145,14 @@ impl Tally {
         duration_seconds: f64,
         api_calls: &BTreeMap<String, u64>,
     ) -> Summary {
-        // Every status is listed, counted or not.
-        let every_status = |counts: BTreeMap<Status, usize>| {
-            let mut all: BTreeMap<Status, usize> = Status::ALL.iter().map(|s| (*s, 0)).collect();
-            all.extend(counts);
-            all
-        };
-        let by_status = every_status(self.by_status);
-        let by_check = self
-            .by_check
-            .into_iter()
-            .map(|(check, counts)| (check, every_status(counts)))
-            .collect();
-        let by_top_level_ou = self
-            .by_top_level_ou
-            .into_iter()
-            .map(|(ou, counts)| (ou, every_status(counts)))
-            .collect();
+        let by_status = self.by_status;
         let partial_accounts: BTreeSet<&str> = self
             .errored_regions
             .iter()
             .map(|(account, _)| account.as_str())
             .collect();
-        let errored = by_status.get(&Status::Error).copied().unwrap_or(0);
-        let total: usize = by_status.values().sum();
+        let errored = by_status.get(Status::Error);
+        let total = by_status.total();
         let coverage = Coverage {
             accounts_complete: self.accounts_scanned.saturating_sub(partial_accounts.len()),
             accounts_partial: partial_accounts.len(),
@@ -193,8 +174,8 @@ impl Tally {
             regions_skipped: self.regions_skipped,
             coverage,
             by_status,
-            by_check,
-            by_top_level_ou,
+            by_check: self.by_check,
+            by_top_level_ou: self.by_top_level_ou,
             duration_seconds,
             api_calls: api_calls.clone(),
             exceptions: None,
@@ -210,20 +191,6 @@ impl Summary {
     /// stdout, which predate `coverage` and say the same.
     pub fn accounts_errored(&self) -> usize {
         self.coverage.accounts_unreachable
-    }
-
-    /// The summary of saved facts and their findings, as their scan made it.
-    pub fn of_facts(facts: &ScanFacts, findings: &[Finding]) -> Self {
-        let mut tally = Tally::default();
-        for account in &facts.accounts {
-            tally.account(account);
-        }
-        tally.findings(findings);
-        tally.summary(
-            &facts.inactive_accounts,
-            facts.duration_seconds,
-            &facts.api_calls,
-        )
     }
 
     /// The table printed on stdout at the end of a scan.
@@ -272,16 +239,15 @@ impl Summary {
             "{:<34} {:>6} {:>6} {:>6} {:>6}",
             "check", "PASS", "FAIL", "WARN", "ERROR"
         );
-        let row = |out: &mut String, name: &str, counts: &BTreeMap<Status, usize>| {
-            let n = |s| counts.get(&s).copied().unwrap_or(0);
+        let row = |out: &mut String, name: &str, counts: &StatusCounts| {
             let _ = writeln!(
                 out,
                 "{:<34} {:>6} {:>6} {:>6} {:>6}",
                 name,
-                n(Status::Pass),
-                n(Status::Fail),
-                n(Status::Warn),
-                n(Status::Error)
+                counts.get(Status::Pass),
+                counts.get(Status::Fail),
+                counts.get(Status::Warn),
+                counts.get(Status::Error)
             );
         };
         for (check, counts) in &self.by_check {
@@ -315,11 +281,7 @@ impl Summary {
 /// status's total, then the exceptions that need a reviewer: expired, stale
 /// and those matching ERROR rows. Ids are printed as they are (the file
 /// allows only letters, digits and `._-` in them).
-fn render_exceptions(
-    out: &mut String,
-    exceptions: &ExceptionsSummary,
-    by_status: &BTreeMap<Status, usize>,
-) {
+fn render_exceptions(out: &mut String, exceptions: &ExceptionsSummary, by_status: &StatusCounts) {
     let _ = writeln!(
         out,
         "exceptions: {} in {} (sha256 {}), judged as of {}",
@@ -329,9 +291,9 @@ fn render_exceptions(
         format_date(exceptions.as_of)
     );
     for status in [Status::Fail, Status::Warn, Status::Pass] {
-        let total = by_status.get(&status).copied().unwrap_or(0);
-        let accepted = exceptions.accepted_rows.get(&status).copied().unwrap_or(0);
-        let flagged = exceptions.expired_rows.get(&status).copied().unwrap_or(0);
+        let total = by_status.get(status);
+        let accepted = exceptions.accepted_rows.get(status);
+        let flagged = exceptions.expired_rows.get(status);
         // PASS rows are worth a line only when an exception names them.
         if status == Status::Pass && accepted + flagged == 0 {
             continue;
@@ -345,7 +307,7 @@ fn render_exceptions(
         }
         out.push('\n');
     }
-    let errors = by_status.get(&Status::Error).copied().unwrap_or(0);
+    let errors = by_status.get(Status::Error);
     let _ = writeln!(out, "          ERROR {errors}, never accepted");
     let expired: Vec<String> = exceptions
         .exceptions
@@ -386,23 +348,6 @@ fn top_level_ou(ou_path: &str) -> Option<&str> {
     })
 }
 
-/// Text from AWS users or from an earlier report (OU and account names, ids
-/// read back from a file anyone with the bucket may edit): control
-/// characters are shown escaped rather than sent to a terminal or an email,
-/// so no such text can start a line of its own.
-pub(crate) fn printable(name: &str) -> String {
-    name.chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
-}
-
 /// The `summary` object of findings.json (docs/report-format.md): the fields
 /// in their order, with `accounts_errored` derived where it always stood.
 impl Serialize for Summary {
@@ -414,9 +359,9 @@ impl Serialize for Summary {
             accounts_skipped: &'a [OrgAccount],
             regions_skipped: &'a BTreeMap<String, Vec<String>>,
             coverage: &'a Coverage,
-            by_status: &'a BTreeMap<Status, usize>,
-            by_check: &'a BTreeMap<CheckId, BTreeMap<Status, usize>>,
-            by_top_level_ou: &'a BTreeMap<String, BTreeMap<Status, usize>>,
+            by_status: &'a StatusCounts,
+            by_check: &'a BTreeMap<CheckId, StatusCounts>,
+            by_top_level_ou: &'a BTreeMap<String, StatusCounts>,
             duration_seconds: f64,
             api_calls: &'a BTreeMap<String, u64>,
             exceptions: &'a Option<ExceptionsSummary>,
@@ -459,14 +404,13 @@ impl Serialize for Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::ACCOUNT_WIDE;
+    use crate::checks::{fixtures, ACCOUNT_WIDE};
 
     #[test]
     fn skipped_regions_are_grouped_by_identical_lists() {
         let list = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let summary = Summary {
             accounts_scanned: 3,
-            accounts_skipped: Vec::new(),
             regions_skipped: [
                 (
                     "111111111111".to_string(),
@@ -480,14 +424,8 @@ mod tests {
             ]
             .into_iter()
             .collect(),
-            coverage: Coverage::default(),
-            by_status: BTreeMap::new(),
-            by_check: BTreeMap::new(),
-            by_top_level_ou: BTreeMap::new(),
             duration_seconds: 1.0,
-            api_calls: BTreeMap::new(),
-            exceptions: None,
-            security_hub: None,
+            ..Summary::default()
         };
         let rendered = summary.render();
         assert!(
@@ -504,19 +442,12 @@ mod tests {
     fn json_states_accounts_errored_as_the_unreachable_count_in_its_place() {
         let summary = Summary {
             accounts_scanned: 1,
-            accounts_skipped: Vec::new(),
-            regions_skipped: BTreeMap::new(),
             coverage: Coverage {
                 accounts_unreachable: 2,
                 ..Coverage::default()
             },
-            by_status: BTreeMap::new(),
-            by_check: BTreeMap::new(),
-            by_top_level_ou: BTreeMap::new(),
             duration_seconds: 1.5,
-            api_calls: BTreeMap::new(),
-            exceptions: None,
-            security_hub: None,
+            ..Summary::default()
         };
         let json = serde_json::to_string(&summary).unwrap();
         assert!(
@@ -527,7 +458,7 @@ mod tests {
         );
         assert!(
             json.ends_with(
-                r#""by_status":{},"by_check":{},"by_top_level_ou":{},"duration_seconds":1.5,"api_calls":{},"exceptions":null}"#
+                r#""by_status":{"PASS":0,"FAIL":0,"WARN":0,"ERROR":0},"by_check":{},"by_top_level_ou":{},"duration_seconds":1.5,"api_calls":{},"exceptions":null}"#
             ),
             "{json}"
         );
@@ -566,8 +497,7 @@ mod tests {
         let counts = |ou: &str| {
             summary.by_top_level_ou[ou]
                 .iter()
-                .filter(|(_, n)| **n > 0)
-                .map(|(s, n)| (*s, *n))
+                .filter(|(_, n)| *n > 0)
                 .collect::<Vec<_>>()
         };
         assert_eq!(
@@ -576,7 +506,7 @@ mod tests {
         );
         assert_eq!(counts("Root"), [(Status::Error, 1)]);
         assert_eq!(summary.by_top_level_ou.len(), 3);
-        assert_eq!(summary.by_status[&Status::Pass], 2);
+        assert_eq!(summary.by_status.get(Status::Pass), 2);
         let rendered = summary.render();
         assert!(rendered.contains("\ntop-level OU "), "{rendered}");
         assert!(rendered.contains("\nRoot/Workloads "), "{rendered}");
@@ -592,11 +522,7 @@ mod tests {
             ou_path: String::new(),
             ou_id: String::new(),
             region: region.into(),
-            check,
-            status,
-            resource_id: String::new(),
-            detail: String::new(),
-            exception: None,
+            ..fixtures::finding(check, status)
         }
     }
 
@@ -610,8 +536,8 @@ mod tests {
             access: if reached {
                 Ok(())
             } else {
-                Err(crate::throttle::CallError::new(
-                    crate::api::Api::StsAssumeRole,
+                Err(crate::aws::throttle::CallError::new(
+                    crate::aws::api::Api::StsAssumeRole,
                     "AccessDenied",
                     "no",
                 ))

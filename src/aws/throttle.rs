@@ -28,7 +28,7 @@ use governor::clock::DefaultClock;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde::{Deserialize, Serialize};
 
-use crate::api::Api;
+use crate::aws::api::Api;
 
 /// A failed AWS request, as it appears in an ERROR row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]

@@ -2,12 +2,16 @@
 //! these; `checks` reads them and nothing else, so a saved facts file is the
 //! scan's evidence and re-evaluating it reproduces the findings.
 
+pub mod evidence;
+#[cfg(test)]
+pub(crate) mod fixtures;
+mod targets_fetch;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::exceptions::StoredExceptions;
-use crate::throttle::CallError;
+use crate::aws::throttle::CallError;
 
 /// A fact AWS gave us, or the failed request that should have given it.
 pub type Fetched<T> = Result<T, CallError>;
@@ -393,6 +397,31 @@ pub struct KeyFacts {
     pub aliases: Vec<String>,
 }
 
+impl KeyFacts {
+    /// When KMS will delete the key, if it is waiting to: the one place that
+    /// reads a key's state for it. `PendingDeletion` is a key scheduled for
+    /// deletion, `PendingReplicaDeletion` a multi-Region replica scheduled
+    /// for deletion (KMS `KeyState`,
+    /// https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html).
+    pub fn pending_deletion(&self) -> Option<PendingDeletion> {
+        matches!(
+            self.state.as_str(),
+            "PendingDeletion" | "PendingReplicaDeletion"
+        )
+        .then(|| PendingDeletion {
+            date: self.deletion_date.clone(),
+        })
+    }
+}
+
+/// A key waiting to be deleted, and when: carried typed from the facts to
+/// every output, so that no later stage reads the date back out of prose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingDeletion {
+    /// RFC 3339, as KMS reported it; `None` when it did not.
+    pub date: Option<String>,
+}
+
 /// The two calls that make a key unusable, which the control is about: the
 /// scan looks them up in CloudTrail's event history ([`KeyEvent`]), and the
 /// checks judge trails, metric filters and rules by whether they keep them.
@@ -407,4 +436,16 @@ pub struct KeyEvent {
     pub actor: String,
     pub key: String,
     pub source_ip: String,
+}
+
+/// The exceptions file as the evidence keeps it, in `facts.json.gz`'s
+/// header: `cmkscan evaluate` re-applies it to reproduce the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredExceptions {
+    /// Where the scan read it from.
+    pub source: String,
+    /// SHA-256 of `text`, lowercase hex, as `findings.json` states it.
+    pub sha256: String,
+    /// The file, byte for byte.
+    pub text: String,
 }

@@ -165,19 +165,13 @@ mod tests {
 
     fn header() -> ScanHeader {
         ScanHeader {
-            scan_id: "20261128T101500Z-ab12".into(),
-            scan_time: "2026-11-28T10:15:00Z".into(),
-            partition: "aws".into(),
-            management_account_id: "111111111111".into(),
-            organization_id: "o-a1b2c3d4e5".into(),
-            lookback_days: 7,
-            exceptions: None,
             previous_report: crate::facts::PreviousReport::Read {
                 source: "s3://reports/cmkscan/2026/11/21/20261121T101500Z-cd34/findings.json"
                     .into(),
                 scan_id: "20261121T101500Z-cd34".into(),
                 scan_time: "2026-11-21T10:15:00Z".into(),
             },
+            ..crate::facts::fixtures::header()
         }
     }
 
@@ -243,7 +237,7 @@ mod tests {
     #[test]
     fn the_exceptions_file_travels_in_the_header() {
         let mut header = header();
-        header.exceptions = Some(crate::exceptions::StoredExceptions {
+        header.exceptions = Some(crate::facts::StoredExceptions {
             source: "s3://risk-register/exceptions.yaml".into(),
             sha256: "ab".repeat(32),
             text: "exceptions: []\n# \u{2192} kept byte for byte\n".into(),

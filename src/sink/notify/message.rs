@@ -1,28 +1,16 @@
-//! The message `--sns-topic-arn` publishes at the end of a scan, once the
-//! report is written and uploaded: the counts, the coverage, what changed,
-//! every key pending deletion with its date, the recent DisableKey /
-//! ScheduleKeyDeletion events, and where the report is. Plain text, for the
-//! people subscribed by email; a few message attributes for subscription
-//! filter policies. Within SNS's limits: a subject of fewer than 100 ASCII
-//! characters, and a message whose lists are cut, with a count of what was
-//! left out, so that it stays under [`MESSAGE_LIMIT`].
+//! The message itself: subject, text and attributes, made from the
+//! finished scan and cut to SNS's limits. No I/O but reading the findings
+//! back once.
 
 use std::fmt::Write as _;
 use std::io;
-use std::str::FromStr;
 
-use aws_sdk_sns::types::MessageAttributeValue;
-
-use crate::api::Api;
-use crate::arn::Arn;
-use crate::changes::Changes;
 use crate::checks::catalog::{CheckId, Status};
 use crate::checks::Finding;
-use crate::collect::session::AccountSession;
-use crate::diff::ChangeKind;
-use crate::facts::{PreviousReport, ScanHeader};
-use crate::report::{printable, FindingRows, Summary, TimeLeft};
-use crate::throttle::CallError;
+use crate::facts::{PendingDeletion, PreviousReport, ScanHeader};
+use crate::findings::{printable, FindingRows, Summary, TimeLeft};
+use crate::history::changes::Changes;
+use crate::history::diff::ChangeKind;
 
 /// Bytes of message text at most: SNS takes 262,144 bytes with the message
 /// attributes, and the attributes take a few hundred.
@@ -33,69 +21,6 @@ pub const SUBJECT_LIMIT: usize = 99;
 const LINE_LIMIT: usize = 2_000;
 /// Bytes a list's "... and N more (see …)" line takes at most.
 const CUT_LINE_ROOM: usize = 120;
-
-/// An SNS topic ARN: `arn:<partition>:sns:<region>:<account>:<name>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopicArn {
-    arn: String,
-    region: String,
-    fifo: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{value:?} is not an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<topic>): {why}"
-)]
-pub struct TopicArnError {
-    pub value: String,
-    pub why: String,
-}
-
-impl FromStr for TopicArn {
-    type Err = TopicArnError;
-
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        let fail = |why: &str| TopicArnError {
-            value: value.to_string(),
-            why: why.to_string(),
-        };
-        let arn = Arn::parse(value).map_err(|err| fail(err.why))?;
-        if arn.service != "sns" {
-            return Err(fail("not an sns ARN"));
-        }
-        if arn.region.is_empty() {
-            return Err(fail("no region"));
-        }
-        if arn.account.len() != 12 || !arn.account.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(fail("the account is not 12 digits"));
-        }
-        // Topic names: 1 to 256 letters, digits, `-` and `_`; `.fifo` ends
-        // a FIFO topic's.
-        let fifo = arn.resource.ends_with(".fifo");
-        let name = arn.resource.strip_suffix(".fifo").unwrap_or(arn.resource);
-        if name.is_empty()
-            || arn.resource.len() > 256
-            || !name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return Err(fail(
-                "the topic name must be 1 to 256 letters, digits, - or _ (and .fifo)",
-            ));
-        }
-        Ok(TopicArn {
-            region: arn.region.to_string(),
-            arn: value.to_string(),
-            fifo,
-        })
-    }
-}
-
-impl std::fmt::Display for TopicArn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.arn)
-    }
-}
 
 /// Where the report is, for the message.
 #[derive(Debug, Clone)]
@@ -128,7 +53,7 @@ pub struct Scan<'a> {
 
 /// A key pending deletion, from its `kms.key_state` FAIL row.
 struct PendingKey {
-    /// `deletion date …` of the row's detail; `None` when not reported.
+    /// When it will be deleted; `None` when KMS did not report it.
     deletion_date: Option<String>,
     line: String,
 }
@@ -140,16 +65,16 @@ impl Notice {
         let mut events = Vec::new();
         for finding in scan.findings.rows() {
             let finding = finding?;
-            match (finding.check, finding.status) {
-                (CheckId::KeyState, Status::Fail) => {
-                    keys.push(pending_key(&finding, &scan.header.scan_time))
-                }
-                (CheckId::RecentDisableDeleteEvents, Status::Warn) => events.push(clip(format!(
+            if let Some(deletion) = &finding.pending_deletion {
+                keys.push(pending_key(&finding, deletion, &scan.header.scan_time));
+            } else if (finding.check, finding.status)
+                == (CheckId::RecentDisableDeleteEvents, Status::Warn)
+            {
+                events.push(clip(format!(
                     "- {}: key {}",
                     place(&finding),
                     printable(&finding.resource_id)
-                ))),
-                _ => {}
+                )));
             }
         }
         // Soonest first; a key whose date AWS did not report, last.
@@ -162,7 +87,7 @@ impl Notice {
         });
 
         let summary = scan.summary;
-        let count = |status| summary.by_status.get(&status).copied().unwrap_or(0);
+        let count = |status| summary.by_status.get(status);
         let new_findings = scan.changes.compared.as_ref().map(|c| {
             [
                 ChangeKind::NewPendingDeletion,
@@ -190,17 +115,14 @@ impl Notice {
         );
         let _ = writeln!(head, "Coverage: {}", summary.coverage.phrases().join("; "));
         if let Some(exceptions) = &summary.exceptions {
-            let rows = |counts: &std::collections::BTreeMap<Status, usize>, status| {
-                counts.get(&status).copied().unwrap_or(0)
-            };
             let _ = writeln!(
                 head,
                 "Of which accepted by exceptions ({}): {} FAIL, {} WARN; under expired exceptions: {} FAIL, {} WARN",
                 printable(&exceptions.source),
-                rows(&exceptions.accepted_rows, Status::Fail),
-                rows(&exceptions.accepted_rows, Status::Warn),
-                rows(&exceptions.expired_rows, Status::Fail),
-                rows(&exceptions.expired_rows, Status::Warn),
+                exceptions.accepted_rows.get(Status::Fail),
+                exceptions.accepted_rows.get(Status::Warn),
+                exceptions.expired_rows.get(Status::Fail),
+                exceptions.expired_rows.get(Status::Warn),
             );
         }
         if !summary.accounts_skipped.is_empty() {
@@ -347,9 +269,7 @@ impl Notice {
         let pending = summary
             .by_check
             .get(&CheckId::KeyState)
-            .and_then(|counts| counts.get(&Status::Fail))
-            .copied()
-            .unwrap_or(0);
+            .map_or(0, |counts| counts.get(Status::Fail));
         let mut subject = format!(
             "cmkscan {}: {} FAIL, {} ERROR, {pending} key(s) pending deletion",
             scan.header.scan_time.get(..10).unwrap_or_default(),
@@ -382,50 +302,6 @@ impl Notice {
     }
 }
 
-/// Publishes `notice` to `topic` (in the topic's region) and returns the
-/// message id.
-pub async fn publish(
-    session: &AccountSession,
-    topic: &TopicArn,
-    scan_id: &str,
-    notice: &Notice,
-) -> Result<String, CallError> {
-    let client = session.sns(&topic.region);
-    let mut attributes = std::collections::HashMap::new();
-    for (name, data_type, value) in &notice.attributes {
-        let value = MessageAttributeValue::builder()
-            .data_type(*data_type)
-            .string_value(value)
-            .build()
-            .map_err(|err| {
-                CallError::new(Api::SnsPublish, "ConstructionFailure", err.to_string())
-            })?;
-        attributes.insert(name.to_string(), value);
-    }
-    let published = session
-        .throttle
-        .call(Api::SnsPublish, &session.scope(&topic.region), || {
-            let request = client
-                .publish()
-                .topic_arn(&topic.arn)
-                .subject(&notice.subject)
-                .message(&notice.message)
-                .set_message_attributes(Some(attributes.clone()));
-            // A FIFO topic takes ordered, deduplicated messages: one group,
-            // and the scan id, so a retried publish is delivered once.
-            if topic.fifo {
-                request
-                    .message_group_id("cmkscan")
-                    .message_deduplication_id(scan_id)
-                    .send()
-            } else {
-                request.send()
-            }
-        })
-        .await?;
-    Ok(published.message_id().unwrap_or_default().to_string())
-}
-
 /// `111122223333 (prod) us-east-1: <detail>`, and the exception the row
 /// carries, if any: an accepted key is still listed, marked.
 fn place(finding: &Finding) -> String {
@@ -445,14 +321,8 @@ fn place(finding: &Finding) -> String {
     )
 }
 
-fn pending_key(finding: &Finding, scan_time: &str) -> PendingKey {
-    // The detail reads `key <ARN> is PendingDeletion (deletion date <date>)…`.
-    let deletion_date = finding
-        .detail
-        .split_once("(deletion date ")
-        .and_then(|(_, rest)| rest.split_once(')'))
-        .map(|(date, _)| date.to_string())
-        .filter(|date| date != "not reported");
+fn pending_key(finding: &Finding, deletion: &PendingDeletion, scan_time: &str) -> PendingKey {
+    let deletion_date = deletion.date.clone();
     let when = match deletion_date
         .as_deref()
         .and_then(|d| TimeLeft::between(scan_time, d))
@@ -485,35 +355,26 @@ fn clip(mut line: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::changes::Changes;
     use crate::checks::catalog::CheckId;
-    use crate::report::Tally;
+    use crate::findings::Tally;
+    use crate::history::changes::Changes;
 
     fn header() -> ScanHeader {
         ScanHeader {
             scan_id: "20261128T155626Z-0c4b".into(),
             scan_time: "2026-11-28T15:56:26Z".into(),
-            partition: "aws".into(),
-            management_account_id: "111111111111".into(),
-            organization_id: "o-a1b2c3d4e5".into(),
-            lookback_days: 7,
-            exceptions: None,
-            previous_report: PreviousReport::NotRequested,
+            ..crate::facts::fixtures::header()
         }
     }
 
     fn finding(check: CheckId, status: Status, resource: &str, detail: &str) -> Finding {
         Finding {
-            account_id: "111122223333".into(),
             account_name: "prod\nFAKE LINE".into(),
             ou_path: "Root".into(),
             ou_id: "r-a1b2".into(),
-            region: "us-east-1".into(),
-            check,
-            status,
             resource_id: resource.into(),
             detail: detail.into(),
-            exception: None,
+            ..crate::checks::fixtures::finding(check, status)
         }
     }
 
@@ -521,14 +382,11 @@ mod tests {
         let mut tally = Tally::default();
         tally.findings(&findings);
         let mut summary = tally.summary(&[], 1.0, &Default::default());
-        let accepted = findings.iter().filter(|f| f.exception.is_some()).fold(
-            std::collections::BTreeMap::new(),
-            |mut counts, f| {
-                *counts.entry(f.status).or_insert(0) += 1;
-                counts
-            },
-        );
-        if !accepted.is_empty() {
+        let mut accepted = crate::checks::catalog::StatusCounts::default();
+        for f in findings.iter().filter(|f| f.exception.is_some()) {
+            accepted.add(f.status);
+        }
+        if accepted.total() > 0 {
             summary.exceptions = Some(crate::exceptions::ExceptionsSummary {
                 source: "risk/exceptions.yaml".into(),
                 sha256: String::new(),
@@ -555,8 +413,11 @@ mod tests {
 
     #[test]
     fn keys_soonest_first_with_days_left_and_names_escaped() {
-        let key = |arn: &str, date: &str| {
-            finding(
+        let key = |arn: &str, date: &str| Finding {
+            pending_deletion: Some(PendingDeletion {
+                date: (date != "not reported").then(|| date.to_string()),
+            }),
+            ..finding(
                 CheckId::KeyState,
                 Status::Fail,
                 arn,
@@ -564,9 +425,9 @@ mod tests {
             )
         };
         let mut accepted = key("arn:k/late", "2026-12-29T10:00:00.5Z");
-        accepted.exception = Some(crate::exceptions::ExceptionMark {
+        accepted.exception = Some(crate::checks::ExceptionMark {
             id: "legacy-migration".into(),
-            state: crate::exceptions::ExceptionState::Active,
+            state: crate::checks::ExceptionState::Active,
         });
         let n = notice(
             vec![
@@ -635,7 +496,7 @@ mod tests {
         // findings.json in the bucket is editable by anyone who may write
         // there: its scan id, time and row keys reach the message too.
         let forged = "\nFORGED: all clear";
-        let row = crate::report::Row {
+        let row = crate::findings::Row {
             scan_id: format!("old{forged}"),
             scan_time: format!("2026-11-21T06:00:00Z{forged}"),
             account_id: format!("111122223333{forged}"),
@@ -653,13 +514,13 @@ mod tests {
             exception_id: String::new(),
             exception_state: String::new(),
         };
-        let old = crate::diff::Findings::from_rows(
+        let old = crate::history::ReportFile::from_rows(
             format!("old{forged}"),
             format!("2026-11-21T06:00:00Z{forged}"),
             vec![row],
         )
         .expect("one row");
-        let new = crate::diff::Findings::from_rows("new".into(), "t".into(), Vec::new())
+        let new = crate::history::ReportFile::from_rows("new".into(), "t".into(), Vec::new())
             .expect("no rows");
         let changes = Changes::compare(format!("s3://b/p/findings.json{forged}"), &old, &new);
         let summary = Tally::default().summary(&[], 1.0, &Default::default());
@@ -739,27 +600,5 @@ mod tests {
         );
         assert!(n.message.ends_with("kept in /reports on the runner\n"));
         assert!(n.subject.len() < 100 && n.subject.is_ascii());
-    }
-
-    #[test]
-    fn topic_arns_are_checked() {
-        let topic: TopicArn = "arn:aws:sns:eu-west-1:111122223333:security-alerts"
-            .parse()
-            .expect("a topic");
-        assert_eq!((topic.region.as_str(), topic.fifo), ("eu-west-1", false));
-        let fifo: TopicArn = "arn:aws-cn:sns:cn-north-1:111122223333:alerts.fifo"
-            .parse()
-            .expect("a FIFO topic");
-        assert!(fifo.fifo);
-        for bad in [
-            "security-alerts",
-            "arn:aws:sqs:eu-west-1:111122223333:q",
-            "arn:aws:sns::111122223333:t",
-            "arn:aws:sns:eu-west-1:1111:t",
-            "arn:aws:sns:eu-west-1:111122223333:bad name",
-            "arn:aws:sns:eu-west-1:111122223333:.fifo",
-        ] {
-            assert!(bad.parse::<TopicArn>().is_err(), "{bad}");
-        }
     }
 }

@@ -5,7 +5,16 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::arn::Arn;
+use crate::aws::arn::Arn;
+
+mod kms_key;
+mod s3;
+mod topic;
+
+pub use crate::aws::external_id::ExternalId;
+pub use kms_key::KmsKeyId;
+pub use s3::{FileSource, S3Uri};
+pub use topic::TopicArn;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InputError {
@@ -15,6 +24,16 @@ pub enum InputError {
     S3Uri(String),
     #[error("{value:?} is not a valid S3 bucket name: {why}")]
     BucketName { value: String, why: &'static str },
+    #[error("{0:?} names no S3 object: expected s3://bucket/key")]
+    S3ObjectKey(String),
+    #[error("expected a path or s3://bucket/key, not an empty value")]
+    EmptyPath,
+    #[error(
+        "{value:?} is not an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<topic>): {why}"
+    )]
+    TopicArn { value: String, why: &'static str },
+    #[error("{0:?} is not a KMS key: expected a key id, key ARN, alias/name or alias ARN")]
+    KmsKeyId(String),
     #[error("{0:?} is not a region name")]
     RegionName(String),
     #[error("{0:?} is not an IAM role name: 1 to 64 letters, digits or _+=,.@- (optionally after a path such as team/)")]
@@ -265,86 +284,6 @@ pub fn partition_of(region: &str) -> &'static str {
         .unwrap_or("aws")
 }
 
-/// `s3://bucket[/prefix]`, with the prefix normalised to no leading or
-/// trailing slash.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct S3Uri {
-    bucket: String,
-    prefix: String,
-}
-
-impl S3Uri {
-    pub fn bucket(&self) -> &str {
-        &self.bucket
-    }
-
-    /// The object key for `path` under the prefix.
-    pub fn key_for(&self, path: &str) -> String {
-        if self.prefix.is_empty() {
-            path.to_string()
-        } else {
-            format!("{}/{path}", self.prefix)
-        }
-    }
-}
-
-impl FromStr for S3Uri {
-    type Err = InputError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let rest = s
-            .strip_prefix("s3://")
-            .ok_or_else(|| InputError::S3Uri(s.to_string()))?;
-        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-        check_bucket(bucket)?;
-        let prefix = prefix.trim_matches('/');
-        if prefix.contains("//") {
-            return Err(InputError::S3Uri(s.to_string()));
-        }
-        Ok(S3Uri {
-            bucket: bucket.to_string(),
-            prefix: prefix.to_string(),
-        })
-    }
-}
-
-impl fmt::Display for S3Uri {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.prefix.is_empty() {
-            write!(f, "s3://{}", self.bucket)
-        } else {
-            write!(f, "s3://{}/{}", self.bucket, self.prefix)
-        }
-    }
-}
-
-/// The general-purpose bucket naming rules that can be checked offline.
-fn check_bucket(name: &str) -> Result<(), InputError> {
-    let bad = |why| InputError::BucketName {
-        value: name.to_string(),
-        why,
-    };
-    if !(3..=63).contains(&name.len()) {
-        return Err(bad("must be 3 to 63 characters"));
-    }
-    if !name
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
-    {
-        return Err(bad(
-            "only lowercase letters, digits, '-' and '.' are allowed",
-        ));
-    }
-    let edge_ok = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-    if !edge_ok(name.bytes().next()) || !edge_ok(name.bytes().last()) {
-        return Err(bad("must begin and end with a letter or digit"));
-    }
-    if name.contains("..") {
-        return Err(bad("must not contain two adjacent periods"));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -434,28 +373,6 @@ mod tests {
             "us-east-1,Mars".parse::<RegionSelection>(),
             Err(InputError::RegionName("Mars".into()))
         );
-    }
-
-    #[test]
-    fn s3_uris() {
-        let uri: S3Uri = "s3://reports-bucket/cmkscan/weekly/".parse().unwrap();
-        assert_eq!(uri.bucket(), "reports-bucket");
-        assert_eq!(uri.key_for("2026/11/28/x"), "cmkscan/weekly/2026/11/28/x");
-        assert_eq!(uri.to_string(), "s3://reports-bucket/cmkscan/weekly");
-        let bare: S3Uri = "s3://reports-bucket".parse().unwrap();
-        assert_eq!(bare.key_for("a"), "a");
-        for bad in [
-            "reports-bucket/x",
-            "s3://",
-            "s3://Bad_Bucket",
-            "s3://ab",
-            "s3://-bucket",
-            "s3://a..b",
-            "s3://bucket/a//b",
-            "https://bucket.s3.amazonaws.com/x",
-        ] {
-            assert!(bad.parse::<S3Uri>().is_err(), "{bad} should be rejected");
-        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_types::retry::RetryConfig;
 use aws_types::region::Region;
 
-use crate::throttle::{QuotaScope, Throttle};
+use crate::aws::throttle::{QuotaScope, Throttle};
 
 /// Builds a service client for one region from the account's configuration,
 /// with the SDK's retries off: [`Throttle::call`] retries, so that every

@@ -10,7 +10,7 @@ use std::cmp::Reverse;
 
 use aws_smithy_types::date_time::{DateTime, Format};
 
-use crate::facts::{AccountFacts, KeyEvent, ScanFacts};
+use crate::facts::{AccountFacts, KeyEvent};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KeyActivity {
@@ -60,15 +60,12 @@ impl KeyActivity {
             };
             let keys = region.keys.as_ref().map(|k| k.customer_keys.as_slice());
             for key in keys.unwrap_or_default() {
-                if matches!(
-                    key.state.as_str(),
-                    "PendingDeletion" | "PendingReplicaDeletion"
-                ) {
+                if let Some(deletion) = key.pending_deletion() {
                     self.pending_deletion.push(PendingKey {
                         place: place(),
                         arn: key.arn.clone(),
                         aliases: key.aliases.clone(),
-                        deletion_date: key.deletion_date.clone(),
+                        deletion_date: deletion.date,
                     });
                 }
             }
@@ -111,15 +108,6 @@ impl KeyActivity {
             )
         });
         self
-    }
-
-    /// The activity of saved facts, as their scan gathered it.
-    pub fn of_facts(facts: &ScanFacts) -> Self {
-        let mut activity = KeyActivity::default();
-        for account in &facts.accounts {
-            activity.account(account);
-        }
-        activity.finish()
     }
 }
 

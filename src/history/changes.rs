@@ -2,7 +2,7 @@
 //! between that report and this one, and the accounts that appeared or
 //! left. The `changes` section of findings.json, `changes.csv`, the line on
 //! stdout and the changes in the SNS message all come from [`Changes`].
-//! Pure: finding and reading the previous report is [`crate::previous`].
+//! Pure: finding and reading the previous report is [`crate::history::previous`].
 
 use std::collections::BTreeMap;
 
@@ -10,9 +10,10 @@ use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
 
 use crate::checks::catalog::Status;
-use crate::diff::{self, ChangeKind, Diff, Findings};
 use crate::facts::PreviousReport;
-use crate::report::printable;
+use crate::findings::printable;
+use crate::history::diff::{self, ChangeKind, Diff};
+use crate::history::report_file::ReportFile;
 
 /// An account, by id and by its name as the report rows hold it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -51,8 +52,8 @@ impl Changes {
     }
 
     /// `new` compared with `old`, the report read from `source`.
-    pub fn compare(source: String, old: &Findings, new: &Findings) -> Changes {
-        let accounts = |report: &Findings| -> BTreeMap<String, String> {
+    pub fn compare(source: String, old: &ReportFile, new: &ReportFile) -> Changes {
+        let accounts = |report: &ReportFile| -> BTreeMap<String, String> {
             report
                 .rows
                 .iter()
@@ -251,31 +252,16 @@ struct ChangeRow<'a> {
 mod tests {
     use super::*;
     use crate::checks::catalog::CheckId;
-    use crate::report::Row;
+    use crate::findings::Row;
+    use crate::history::fixtures::{self, report};
 
     fn row(account: &str, check: CheckId, status: Status, resource: &str) -> Row {
         Row {
-            scan_id: "s".into(),
-            scan_time: "t".into(),
             account_id: account.into(),
             account_name: format!("name-{account}"),
-            region: "us-east-1".into(),
-            check_id: check.as_str().into(),
-            status,
-            severity: "HIGH".into(),
-            resource_id: resource.into(),
-            title: "title".into(),
-            detail: "=detail".into(),
-            remediation: "fix".into(),
-            controls: String::new(),
             ou_path: "Root".into(),
-            exception_id: String::new(),
-            exception_state: String::new(),
+            ..fixtures::row(check.as_str(), status, resource, "=detail")
         }
-    }
-
-    fn report(scan_id: &str, rows: Vec<Row>) -> Findings {
-        Findings::from_rows(scan_id.into(), "2026-11-21T06:00:00Z".into(), rows).expect("unique")
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::FileExt;
 
 use crate::checks::{self, Finding};
-use crate::report::FindingRows;
+use crate::findings::FindingRows;
 
 pub struct FindingSpool {
     file: BufWriter<File>,
@@ -122,12 +122,9 @@ mod tests {
             account_name: format!("name of {account}"),
             ou_path: "Root".into(),
             ou_id: "r-ab12".into(),
-            exception: None,
             region: region.into(),
-            check,
-            status: Status::Pass,
-            resource_id: String::new(),
             detail: detail.into(),
+            ..crate::checks::fixtures::finding(check, Status::Pass)
         }
     }
 

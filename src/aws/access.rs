@@ -8,10 +8,11 @@ use aws_credential_types::provider::{self, error::CredentialsError, ProvideCrede
 use aws_credential_types::Credentials;
 use aws_smithy_runtime::client::identity::IdentityCache;
 
-use super::session::AccountSession;
-use crate::api::Api;
-use crate::arn::Arn;
-use crate::throttle::{CallError, QuotaScope, Throttle};
+use super::external_id::ExternalId;
+use crate::aws::api::Api;
+use crate::aws::arn::Arn;
+use crate::aws::session::AccountSession;
+use crate::aws::throttle::{CallError, QuotaScope, Throttle};
 
 /// The identity the scan runs as, from `sts:GetCallerIdentity`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +55,7 @@ pub async fn caller_identity(
 pub struct RoleRequest {
     pub partition: String,
     pub role_name: String,
-    pub external_id: Option<String>,
+    pub external_id: Option<ExternalId>,
     pub session_name: String,
     /// Region whose STS endpoint is used (the runner's region).
     pub sts_region: String,
@@ -129,7 +130,7 @@ struct AssumedRole {
     throttle: Arc<Throttle>,
     scope: QuotaScope,
     role_arn: String,
-    external_id: Option<String>,
+    external_id: Option<ExternalId>,
     session_name: String,
     /// The latest credentials, reused until they near expiry: region
     /// discovery asks the provider directly and the SDK's identity cache asks
@@ -160,7 +161,7 @@ impl AssumedRole {
                     .assume_role()
                     .role_arn(&self.role_arn)
                     .role_session_name(&self.session_name)
-                    .set_external_id(self.external_id.clone())
+                    .set_external_id(self.external_id.as_ref().map(|id| id.expose().to_string()))
                     .send()
             })
             .await?;

@@ -4,84 +4,27 @@
 //! newest first. Nothing here fails a scan: a report that cannot be found
 //! or read becomes [`PreviousReport::Unavailable`], with the reason.
 
-use std::fmt;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::path::Path;
 use std::time::SystemTime;
 
 use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use aws_smithy_types::date_time::{DateTime, Format as DateFormat};
 
-use crate::api::Api;
-use crate::collect::session::AccountSession;
-use crate::diff::{Findings, Format};
+use crate::aws::api::Api;
+use crate::aws::s3_object::get_object;
+use crate::aws::session::AccountSession;
+use crate::aws::throttle::CallError;
 use crate::facts::PreviousReport;
-use crate::ids::S3Uri;
-use crate::throttle::CallError;
-
-/// What `--previous` names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PreviousSource {
-    Local(PathBuf),
-    /// `s3://bucket/key`.
-    S3 {
-        bucket: String,
-        key: String,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{value:?} is not a report: {why}")]
-pub struct PreviousSourceError {
-    pub value: String,
-    pub why: String,
-}
-
-impl FromStr for PreviousSource {
-    type Err = PreviousSourceError;
-
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        let fail = |why: String| PreviousSourceError {
-            value: value.to_string(),
-            why,
-        };
-        let Some(rest) = value.strip_prefix("s3://") else {
-            if value.trim().is_empty() {
-                return Err(fail("expected a path or s3://bucket/key".into()));
-            }
-            return Ok(PreviousSource::Local(PathBuf::from(value)));
-        };
-        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
-        // The bucket-name rules of --s3-uri.
-        format!("s3://{bucket}")
-            .parse::<S3Uri>()
-            .map_err(|err| fail(err.to_string()))?;
-        if key.is_empty() || key.ends_with('/') {
-            return Err(fail(
-                "expected the report object, s3://bucket/prefix/YYYY/MM/DD/<scan_id>/findings.json"
-                    .into(),
-            ));
-        }
-        Ok(PreviousSource::S3 {
-            bucket: bucket.to_string(),
-            key: key.to_string(),
-        })
-    }
-}
-
-impl fmt::Display for PreviousSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PreviousSource::Local(path) => write!(f, "{}", path.display()),
-            PreviousSource::S3 { bucket, key } => write!(f, "s3://{bucket}/{key}"),
-        }
-    }
-}
+use crate::history::report_file::{Format, ReportFile};
+use crate::ids::{FileSource, S3Uri};
 
 /// The previous report, read; or what the evidence records instead.
 #[derive(Debug, Clone)]
 pub enum Previous {
-    Found { source: String, findings: Findings },
+    Found {
+        source: String,
+        findings: ReportFile,
+    },
     Missing(PreviousReport),
 }
 
@@ -108,7 +51,7 @@ impl Previous {
 
 /// A report on local disk, CSV or JSON (as `cmkscan diff` reads them).
 pub fn read_local(path: &Path) -> Previous {
-    match Findings::from_path(path) {
+    match ReportFile::from_path(path) {
         Ok(findings) => Previous::Found {
             source: path.display().to_string(),
             findings,
@@ -119,35 +62,24 @@ pub fn read_local(path: &Path) -> Previous {
 
 /// The report `--previous` names; an `s3://` object is read from the
 /// report bucket's region.
-pub async fn read_named(
-    session: &AccountSession,
-    region: &str,
-    source: &PreviousSource,
-) -> Previous {
+pub async fn read_named(session: &AccountSession, region: &str, source: &FileSource) -> Previous {
     match source {
-        PreviousSource::Local(path) => read_local(path),
-        PreviousSource::S3 { bucket, key } => read_s3(session, region, bucket, key).await,
+        FileSource::Local(path) => read_local(path),
+        FileSource::S3 { bucket, key } => read_s3(session, region, bucket, key).await,
     }
 }
 
 async fn read_s3(session: &AccountSession, region: &str, bucket: &str, key: &str) -> Previous {
     let source = format!("s3://{bucket}/{key}");
-    let client = session.s3(region);
-    let object = session
-        .throttle
-        .call(Api::S3GetObject, &session.scope(region), || {
-            client.get_object().bucket(bucket).key(key).send()
-        })
-        .await;
-    let body = match object {
-        Ok(object) => object.body.collect().await,
+    // A report of any size: comparing it is what bounds the memory.
+    let bytes = match get_object(session, region, bucket, key, usize::MAX).await {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            return Previous::unavailable(&source, format!("{source} is too large to read"))
+        }
         Err(err) => return Previous::unavailable(&source, format!("cannot read {source}: {err}")),
     };
-    let bytes = match body {
-        Ok(body) => body.into_bytes(),
-        Err(err) => return Previous::unavailable(&source, format!("cannot read {source}: {err}")),
-    };
-    match Findings::parse(&bytes, Format::detect(Path::new(key), &bytes)) {
+    match ReportFile::parse(&bytes, Format::detect(Path::new(key), &bytes)) {
         Ok(findings) => Previous::Found { source, findings },
         Err(err) => Previous::unavailable(&source, format!("{source}: {err}")),
     }
@@ -361,10 +293,10 @@ mod tests {
     fn previous_sources_are_paths_or_report_objects() {
         assert_eq!(
             "last/findings.json".parse(),
-            Ok(PreviousSource::Local("last/findings.json".into()))
+            Ok(FileSource::Local("last/findings.json".into()))
         );
         let object = "s3://reports-bucket/cmkscan/2026/11/21/20261121T060000Z-ab12/findings.json";
-        let parsed: PreviousSource = object.parse().expect("an object");
+        let parsed: FileSource = object.parse().expect("an object");
         assert_eq!(parsed.to_string(), object);
         for bad in [
             "",
@@ -373,7 +305,7 @@ mod tests {
             "s3://bucket",
             "s3://bucket/prefix/",
         ] {
-            assert!(bad.parse::<PreviousSource>().is_err(), "{bad:?}");
+            assert!(bad.parse::<FileSource>().is_err(), "{bad:?}");
         }
     }
 
@@ -390,8 +322,8 @@ mod tests {
         assert!(started_before("20000101T000000Z-0000", &now()));
     }
 
-    fn findings(scan_id: &str) -> Findings {
-        Findings::from_rows(scan_id.into(), "2026-11-21T06:00:00Z".into(), Vec::new()).unwrap()
+    fn findings(scan_id: &str) -> ReportFile {
+        ReportFile::from_rows(scan_id.into(), "2026-11-21T06:00:00Z".into(), Vec::new()).unwrap()
     }
 
     #[test]

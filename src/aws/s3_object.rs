@@ -1,0 +1,48 @@
+//! Reading one S3 object whole, with the runner's credentials: the
+//! exceptions file, the previous report. Paced and retried like every
+//! request; the body is read as it arrives, so an object larger than its
+//! reader allows is refused without being read whole.
+
+use super::api::Api;
+use super::session::AccountSession;
+use super::throttle::CallError;
+
+/// The object's bytes; `Ok(None)` when it is larger than `limit` bytes,
+/// which is known from its `ContentLength` before the body is read, or
+/// else once the body has gone past the limit.
+pub async fn get_object(
+    session: &AccountSession,
+    region: &str,
+    bucket: &str,
+    key: &str,
+    limit: usize,
+) -> Result<Option<Vec<u8>>, CallError> {
+    let client = session.s3(region);
+    let out = session
+        .throttle
+        .call(Api::S3GetObject, &session.scope(region), || {
+            client.get_object().bucket(bucket).key(key).send()
+        })
+        .await?;
+    if out
+        .content_length
+        .is_some_and(|length| u64::try_from(length).is_ok_and(|length| length > limit as u64))
+    {
+        return Ok(None);
+    }
+    let mut body = out.body;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = body.try_next().await.map_err(|err| {
+        CallError::new(
+            Api::S3GetObject,
+            "ResponseError",
+            format!("the object's body could not be read: {err}"),
+        )
+    })? {
+        bytes.extend_from_slice(&chunk);
+        if bytes.len() > limit {
+            return Ok(None);
+        }
+    }
+    Ok(Some(bytes))
+}

@@ -1,0 +1,63 @@
+//! A whole run, from its inputs to a delivered report: what `cmkscan scan`
+//! and `cmkscan evaluate` do once their command line is read. A scan reads
+//! its exceptions file and finds the previous report before its first
+//! request, scans ([`crate::scan`]), compares, writes the report locally,
+//! then delivers it ([`deliver`]); `evaluate` makes the same report from
+//! saved facts, with the same evaluation ([`crate::findings::evaluate`])
+//! and the same comparison. Each returns a typed outcome; the binary only
+//! maps it to an exit code.
+
+mod deliver;
+mod evaluate;
+mod scan;
+
+use std::fmt;
+use std::io::Write;
+use std::path::Path;
+
+pub use deliver::{
+    Delivery, DeliveryFailed, NotificationFailed, SecurityHubFailed, Step, UploadFailed, Written,
+};
+pub use evaluate::{evaluate, EvaluateError, EvaluateJob};
+pub use scan::{scan, ScanJob, ScanJobError, SecurityHubJob, Upload};
+
+use crate::findings::KeyActivity;
+use crate::report::html::HtmlPage;
+use crate::report::Report;
+use crate::sink::{self, LocalError, LocalFile};
+
+/// Writes the report into `dir` and prints the summary and the changes:
+/// this happens before any upload, so a failed upload loses nothing.
+fn write_local(
+    report: &Report<'_>,
+    key_activity: &KeyActivity,
+    dir: &Path,
+    out: &mut dyn Write,
+) -> Result<Vec<LocalFile>, LocalError> {
+    let mut files = sink::write_report(dir, report)?;
+    files.push(sink::write_html(
+        dir,
+        &HtmlPage {
+            report,
+            activity: key_activity,
+        },
+    )?);
+    say(
+        out,
+        format_args!("{}{}", report.summary.render(), report.changes.render()),
+    );
+    Ok(files)
+}
+
+fn print_written(files: &[LocalFile], out: &mut dyn Write) {
+    for file in files {
+        say(out, format_args!("wrote {}\n", file.path.display()));
+    }
+}
+
+/// What a run tells the person running it, on `out` (stdout for the
+/// binary). Output that cannot be written is no reason to fail a run whose
+/// report is written.
+fn say(out: &mut dyn Write, text: fmt::Arguments<'_>) {
+    let _ = out.write_fmt(text);
+}
