@@ -68,22 +68,25 @@ fn trail_chain(trail: &TrailFacts, subject: Subject<'_>, walk: &mut Walk) -> Opt
     match trails::qualifies(trail) {
         Ok(()) => {}
         Err(TrailGap::Missing(why)) => {
-            walk.gaps.push(format!("trail {} {why}", trail.arn));
+            walk.gaps
+                .push(format!("trail {} {why}", trail.described.arn));
             return None;
         }
         Err(TrailGap::Unknown(why)) => {
-            walk.unknown.push(format!("trail {}: {why}", trail.arn));
+            walk.unknown
+                .push(format!("trail {}: {why}", trail.described.arn));
             return None;
         }
         Err(TrailGap::Undecidable(why)) => {
-            walk.undecidable.push(format!("trail {} {why}", trail.arn));
+            walk.undecidable
+                .push(format!("trail {} {why}", trail.described.arn));
             return None;
         }
     }
     let Some(filters) = &trail.metric_filters else {
         walk.gaps.push(format!(
             "trail {} does not deliver to CloudWatch Logs",
-            trail.arn
+            trail.described.arn
         ));
         return None;
     };
@@ -95,14 +98,16 @@ fn trail_chain(trail: &TrailFacts, subject: Subject<'_>, walk: &mut Walk) -> Opt
     {
         walk.gaps.push(format!(
             "trail {} fails to deliver to CloudWatch Logs: {error}",
-            trail.arn
+            trail.described.arn
         ));
         return None;
     }
     let filters = match filters {
         Err(err) => {
-            walk.unknown
-                .push(format!("metric filters of trail {}: {err}", trail.arn));
+            walk.unknown.push(format!(
+                "metric filters of trail {}: {err}",
+                trail.described.arn
+            ));
             return None;
         }
         Ok(filters) => filters,
@@ -111,7 +116,7 @@ fn trail_chain(trail: &TrailFacts, subject: Subject<'_>, walk: &mut Walk) -> Opt
         walk.gaps.push(format!(
             "log group {} of trail {} has no metric filter",
             log_group(trail),
-            trail.arn
+            trail.described.arn
         ));
         return None;
     }
@@ -131,7 +136,7 @@ fn filter_chain(
         filter.name,
         quoted(&filter.pattern),
         log_group(trail),
-        trail.arn
+        trail.described.arn
     );
     let broader = match kms_events::filter_coverage(&filter.pattern, subject) {
         PatternCoverage::Both { broader } => broader,
@@ -165,14 +170,14 @@ fn filter_chain(
     let (alarm, (topic, subscriptions)) = alarms
         .iter()
         .find_map(|alarm| alarm_notifies(alarm, walk).map(|topic| (alarm, topic)))?;
-    let trail_kind = if trail.is_organization_trail {
+    let trail_kind = if trail.described.is_organization_trail {
         "organisation trail"
     } else {
         "trail"
     };
     let mut detail = format!(
         "{trail_kind} {} → log group {} → metric filter {} (pattern {}) → metric {} → alarm {} → SNS topic {topic} ({subscriptions} confirmed subscription(s))",
-        trail.arn,
+        trail.described.arn,
         log_group(trail),
         filter.name,
         quoted(&filter.pattern),
@@ -245,7 +250,7 @@ fn quoted(text: &str) -> String {
 /// The log group's name, as the CloudWatch console lists it in the trail's
 /// home region; the whole ARN if it is not a log group ARN.
 fn log_group(trail: &TrailFacts) -> &str {
-    let Some(arn) = trail.log_group_arn.as_deref() else {
+    let Some(arn) = trail.described.log_group_arn.as_deref() else {
         return "(none)";
     };
     Arn::parse(arn)
@@ -457,7 +462,7 @@ mod tests {
     use super::*;
     use crate::aws::api::Api;
     use crate::aws::throttle::CallError;
-    use crate::facts::AlarmActionFacts;
+    use crate::facts::{AlarmActionFacts, DescribedTrail};
 
     const CIS: &str = "{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)) }";
     const SUBJECT: Subject<'static> = Subject {
@@ -493,17 +498,21 @@ mod tests {
     /// A logging trail delivering to CloudWatch Logs, whose log group has
     /// the CIS filter with `alarm` on its metric.
     fn trail(alarm: AlarmFacts) -> TrailFacts {
+        let logging = crate::checks::fixtures::logging_trail();
         TrailFacts {
-            log_group_arn: Some(
-                "arn:aws:logs:us-east-1:111122223333:log-group:trail-logs:*".into(),
-            ),
+            described: DescribedTrail {
+                log_group_arn: Some(
+                    "arn:aws:logs:us-east-1:111122223333:log-group:trail-logs:*".into(),
+                ),
+                ..logging.described.clone()
+            },
             metric_filters: Some(Ok(vec![MetricFilterFacts {
                 name: "kms-filter".into(),
                 pattern: CIS.into(),
                 metrics: vec![alarm.metric.clone()],
                 alarms: Ok(vec![alarm]),
             }])),
-            ..crate::checks::fixtures::logging_trail()
+            ..logging
         }
     }
 

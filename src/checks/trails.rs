@@ -25,7 +25,7 @@ pub fn qualifies(trail: &TrailFacts) -> Result<(), TrailGap> {
     if !status.is_logging {
         return Err(TrailGap::Missing("is not logging".into()));
     }
-    if trail.s3_bucket.is_none() {
+    if trail.described.s3_bucket.is_none() {
         return Err(TrailGap::Missing("has no S3 bucket".into()));
     }
     if let Some(error) = &status.s3_delivery_error {
@@ -54,8 +54,9 @@ pub enum TrailGap {
 pub fn covering<'a>(ctx: &'a RegionContext<'a>) -> impl Iterator<Item = &'a TrailFacts> + 'a {
     let own = ctx.account.trails.iter();
     let org = ctx.organization_trails().iter();
-    own.chain(org)
-        .filter(move |t| t.is_multi_region || t.home_region == ctx.region.region)
+    own.chain(org).filter(move |t| {
+        t.described.is_multi_region || t.described.home_region == ctx.region.region
+    })
 }
 
 pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
@@ -65,9 +66,9 @@ pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
     for trail in covering(ctx) {
         match qualifies(trail) {
             Ok(()) => {
-                let trail_kind = if trail.is_organization_trail {
+                let trail_kind = if trail.described.is_organization_trail {
                     "organisation trail"
-                } else if trail.is_multi_region {
+                } else if trail.described.is_multi_region {
                     "multi-region trail"
                 } else {
                     "trail"
@@ -75,22 +76,26 @@ pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
                 out.push(ctx.finding(
                     CheckId::KmsEventsLogged,
                     Status::Pass,
-                    &trail.arn,
+                    &trail.described.arn,
                     format!(
                         "{trail_kind} {} (home region {}) is logging to S3 bucket {} and captures KMS write management events ({})",
-                        trail.arn,
-                        trail.home_region,
+                        trail.described.arn,
+                        trail.described.home_region,
                         // `qualifies` required the bucket.
-                        trail.s3_bucket.as_deref().unwrap_or("?"),
+                        trail.described.s3_bucket.as_deref().unwrap_or("?"),
                         selector_kind(trail)
                     ),
                 ));
                 return;
             }
-            Err(TrailGap::Missing(why)) => gaps.push(format!("trail {} {why}", trail.arn)),
-            Err(TrailGap::Unknown(why)) => unknown.push(format!("trail {}: {why}", trail.arn)),
+            Err(TrailGap::Missing(why)) => {
+                gaps.push(format!("trail {} {why}", trail.described.arn))
+            }
+            Err(TrailGap::Unknown(why)) => {
+                unknown.push(format!("trail {}: {why}", trail.described.arn))
+            }
             Err(TrailGap::Undecidable(why)) => {
-                undecidable.push(format!("trail {} {why}", trail.arn))
+                undecidable.push(format!("trail {} {why}", trail.described.arn))
             }
         }
     }
@@ -300,9 +305,9 @@ mod tests {
             )]
         );
         let mut org_trail = trail(logging());
-        org_trail.is_organization_trail = true;
-        org_trail.arn = "arn:aws:cloudtrail:eu-west-1:999999999999:trail/org".into();
-        org_trail.home_region = "eu-west-1".into();
+        org_trail.described.is_organization_trail = true;
+        org_trail.described.arn = "arn:aws:cloudtrail:eu-west-1:999999999999:trail/org".into();
+        org_trail.described.home_region = "eu-west-1".into();
         org_trail.selectors = Ok(EventSelectors::Classic(vec![classic(true, "All", &[])]));
         assert_eq!(
             rows(vec![trail(TrailStatus::default())], Ok(vec![org_trail])),

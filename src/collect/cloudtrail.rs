@@ -15,20 +15,15 @@ use crate::aws::api::Api;
 use crate::aws::arn::Arn;
 use crate::aws::session::AccountSession;
 use crate::facts::{
-    AdvancedFieldSelector, AdvancedSelector, ClassicSelector, EventSelectors, Fetched, TrailFacts,
-    TrailStatus,
+    AdvancedFieldSelector, AdvancedSelector, ClassicSelector, DescribedTrail, EventSelectors,
+    Fetched, TrailFacts, TrailStatus,
 };
 
 /// A trail as listed in one region, before its details are fetched.
 #[derive(Debug, Clone)]
 pub struct ListedTrail {
-    pub arn: String,
-    pub name: String,
-    pub home_region: String,
-    pub is_multi_region: bool,
-    pub is_organization_trail: bool,
-    pub s3_bucket: Option<String>,
-    pub log_group_arn: Option<String>,
+    pub described: DescribedTrail,
+    /// Whether `GetEventSelectors`' empty answer means none were set.
     pub has_custom_event_selectors: Option<bool>,
 }
 
@@ -55,20 +50,22 @@ pub async fn list_trails(session: &AccountSession, region: &str) -> Fetched<Vec<
                 return None;
             }
             Some(ListedTrail {
-                name: trail.name().unwrap_or_default().to_string(),
-                home_region: trail.home_region().unwrap_or(region).to_string(),
-                is_multi_region: trail.is_multi_region_trail().unwrap_or(false),
-                is_organization_trail: trail.is_organization_trail().unwrap_or(false),
-                s3_bucket: trail
-                    .s3_bucket_name()
-                    .filter(|b| !b.is_empty())
-                    .map(str::to_string),
-                log_group_arn: trail
-                    .cloud_watch_logs_log_group_arn()
-                    .filter(|a| !a.is_empty())
-                    .map(str::to_string),
+                described: DescribedTrail {
+                    name: trail.name().unwrap_or_default().to_string(),
+                    home_region: trail.home_region().unwrap_or(region).to_string(),
+                    is_multi_region: trail.is_multi_region_trail().unwrap_or(false),
+                    is_organization_trail: trail.is_organization_trail().unwrap_or(false),
+                    s3_bucket: trail
+                        .s3_bucket_name()
+                        .filter(|b| !b.is_empty())
+                        .map(str::to_string),
+                    log_group_arn: trail
+                        .cloud_watch_logs_log_group_arn()
+                        .filter(|a| !a.is_empty())
+                        .map(str::to_string),
+                    arn,
+                },
                 has_custom_event_selectors: trail.has_custom_event_selectors(),
-                arn,
             })
         })
         .collect())
@@ -79,8 +76,10 @@ pub async fn describe_trails(
     session: &AccountSession,
     listed: impl IntoIterator<Item = ListedTrail>,
 ) -> Vec<TrailFacts> {
-    let unique: BTreeMap<String, ListedTrail> =
-        listed.into_iter().map(|t| (t.arn.clone(), t)).collect();
+    let unique: BTreeMap<String, ListedTrail> = listed
+        .into_iter()
+        .map(|t| (t.described.arn.clone(), t))
+        .collect();
     join_all(
         unique
             .into_values()
@@ -91,30 +90,24 @@ pub async fn describe_trails(
 
 async fn describe_trail(session: &AccountSession, trail: ListedTrail) -> TrailFacts {
     let (status, selectors, metric_filters) = futures::join!(
-        trail_status(session, &trail),
+        trail_status(session, &trail.described),
         event_selectors(session, &trail),
         async {
-            match &trail.log_group_arn {
+            match &trail.described.log_group_arn {
                 Some(arn) => Some(log_group_chain(session, arn).await),
                 None => None,
             }
         }
     );
     TrailFacts {
-        arn: trail.arn,
-        name: trail.name,
-        home_region: trail.home_region,
-        is_multi_region: trail.is_multi_region,
-        is_organization_trail: trail.is_organization_trail,
-        s3_bucket: trail.s3_bucket,
-        log_group_arn: trail.log_group_arn,
+        described: trail.described,
         status,
         selectors,
         metric_filters,
     }
 }
 
-async fn trail_status(session: &AccountSession, trail: &ListedTrail) -> Fetched<TrailStatus> {
+async fn trail_status(session: &AccountSession, trail: &DescribedTrail) -> Fetched<TrailStatus> {
     let client = session.cloudtrail(&trail.home_region);
     let out = session
         .throttle
@@ -134,13 +127,19 @@ async fn trail_status(session: &AccountSession, trail: &ListedTrail) -> Fetched<
 }
 
 async fn event_selectors(session: &AccountSession, trail: &ListedTrail) -> Fetched<EventSelectors> {
-    let client = session.cloudtrail(&trail.home_region);
+    let described = &trail.described;
+    let client = session.cloudtrail(&described.home_region);
     let out = session
         .throttle
         .call(
             Api::CloudTrailGetEventSelectors,
-            &session.scope(&trail.home_region),
-            || client.get_event_selectors().trail_name(&trail.arn).send(),
+            &session.scope(&described.home_region),
+            || {
+                client
+                    .get_event_selectors()
+                    .trail_name(&described.arn)
+                    .send()
+            },
         )
         .await?;
     let classic = out.event_selectors();

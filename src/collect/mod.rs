@@ -63,7 +63,7 @@ async fn collect_region(
         region: region.to_string(),
         visible_trails: trails
             .as_ref()
-            .map(|t| t.iter().map(|t| t.arn.clone()).collect())
+            .map(|t| t.iter().map(|t| t.described.arn.clone()).collect())
             .map_err(Clone::clone),
         config,
         rules,
@@ -83,7 +83,11 @@ pub async fn organization_trails(
     let listed = join_all(regions.iter().map(|r| cloudtrail::list_trails(session, r))).await;
     let mut org = Vec::new();
     for result in listed {
-        org.extend(result?.into_iter().filter(|t| t.is_organization_trail));
+        org.extend(
+            result?
+                .into_iter()
+                .filter(|t| t.described.is_organization_trail),
+        );
     }
     Ok(cloudtrail::describe_trails(session, org).await)
 }

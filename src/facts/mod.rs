@@ -192,6 +192,21 @@ pub struct AccountFacts {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrailFacts {
+    /// What `DescribeTrails` says of it; its fields sit beside the others
+    /// in the evidence, as they always have.
+    #[serde(flatten)]
+    pub described: DescribedTrail,
+    /// `GetTrailStatus`.
+    pub status: Fetched<TrailStatus>,
+    pub selectors: Fetched<EventSelectors>,
+    /// Metric filters on the trail's log group; `None` when the trail has no
+    /// log group.
+    pub metric_filters: Option<Fetched<Vec<MetricFilterFacts>>>,
+}
+
+/// A trail as `DescribeTrails` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DescribedTrail {
     pub arn: String,
     pub name: String,
     pub home_region: String,
@@ -199,12 +214,6 @@ pub struct TrailFacts {
     pub is_organization_trail: bool,
     pub s3_bucket: Option<String>,
     pub log_group_arn: Option<String>,
-    /// `GetTrailStatus`.
-    pub status: Fetched<TrailStatus>,
-    pub selectors: Fetched<EventSelectors>,
-    /// Metric filters on the trail's log group; `None` when the trail has no
-    /// log group.
-    pub metric_filters: Option<Fetched<Vec<MetricFilterFacts>>>,
 }
 
 /// What `GetTrailStatus` says about a trail.

@@ -87,6 +87,27 @@ impl Changes {
         }
     }
 
+    /// The comparison made and the report it was made against; `None`
+    /// when none was.
+    pub fn against(&self) -> Option<Against<'_>> {
+        match (&self.compared, &self.previous) {
+            (
+                Some(compared),
+                PreviousReport::Read {
+                    source,
+                    scan_id,
+                    scan_time,
+                },
+            ) => Some(Against {
+                compared,
+                source,
+                scan_id,
+                scan_time,
+            }),
+            _ => None,
+        }
+    }
+
     /// Why no comparison was made; `None` when one was.
     pub fn reason(&self) -> Option<String> {
         if self.compared.is_some() {
@@ -114,20 +135,43 @@ impl Changes {
 
     /// One line for stdout after the summary.
     pub fn render(&self) -> String {
-        match (&self.compared, &self.previous) {
-            (Some(compared), PreviousReport::Read { source, .. }) => {
-                format!(
-                    "changes since {} ({}): {}\n",
-                    printable(&compared.diff.old_scan_id),
-                    printable(source),
-                    compared.counts_line()
-                )
-            }
-            _ => format!(
+        match self.against() {
+            Some(against) => format!(
+                "changes since {} ({}): {}\n",
+                printable(against.scan_id),
+                printable(against.source),
+                against.compared.counts_line()
+            ),
+            None => format!(
                 "changes: not compared: {}\n",
                 printable(&self.reason().unwrap_or_default())
             ),
         }
+    }
+}
+
+/// A comparison and the earlier report it was made against.
+#[derive(Debug, Clone, Copy)]
+pub struct Against<'a> {
+    pub compared: &'a Compared,
+    /// Where the earlier report was read: a path or an `s3://` URI.
+    pub source: &'a str,
+    pub scan_id: &'a str,
+    pub scan_time: &'a str,
+}
+
+impl Against<'_> {
+    /// `scan <id> (<time>, <source>): <counts>`, as the page and the SNS
+    /// message head their changes. Text read back from the earlier report:
+    /// escape it for where it goes.
+    pub fn describe(&self) -> String {
+        format!(
+            "scan {} ({}, {}): {}",
+            self.scan_id,
+            self.scan_time,
+            self.source,
+            self.compared.counts_line()
+        )
     }
 }
 

@@ -18,7 +18,7 @@ use super::Context;
 pub(super) async fn scan(ctx: &Context, account: OrgAccount) -> AccountFacts {
     let facts = collect_account(ctx, account).await;
     if !ctx.keeps_limiters(&facts.id) {
-        ctx.runner.throttle.forget_account(&facts.id);
+        ctx.start.runner.throttle.forget_account(&facts.id);
     }
     facts
 }
@@ -64,10 +64,10 @@ pub(super) async fn open_session(
     ctx: &Context,
     account_id: &str,
 ) -> Result<AccountSession, CallError> {
-    if account_id == ctx.caller.account_id {
-        Ok(ctx.runner.clone())
+    if account_id == ctx.start.caller.account_id {
+        Ok(ctx.start.runner.clone())
     } else {
-        access::assume_role(&ctx.runner, account_id, &ctx.role).await
+        access::assume_role(&ctx.start.runner, account_id, &ctx.start.role).await
     }
 }
 
@@ -77,7 +77,7 @@ pub(super) async fn regions_to_scan(
     session: &AccountSession,
 ) -> Result<(Vec<String>, Vec<String>), CallError> {
     let available =
-        regions::describe_regions(session, &ctx.home_region, &ctx.caller.partition).await?;
+        regions::describe_regions(session, &ctx.home_region, &ctx.start.caller.partition).await?;
     // Only a region the account reports as not opted in is skipped. One it
     // does not report at all is scanned, so that its calls fail loudly
     // (ERROR rows) instead of the region quietly counting as not enabled.

@@ -39,8 +39,8 @@ impl ManagementAccount {
     /// Prepares its scan if it is selected; the scan runs when
     /// [`Self::scan_beside_listing`] or a waiting member polls it.
     pub(super) fn new(ctx: &Arc<Context>) -> Self {
-        let id = ctx.management_account_id.clone();
-        let scan = (ctx.is_selected(&id) && ctx.management_in_ou_scope).then(|| {
+        let id = ctx.start.management_account_id.clone();
+        let scan = (ctx.is_selected(&id) && ctx.start.management_in_ou_scope).then(|| {
             let ctx = Arc::clone(ctx);
             let account = OrgAccount {
                 id: id.clone(),
@@ -125,7 +125,7 @@ impl ManagementAccount {
         }
         let trails = fetch_organization_trails(ctx).await;
         if !ctx.keeps_limiters(&self.id) {
-            ctx.runner.throttle.forget_account(&self.id);
+            ctx.start.runner.throttle.forget_account(&self.id);
         }
         trails
     }
@@ -134,7 +134,7 @@ impl ManagementAccount {
 /// Only the organisation trails of the management account: its enabled
 /// regions among those requested, plus the runner's region.
 async fn fetch_organization_trails(ctx: &Context) -> Fetched<Vec<TrailFacts>> {
-    let session = account::open_session(ctx, &ctx.management_account_id).await?;
+    let session = account::open_session(ctx, &ctx.start.management_account_id).await?;
     let (mut regions, _) = account::regions_to_scan(ctx, &session).await?;
     // The home region always lists every multi-region organisation trail,
     // whichever regions the scan was asked for.
@@ -161,7 +161,7 @@ fn trails_in(management: &AccountFacts) -> Option<Fetched<Vec<TrailFacts>>> {
         Ok(management
             .trails
             .iter()
-            .filter(|t| t.is_organization_trail)
+            .filter(|t| t.described.is_organization_trail)
             .cloned()
             .collect())
     })

@@ -19,10 +19,8 @@ use aws_config::SdkConfig;
 use aws_smithy_types::date_time::{DateTime, Format};
 use futures::stream::TryStreamExt;
 
-use crate::aws::access::{CallerIdentity, RoleRequest};
-use crate::aws::session::AccountSession;
 use crate::aws::throttle::{CallError, Throttle};
-use crate::collect::organizations::{self, OuScope, UNREPORTED_STATE};
+use crate::collect::organizations::{self, UNREPORTED_STATE};
 use crate::exceptions::{self, Exceptions, Judge};
 use crate::facts::evidence::FactsSink;
 use crate::facts::{AccountFacts, OrgAccount, PreviousReport, ScanHeader};
@@ -115,22 +113,12 @@ pub struct ScanOutcome {
 
 /// Everything an account scan needs, shared by all of them.
 struct Context {
-    runner: AccountSession,
-    /// Makes the Organizations reads: the runner's own session, or the
-    /// `--org-role` assumed for them.
-    organizations: AccountSession,
-    caller: CallerIdentity,
+    /// Who runs the scan, through which sessions, in which organisation.
+    start: Start,
     /// The runner's region: its STS, Organizations and EC2 endpoints serve
     /// the whole scan.
     home_region: String,
-    management_account_id: String,
-    /// `--ous` / `--exclude-ous` as the listing applies them.
-    ou_scope: OuScope,
-    /// Whether the management account is inside `ou_scope`: known before
-    /// the listing reaches it, because its scan starts at once.
-    management_in_ou_scope: bool,
     options: ScanOptions,
-    role: RoleRequest,
     /// The scan's start: LookupEvents' window ends here for every account.
     now: SystemTime,
     /// Accounts scanned so far, for the progress log.
@@ -142,7 +130,8 @@ impl Context {
     /// the runner's account pace AssumeRole for the whole scan, those of
     /// the Organizations session the listing.
     fn keeps_limiters(&self, account_id: &str) -> bool {
-        account_id == self.caller.account_id || account_id == self.organizations.account_id
+        account_id == self.start.caller.account_id
+            || account_id == self.start.organizations.account_id
     }
 
     /// Filters compare ids as text, so an id AWS spells oddly is still
@@ -182,31 +171,21 @@ pub async fn run(
         .map(|r| r.to_string())
         .ok_or(ScanError::NoRegion)?;
     let throttle = Arc::new(Throttle::for_config(&config));
-    let Start {
-        runner,
-        caller,
-        organizations,
-        role,
-        management_account_id,
-        organization_id,
-        roots,
-        ou_scope,
-        management_in_ou_scope,
-    } = start::start(config, &throttle, &options, &scan_id, &home_region).await?;
+    let (start, roots) = start::start(config, &throttle, &options, &scan_id, &home_region).await?;
     tracing::info!(
         scan_id,
-        caller_account = caller.account_id,
-        organizations_reads_by = organizations.account_id,
-        management_account = management_account_id,
-        partition = caller.partition,
+        caller_account = start.caller.account_id,
+        organizations_reads_by = start.organizations.account_id,
+        management_account = start.management_account_id,
+        partition = start.caller.partition,
         "scan started"
     );
     let header = ScanHeader {
         scan_id: scan_id.clone(),
         scan_time,
-        partition: caller.partition.clone(),
-        management_account_id: management_account_id.clone(),
-        organization_id,
+        partition: start.caller.partition.clone(),
+        management_account_id: start.management_account_id.clone(),
+        organization_id: start.organization_id.clone(),
         lookback_days: options.lookback_days,
         exceptions: options.exceptions.as_ref().map(Exceptions::stored),
         previous_report: options.previous_report.clone(),
@@ -221,24 +200,22 @@ pub async fn run(
     let mut finished = FinishedAccounts::new(evidence, &header, judge)?;
 
     let ctx = Arc::new(Context {
-        role,
-        runner,
-        organizations,
-        caller,
+        start,
         home_region,
-        management_account_id,
-        ou_scope,
-        management_in_ou_scope,
         options,
         now,
         done: AtomicUsize::new(0),
     });
     let management = ManagementAccount::new(&ctx);
 
-    let accounts =
-        organizations::accounts(&ctx.organizations, &ctx.home_region, roots, &ctx.ou_scope)
-            .map_ok(|account| scan_listed(&ctx, &management, account))
-            .try_buffer_unordered(ctx.options.concurrency.get());
+    let accounts = organizations::accounts(
+        &ctx.start.organizations,
+        &ctx.home_region,
+        roots,
+        &ctx.start.ou_scope,
+    )
+    .map_ok(|account| scan_listed(&ctx, &management, account))
+    .try_buffer_unordered(ctx.options.concurrency.get());
     let drain = async {
         futures::pin_mut!(accounts);
         while let Some(listed) = accounts

@@ -29,8 +29,6 @@ pub(super) struct Start {
     pub management_account_id: String,
     /// The organisation's `o-…` id, recorded in the evidence.
     pub organization_id: String,
-    /// Where the OU tree walk starts.
-    pub roots: Vec<Parent>,
     /// `--ous` / `--exclude-ous`, every id known to exist.
     pub ou_scope: OuScope,
     /// Whether the management account is inside `ou_scope`: known before
@@ -38,13 +36,14 @@ pub(super) struct Start {
     pub management_in_ou_scope: bool,
 }
 
+/// What the scan learns first, and the roots the OU tree walk starts from.
 pub(super) async fn start(
     config: SdkConfig,
     throttle: &Arc<Throttle>,
     options: &ScanOptions,
     scan_id: &str,
     home_region: &str,
-) -> Result<Start, ScanError> {
+) -> Result<(Start, Vec<Parent>), ScanError> {
     let runner = AccountSession::runner(config, Arc::clone(throttle));
     let caller = access::caller_identity(&runner, home_region)
         .await
@@ -96,17 +95,17 @@ pub(super) async fn start(
                 .iter()
                 .map(String::as_str),
         );
-    Ok(Start {
+    let start = Start {
         runner,
         caller,
         organizations: org_session,
         role,
         management_account_id,
         organization_id,
-        roots,
         ou_scope,
         management_in_ou_scope,
-    })
+    };
+    Ok((start, roots))
 }
 
 fn validate_regions(

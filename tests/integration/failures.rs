@@ -170,7 +170,7 @@ async fn include_and_exclude_filters_choose_the_accounts() {
         .as_ref()
         .expect("organisation trails fetched without scanning the management account");
     assert_eq!(org_trails.len(), 1, "{org_trails:?}");
-    assert_eq!(org_trails[0].name, "org-trail");
+    assert_eq!(org_trails[0].described.name, "org-trail");
 
     let mut not_a = options(&["us-east-1"]);
     not_a.exclude_accounts = parse(&[&a.id]);

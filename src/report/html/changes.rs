@@ -10,7 +10,6 @@ use std::io;
 use super::markup::Markup;
 use super::{end_rows, more_rows};
 use crate::checks::catalog::Status;
-use crate::facts::PreviousReport;
 use crate::history::changes::{AccountRef, Changes, Compared};
 use crate::history::diff::{Change, ChangeKind};
 
@@ -40,27 +39,14 @@ const HEAD: &str = "<table>\n<thead><tr><th>Account</th><th>Region</th><th>Check
 
 pub(super) fn section(page: &mut Markup<'_>, changes: &Changes) -> io::Result<()> {
     page.raw("<section id=\"changes\"><h2>Changes since the previous report</h2>\n")?;
-    match (&changes.compared, &changes.previous) {
-        (
-            Some(compared),
-            PreviousReport::Read {
-                source,
-                scan_id,
-                scan_time,
-            },
-        ) => {
-            page.raw("<p class=\"note\">Compared with scan ")?;
-            page.text(scan_id)?;
-            page.raw(" of ")?;
-            page.text(scan_time)?;
-            page.raw(" (")?;
-            page.text(source)?;
-            page.raw("): ")?;
-            page.text(&compared.counts_line())?;
+    match changes.against() {
+        Some(against) => {
+            page.raw("<p class=\"note\">Compared with ")?;
+            page.text(&against.describe())?;
             page.raw(". The same rows are in <code>changes.csv</code>.</p>\n")?;
-            compared_body(page, compared)?;
+            compared_body(page, against.compared)?;
         }
-        _ => {
+        None => {
             page.raw("<p class=\"note\">No comparison was made: ")?;
             page.text(&changes.reason().unwrap_or_default())?;
             page.raw(".</p>\n")?;
@@ -195,6 +181,7 @@ fn accounts(
 mod tests {
     use super::*;
     use crate::checks::catalog::CheckId;
+    use crate::facts::PreviousReport;
     use crate::findings::{KeyActivity, Row};
     use crate::history::fixtures::{self, report};
 

@@ -7,7 +7,7 @@ use std::io;
 
 use crate::checks::catalog::{CheckId, Status};
 use crate::checks::Finding;
-use crate::facts::{PendingDeletion, PreviousReport, ScanHeader};
+use crate::facts::{PendingDeletion, ScanHeader};
 use crate::findings::{printable, FindingRows, Summary, TimeLeft};
 use crate::history::changes::Changes;
 use crate::history::diff::ChangeKind;
@@ -134,23 +134,10 @@ impl Notice {
         }
         head.push('\n');
         let changes = &scan.changes;
-        match (&changes.compared, &changes.previous) {
-            (
-                Some(compared),
-                PreviousReport::Read {
-                    source,
-                    scan_id,
-                    scan_time,
-                },
-            ) => {
-                let _ = writeln!(
-                    head,
-                    "Changes since scan {} ({}, {}): {}",
-                    printable(scan_id),
-                    printable(scan_time),
-                    printable(source),
-                    compared.counts_line()
-                );
+        match changes.against() {
+            Some(against) => {
+                let _ = writeln!(head, "Changes since {}", printable(&against.describe()));
+                let compared = against.compared;
                 for (what, accounts) in [
                     ("appeared", &compared.accounts_appeared),
                     ("left", &compared.accounts_left),
@@ -164,7 +151,7 @@ impl Notice {
                     }
                 }
             }
-            _ => {
+            None => {
                 let _ = writeln!(
                     head,
                     "Changes: not compared: {}",
@@ -356,6 +343,7 @@ fn clip(mut line: String) -> String {
 mod tests {
     use super::*;
     use crate::checks::catalog::CheckId;
+    use crate::facts::PreviousReport;
     use crate::findings::Tally;
     use crate::history::changes::Changes;
 
