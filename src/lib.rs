@@ -3,78 +3,103 @@
 //!
 //! # Layout
 //!
-//! The scan is a pipeline; each stage has one module and one reason to change.
+//! The folders of `src/` are the pipeline, in order; a module imports only
+//! from its own stage or an earlier one (`tests/integration/imports.rs`
+//! holds it to that), and each has one reason to change
+//! (`docs/architecture.md`).
 //!
-//! - [`scan`] — the orchestrator, and nothing else: runner identity,
-//!   organisation, region validation, accounts streamed from the listing
-//!   with bounded concurrency. `scan::start` learns what the scan needs
-//!   before its first account, `scan::account` scans one account,
-//!   `scan::management` holds what is special about the management account
-//!   (its scan beside the listing, the organisation trails every member is
-//!   judged against), `scan::finished` takes a finished account to the
-//!   evidence file, the tally and the findings spool.
-//! - [`collect`] — AWS I/O, one module per service, returning [`facts`].
-//!   `collect::organizations` walks the OU tree for the accounts,
-//!   `collect::access` assumes member roles, `collect::regions` discovers
-//!   enabled regions with a hand-signed EC2 `DescribeRegions`.
-//! - [`facts`] — plain serialisable evidence: what AWS said, or the failed
-//!   call; and `WATCHED_EVENTS`, the two calls collect looks up and checks
-//!   judge alerting on.
-//! - [`evidence`] — the facts file: written account by account as the scan
-//!   goes, read back by `cmkscan evaluate`.
-//! - [`checks`] — pure verdicts over facts. Each check's rule module
-//!   (`access`, `trails`, `recording`, `alerting`, `keys`) also holds its
-//!   catalogue entry: id, title, severity, remediation, controls and what
-//!   one row stands for; `checks::catalog` indexes them in report order.
-//!   `kms_events` judges a pattern by the watched events it catches, with
-//!   the evaluators `filter_pattern` (CloudWatch Logs) and `event_pattern`
-//!   (EventBridge), each a directory split into parsing and evaluation.
-//! - [`exceptions`] — accepted risks (`--exceptions`): the YAML file read
-//!   and validated at its lines, which rows each exception names, and the
-//!   judge that marks rows after the checks and counts them for the summary.
-//! - [`spool`] — a scan's findings parked on disk until the report is
-//!   written, so memory does not grow with the organisation.
-//! - [`report`] — findings as CSV, JSON and OCSF, and the summary; the report
-//!   schema version, which `diff` also reads; `report::html`, the
-//!   self-contained page people read, with the keys pending deletion and
-//!   recent key events (`report::KeyActivity`).
-//! - [`sink`] — the local directory (always first) and S3.
-//! - [`throttle`] — every AWS request: rate limit per account × region × API,
-//!   retries, request counts, the mapping of SDK failures to
-//!   [`throttle::CallError`], and listings page by page.
-//! - [`api`] — the catalogue of AWS operations, their IAM actions and rates.
-//! - [`ids`] — validated input: account ids, region names and the region
-//!   selection, S3 URIs.
-//! - [`arn`] — ARNs read and built, in any partition.
-//! - [`diff`] — `cmkscan diff`: rows whose status changed between two
-//!   reports, read back from their CSV or JSON and matched by what the
-//!   catalogue says one row of their check stands for.
-//! - [`previous`] — the earlier report a scan is compared with: named by
-//!   `--previous`, or the latest one under `--s3-uri`, walked date by date.
-//! - [`changes`] — this report against that one (the diff, and accounts
-//!   that appeared or left): `changes.csv` and findings.json's `changes`.
-//! - [`notify`] — the SNS message at the end of a scan (`--sns-topic-arn`).
+//! - `aws/` — what every stage shares to talk to AWS: the runner's
+//!   configuration, the catalogue of operations (`api`), the pacer every
+//!   request goes through (`throttle`: rate per account × region × API,
+//!   retries, counts, pages), ARNs, an account's clients (`session`),
+//!   AssumeRole with the external id (`access`), one S3 object read.
+//! - `ids/` — validated input: account, OU and root ids, regions, roles, S3
+//!   URIs, a local-or-S3 file, SNS topics, KMS keys. Nothing downstream
+//!   checks them again.
+//! - `facts/` — plain serialisable evidence: what AWS said, or the failed
+//!   call; the evidence file written account by account and read back.
+//! - `collect/` — AWS I/O, one module per service, returning facts; it
+//!   never asks the checks anything.
+//! - `checks/` — pure verdicts over facts. Each check's rule module holds
+//!   its catalogue entry; `catalog` indexes them in report order;
+//!   `kms_events`, `filter_pattern` and `event_pattern` judge a pattern by
+//!   the watched events it catches.
+//! - `exceptions/` — accepted risks (`--exceptions`): the YAML file read
+//!   and validated at its lines, and the judge that marks rows.
+//! - `findings/` — the row contract (CSV columns, schema version,
+//!   escaping), the summary, the key activity, the spool, and
+//!   `Evaluation`: facts to findings, the one way `scan` and `evaluate`
+//!   make them.
+//! - `history/` — the previous report found and read back, two reports'
+//!   rows matched (`cmkscan diff`), and what changed.
+//! - `report/` — one module per format: CSV, JSON, OCSF, `report.html`.
+//! - `sink/` — the local directory (always first), S3, Security Hub, SNS.
+//! - `scan/` — the orchestrator of collect → findings: runner identity,
+//!   organisation, accounts streamed from the OU tree walk with bounded
+//!   concurrency.
+//! - `job/` — a whole run to a delivered report (`job::scan`,
+//!   `job::evaluate`), with a typed outcome ([`Delivery`]).
 //!
-//! The binary (`src/main.rs`) parses the command line, loads the AWS
-//! configuration, runs [`scan::run`] and delivers the report.
+//! The binary (`src/main.rs`, `src/cli/`) parses the command line, calls
+//! [`job::scan`], [`job::evaluate`] or [`diff`], and maps the outcome to an
+//! exit code.
+//!
+//! # The public API
+//!
+//! What the binary, the tests, the benchmark and the demo use, and
+//! nothing else: the modules are private. Their documentation is for
+//! maintainers (`cargo doc --document-private-items`), so it links to
+//! private items freely.
+#![allow(rustdoc::private_intra_doc_links)]
 
-pub mod aws;
-pub mod checks;
-pub mod collect;
-pub mod exceptions;
-pub mod facts;
-pub mod findings;
-pub mod history;
-pub mod ids;
+mod aws;
+mod checks;
+mod collect;
+mod exceptions;
+mod facts;
+mod findings;
+mod history;
+mod ids;
 pub mod job;
-pub mod report;
-pub mod scan;
-pub mod sink;
+mod report;
+mod scan;
+mod sink;
 
-pub use history::ReportFile;
+// Running a scan or a re-evaluation.
+pub use aws::config::{load as load_aws_config, DEFAULT_MAX_ATTEMPTS};
+pub use job::{
+    Delivery, EvaluateError, EvaluateJob, ScanJob, ScanJobError, SecurityHubJob, Upload,
+};
+pub use scan::{run as run_scan, ScanError, ScanOptions, ScanOutcome};
+
+// Validated inputs.
 pub use ids::{
     AccountId, ExternalId, FileSource, InputError, KmsKeyId, OuId, RegionName, RegionSelection,
     RoleArn, RoleName, S3Uri, TopicArn,
 };
-pub use job::{EvaluateJob, ScanJob, SecurityHubJob, Upload};
-pub use scan::ScanOptions;
+
+// The AWS side: the catalogue of operations, and what tests build a
+// runner's configuration with.
+pub use aws::api::{Api, Caller};
+pub use aws::session::{https_client, AccountSession};
+pub use aws::throttle::{CallError, Throttle};
+
+// Evidence.
+pub use facts::evidence::{read_facts, CollectedFacts, EvidenceError, FactsSink, FactsWriter};
+pub use facts::{ScanFacts, TargetsFetch};
+
+// Verdicts and the report.
+pub use checks::catalog::{CheckId, Status, StatusCounts};
+pub use checks::event_pattern::matches as event_pattern_matches;
+pub use checks::{evaluate, Finding};
+pub use exceptions::{format_date, today_utc};
+pub use findings::{FindingRows, Summary, CSV_COLUMNS};
+pub use report::OCSF_VERSION;
+
+// Comparing reports.
+pub use history::diff::{diff, DIFF_CSV_COLUMNS};
+pub use history::previous::{latest_report_key, scan_id_prefix_now};
+pub use history::ReportFile;
+
+// What a finding reads as in Security Hub.
+pub use sink::security_hub::asff;

@@ -16,7 +16,7 @@ pub async fn run(command: Command) -> Result<(), Failure> {
     match command {
         Command::Scan(args) => {
             let job = args.job().map_err(Failure::Clap)?;
-            let config = cmkscan::aws::config::load().await;
+            let config = cmkscan::load_aws_config().await;
             let delivery = cmkscan::job::scan(config, job, &mut stdout)
                 .await
                 .map_err(|err| Failure::of(err.is_usage(), err))?;
@@ -25,7 +25,7 @@ pub async fn run(command: Command) -> Result<(), Failure> {
         Command::Evaluate(args) => {
             let job = args.job();
             let config = match job.needs_aws() {
-                true => Some(cmkscan::aws::config::load().await),
+                true => Some(cmkscan::load_aws_config().await),
                 false => None,
             };
             cmkscan::job::evaluate(&job, config.as_ref(), &mut stdout)
@@ -34,7 +34,7 @@ pub async fn run(command: Command) -> Result<(), Failure> {
                 .map_err(|err| Failure::of(err.is_usage(), err))
         }
         Command::Diff(args) => {
-            let diff = cmkscan::history::diff::diff(&args.old, &args.new);
+            let diff = cmkscan::diff(&args.old, &args.new);
             let _ = write!(stdout, "{}", diff.render());
             if let Some(path) = &args.output {
                 let csv = diff.to_csv().map_err(|err| {

@@ -25,11 +25,8 @@ use crate::checks::catalog::{Status, StatusCounts};
 use crate::checks::{ExceptionMark, ExceptionState, Finding};
 use crate::facts::AccountFacts;
 use crate::facts::StoredExceptions;
-pub use file::{
-    parse_date, Exception, Exceptions, ExceptionsError, Problem, DEFAULT_MAX_DAYS, MAX_FILE_BYTES,
-    MAX_MAX_DAYS,
-};
-pub use matching::{AccountPattern, CheckPattern, RegionPattern, ResourcePattern, Subject};
+pub use file::{parse_date, Exceptions};
+pub use matching::Subject;
 pub use source::{load, LoadError};
 
 impl Exceptions {

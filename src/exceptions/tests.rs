@@ -3,6 +3,8 @@
 
 use time::{Date, Month};
 
+use super::file::{Exception, ExceptionsError, DEFAULT_MAX_DAYS, MAX_FILE_BYTES};
+use super::matching::{AccountPattern, CheckPattern, RegionPattern, ResourcePattern};
 use super::*;
 use crate::checks::catalog::CheckId;
 use crate::checks::fixtures;

@@ -5,7 +5,7 @@
 //! of them from facts, account by account: the scan as accounts finish,
 //! `cmkscan evaluate` over a saved facts file, the same way.
 
-mod activity;
+pub(crate) mod activity;
 mod evaluation;
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -14,11 +14,11 @@ mod security_hub;
 pub mod spool;
 mod summary;
 
-pub use activity::{KeyActivity, KeyPlace, PendingKey, RecentEvent, TimeLeft};
+pub use activity::{KeyActivity, KeyPlace, PendingKey, TimeLeft};
 pub use evaluation::{evaluate, Evaluated, Evaluation};
 pub use row::{
     defuse, printable, rows, FindingRows, Row, CSV_COLUMNS, EARLIER_CSV_WIDTHS,
     REPORT_SCHEMA_VERSION,
 };
 pub use security_hub::{IssueOutcome, SecurityHubIssue, SecurityHubSummary};
-pub use summary::{Coverage, Summary, Tally};
+pub use summary::{Summary, Tally};

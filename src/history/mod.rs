@@ -13,4 +13,4 @@ pub mod report_file;
 
 pub use changes::Changes;
 pub use compare::{compare, CompareError};
-pub use report_file::{ReadError, ReportFile};
+pub use report_file::ReportFile;

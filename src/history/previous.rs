@@ -93,7 +93,7 @@ pub async fn read_latest(
     uri: &S3Uri,
     before: &str,
 ) -> Previous {
-    match latest_key(session, region, uri, before).await {
+    match latest_report_key(session, region, uri, before).await {
         Ok(Some(key)) => read_s3(session, region, uri.bucket(), &key).await,
         Ok(None) => Previous::unavailable(uri, format!("no earlier report under {uri}")),
         Err(err) => Previous::unavailable(
@@ -113,7 +113,7 @@ pub async fn read_latest(
 /// Folders from after `before` (a clock ahead, a concurrent run) and a
 /// folder without `findings.json` (an upload that failed before it) are
 /// passed over.
-pub async fn latest_key(
+pub async fn latest_report_key(
     session: &AccountSession,
     region: &str,
     uri: &S3Uri,
@@ -159,7 +159,7 @@ pub async fn latest_key(
 
 /// `YYYYMMDDTHHMMSSZ` of the present second: the scan's own id will start
 /// with it or a later one, so reports listed with ids before it are earlier.
-pub fn now() -> String {
+pub fn scan_id_prefix_now() -> String {
     DateTime::from_secs(DateTime::from(SystemTime::now()).secs())
         .fmt(DateFormat::DateTime)
         .unwrap_or_default()
@@ -318,8 +318,11 @@ mod tests {
         assert!(!started_before("20271129T060000Z-0000", before));
         assert!(!started_before("latest", before));
         assert!(!started_before("2026112XT060000Z-0000", before));
-        assert_eq!(now().len(), 16);
-        assert!(started_before("20000101T000000Z-0000", &now()));
+        assert_eq!(scan_id_prefix_now().len(), 16);
+        assert!(started_before(
+            "20000101T000000Z-0000",
+            &scan_id_prefix_now()
+        ));
     }
 
     fn findings(scan_id: &str) -> ReportFile {

@@ -189,7 +189,13 @@ async fn find_previous(
     let found = match (&job.previous, &job.upload) {
         (Some(source), _) => previous::read_named(session, region, source).await,
         (None, Some(upload)) => {
-            previous::read_latest(session, region, &upload.uri, &previous::now()).await
+            previous::read_latest(
+                session,
+                region,
+                &upload.uri,
+                &previous::scan_id_prefix_now(),
+            )
+            .await
         }
         (None, None) => Previous::Missing(Default::default()),
     };

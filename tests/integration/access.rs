@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use cmkscan::checks::catalog::Status;
+use cmkscan::Status;
 use serde_json::{json, Value};
 
 use crate::cli::{assert_exit, cmkscan, read_json, run, scan_args};

@@ -53,7 +53,7 @@ fn changes_csv(path: &Path) -> Vec<[String; 6]> {
         csv::Reader::from_path(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
     assert_eq!(
         reader.headers().unwrap().iter().collect::<Vec<_>>(),
-        cmkscan::history::diff::DIFF_CSV_COLUMNS
+        cmkscan::DIFF_CSV_COLUMNS
     );
     reader
         .records()
@@ -382,9 +382,9 @@ async fn discovery_picks_the_latest_earlier_report_walking_newest_first() {
         management.object(REGION, "history", key, "{}").await;
     }
     let config = emulator.runner_config().await;
-    let throttle = Arc::new(cmkscan::aws::throttle::Throttle::for_config(&config));
-    let session = cmkscan::aws::session::AccountSession::runner(config, throttle);
-    let now = cmkscan::history::previous::now();
+    let throttle = Arc::new(cmkscan::Throttle::for_config(&config));
+    let session = cmkscan::AccountSession::runner(config, throttle);
+    let now = cmkscan::scan_id_prefix_now();
     for (uri, before, expected, requests) in [
         // years; 2026's months; 2026/01's days; 01/12's objects; 01/05's.
         (
@@ -412,8 +412,8 @@ async fn discovery_picks_the_latest_earlier_report_walking_newest_first() {
         ("s3://history/nothing", now.as_str(), None, 1),
     ] {
         emulator.front.clear_log();
-        let uri: cmkscan::ids::S3Uri = uri.parse().unwrap();
-        let found = cmkscan::history::previous::latest_key(&session, REGION, &uri, before)
+        let uri: cmkscan::S3Uri = uri.parse().unwrap();
+        let found = cmkscan::latest_report_key(&session, REGION, &uri, before)
             .await
             .unwrap_or_else(|e| panic!("{uri}: {e}"));
         assert_eq!(found.as_deref(), expected, "{uri} before {before}");
@@ -428,8 +428,8 @@ async fn discovery_picks_the_latest_earlier_report_walking_newest_first() {
     emulator
         .front
         .deny(crate::support::MANAGEMENT_ACCOUNT, "ListObjectsV2");
-    let uri: cmkscan::ids::S3Uri = "s3://history/weekly".parse().unwrap();
-    let err = cmkscan::history::previous::latest_key(&session, REGION, &uri, &now)
+    let uri: cmkscan::S3Uri = "s3://history/weekly".parse().unwrap();
+    let err = cmkscan::latest_report_key(&session, REGION, &uri, &now)
         .await
         .expect_err("denied");
     assert_eq!(err.api, "s3:ListObjectsV2");

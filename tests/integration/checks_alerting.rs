@@ -3,8 +3,8 @@
 //! topic with a subscriber) and of the EventBridge path (enabled rule whose
 //! pattern matches both events, with a target), one scenario per emulator.
 
-use cmkscan::checks::catalog::Status;
-use cmkscan::checks::Finding;
+use cmkscan::Finding;
+use cmkscan::Status;
 
 use aws_sdk_cloudwatch::types::ComparisonOperator;
 
@@ -603,7 +603,7 @@ async fn proven_rule_wins_over_denied_metric_filters() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_evidence_says_whose_targets_were_fetched_and_why_not() {
-    use cmkscan::facts::TargetsFetch;
+    use cmkscan::TargetsFetch;
 
     let (emulator, m) = org().await;
     rule_to_topic(&m, EAST, "kms-disable-delete", CIS_RULE, true).await;

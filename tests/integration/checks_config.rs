@@ -2,8 +2,8 @@
 //! each on its own emulator, asserting the status and the detail.
 
 use crate::support::TestScan;
-use cmkscan::checks::catalog::Status;
-use cmkscan::checks::Finding;
+use cmkscan::Finding;
+use cmkscan::Status;
 
 use crate::support::seed::Recording;
 use crate::support::{assert_finding, findings_for, options, single, Emulator, MANAGEMENT_ACCOUNT};
@@ -147,7 +147,7 @@ async fn recorder_without_delivery_channel_fails() {
     assert!(config.recorders[0].recording, "{config:#?}");
     config.delivery_channels.clear();
 
-    let findings = cmkscan::checks::evaluate(&facts);
+    let findings = cmkscan::evaluate(&facts);
     assert_finding(
         single(&findings, MANAGEMENT_ACCOUNT, "us-east-1", CHECK),
         Status::Fail,

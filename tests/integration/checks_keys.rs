@@ -5,8 +5,8 @@
 use std::time::{Duration, SystemTime};
 
 use aws_smithy_types::date_time::{DateTime, Format};
-use cmkscan::checks::catalog::Status;
-use cmkscan::checks::Finding;
+use cmkscan::Finding;
+use cmkscan::Status;
 
 use crate::support::front::RecordedEvent;
 use crate::support::sample_org::key_event;

@@ -3,8 +3,8 @@
 
 use crate::support::TestScan;
 use aws_sdk_cloudtrail::types::ReadWriteType;
-use cmkscan::checks::catalog::Status;
-use cmkscan::checks::Finding;
+use cmkscan::Finding;
+use cmkscan::Status;
 
 use crate::support::seed::{Selectors, TrailSpec};
 use crate::support::{assert_finding, findings_for, options, single, Emulator, MANAGEMENT_ACCOUNT};

@@ -146,7 +146,7 @@ fn a_report_against_itself_has_no_changes_and_an_empty_csv() {
     assert!(stdout.contains("\n0 changed; 48 unchanged\n"), "{stdout}");
     assert_eq!(
         std::fs::read_to_string(&changes).unwrap(),
-        format!("{}\n", cmkscan::history::diff::DIFF_CSV_COLUMNS.join(","))
+        format!("{}\n", cmkscan::DIFF_CSV_COLUMNS.join(","))
     );
 }
 

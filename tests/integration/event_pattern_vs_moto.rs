@@ -1,4 +1,4 @@
-//! `cmkscan::checks::event_pattern::matches` against the emulator's
+//! `cmkscan::event_pattern_matches` against the emulator's
 //! EventBridge pattern matcher, on the events the alerting check cares about.
 //!
 //! The oracle. moto 5.2.1 (pinned in `.tools/venv`) does not implement
@@ -23,7 +23,7 @@
 use aws_sdk_cloudwatchlogs::error::SdkError;
 use aws_sdk_eventbridge::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_eventbridge::types::{PutEventsRequestEntry, Target};
-use cmkscan::checks::event_pattern::matches;
+use cmkscan::event_pattern_matches as matches;
 use serde_json::{json, Value};
 
 use crate::support::{Emulator, MANAGEMENT_ACCOUNT, REGION};

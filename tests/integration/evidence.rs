@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use cmkscan::history::ReportFile;
+use cmkscan::ReportFile;
 
 use crate::support::{cmkscan_command, output_within, ClosedPort};
 
@@ -140,7 +140,7 @@ fn evaluate_of_the_fixture_gives_the_pinned_report() {
 
     let header = csv.lines().next().unwrap_or_default();
     insta::assert_snapshot!("csv_header", header);
-    assert_eq!(header, cmkscan::findings::CSV_COLUMNS.join(","));
+    assert_eq!(header, cmkscan::CSV_COLUMNS.join(","));
     insta::assert_snapshot!("findings_csv", csv);
     insta::assert_snapshot!("findings_json", json);
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use cmkscan::exceptions::{format_date, today_utc};
+use cmkscan::{format_date, today_utc};
 use sha2::{Digest, Sha256};
 
 use crate::cli::{
@@ -149,7 +149,7 @@ fn csv_rows(path: &Path) -> Vec<MarkedRow> {
     let mut reader =
         csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
-    assert_eq!(header, cmkscan::findings::CSV_COLUMNS);
+    assert_eq!(header, cmkscan::CSV_COLUMNS);
     let at = |name: &str| header.iter().position(|h| h == name).expect("column");
     reader
         .records()

@@ -6,9 +6,9 @@
 use std::collections::BTreeSet;
 
 use crate::support::TestScan;
-use cmkscan::checks::catalog::{CheckId, Status};
-use cmkscan::checks::Finding;
-use cmkscan::ids::RegionSelection;
+use cmkscan::Finding;
+use cmkscan::RegionSelection;
+use cmkscan::{CheckId, Status};
 
 use crate::support::seed::{KeyState, Recording, TrailSpec};
 use crate::support::{assert_finding, options, single, Emulator, MANAGEMENT_ACCOUNT};

@@ -22,9 +22,9 @@ use std::time::{Duration, Instant};
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::SdkConfig;
-use cmkscan::aws::api::Api;
-use cmkscan::checks::catalog::Status;
-use cmkscan::checks::Finding;
+use cmkscan::Api;
+use cmkscan::Finding;
+use cmkscan::Status;
 
 use crate::cli::{
     assert_empty_dir, assert_exit, assert_one_line_reason, cmkscan, describe, read_json, run,
@@ -76,8 +76,8 @@ async fn config(emulator: &Emulator, attempt_timeout: Duration) -> SdkConfig {
 
 async fn scan_findings(emulator: &Emulator, attempt_timeout: Duration) -> Vec<Finding> {
     let config = config(emulator, attempt_timeout).await;
-    let mut facts = cmkscan::facts::evidence::CollectedFacts::default();
-    let outcome = cmkscan::scan::run(config, options(&REGIONS), &mut facts)
+    let mut facts = cmkscan::CollectedFacts::default();
+    let outcome = cmkscan::run_scan(config, options(&REGIONS), &mut facts)
         .await
         .expect("scan");
     read_findings(&outcome.evaluated.findings)
@@ -334,7 +334,7 @@ fn comparable_report(out_dir: &Path) -> (Vec<Vec<String>>, serde_json::Value) {
 
 /// Column of `name` in the CSV report.
 fn column(name: &str) -> usize {
-    cmkscan::findings::CSV_COLUMNS
+    cmkscan::CSV_COLUMNS
         .iter()
         .position(|c| *c == name)
         .expect("CSV column")

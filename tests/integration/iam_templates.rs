@@ -1,5 +1,5 @@
 //! The IAM in `deploy/cloudformation/` answers to the code's catalogue of AWS
-//! calls (`cmkscan::aws::api::Api::ALL`): the member role grants exactly the reads
+//! calls (`cmkscan::Api::ALL`): the member role grants exactly the reads
 //! cmkscan makes in a scanned account; the task role exactly the runner's
 //! calls plus those reads (the runner's own account is scanned with the task
 //! role's own credentials), the Organizations reads only when it makes them
@@ -21,7 +21,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use cmkscan::aws::api::{Api, Caller};
+use cmkscan::{Api, Caller};
 use serde_json::Value;
 
 use crate::cli::{assert_exit, cmkscan, run};

@@ -1,6 +1,6 @@
 //! `findings.ocsf.json`, pinned: `cmkscan evaluate` of the committed facts
 //! fixture gives the snapshotted file; every object validates against the
-//! real OCSF schema of the version it names (`cmkscan::report::OCSF_VERSION`),
+//! real OCSF schema of the version it names (`cmkscan::OCSF_VERSION`),
 //! class Detection Finding with the profiles the object declares, as the
 //! pinned `ocsf-json-schema` package generates it from the OCSF server's own
 //! export of that version; and each object says what its report row says,
@@ -83,7 +83,7 @@ pub struct Validation {
 pub fn validate(findings: &Path) -> Validation {
     let mut cmd = Command::new(python());
     cmd.env_clear()
-        .args(["-c", VALIDATE, cmkscan::report::OCSF_VERSION])
+        .args(["-c", VALIDATE, cmkscan::OCSF_VERSION])
         .arg(findings);
     let output = output_within(cmd, TOOL_TIMEOUT);
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -133,7 +133,7 @@ fn every_ocsf_finding_validates_against_the_ocsf_schema_which_is_strict() {
         validation.ids,
         [format!(
             "https://schema.ocsf.io/schema/{}/classes/detection_finding?profiles=cloud,datetime",
-            cmkscan::report::OCSF_VERSION
+            cmkscan::OCSF_VERSION
         )]
     );
 

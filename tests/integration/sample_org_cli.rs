@@ -58,7 +58,7 @@ async fn scan_of_sample_org_gives_every_expected_verdict() {
     let headers = reader.headers().unwrap().clone();
     assert_eq!(
         headers.iter().collect::<Vec<_>>(),
-        cmkscan::findings::CSV_COLUMNS.to_vec()
+        cmkscan::CSV_COLUMNS.to_vec()
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     for row in &rows {
@@ -112,7 +112,7 @@ async fn scan_of_sample_org_gives_every_expected_verdict() {
     // templates are tested against: neither may have what the other lacks.
     let called: std::collections::BTreeSet<String> =
         emulator.front.recorded_operations().into_iter().collect();
-    let catalogue: std::collections::BTreeSet<String> = cmkscan::aws::api::Api::ALL
+    let catalogue: std::collections::BTreeSet<String> = cmkscan::Api::ALL
         .iter()
         .map(|api| api.to_string())
         .collect();

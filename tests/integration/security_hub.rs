@@ -22,10 +22,10 @@ use std::path::Path;
 use std::process::Output;
 
 use aws_sdk_securityhub::types::{AwsSecurityFinding, ComplianceStatus, RecordState};
-use cmkscan::checks::catalog::{CheckId, Status};
-use cmkscan::checks::Finding;
-use cmkscan::exceptions::{format_date, today_utc};
-use cmkscan::sink::security_hub::asff;
+use cmkscan::asff;
+use cmkscan::Finding;
+use cmkscan::{format_date, today_utc};
+use cmkscan::{CheckId, Status};
 use serde_json::{json, Value};
 
 use crate::cli::{assert_exit, cmkscan, describe, run, text};

@@ -20,8 +20,8 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_sdk_organizations::types::OrganizationFeatureSet;
 use aws_types::region::Region;
-use cmkscan::checks::catalog::Status;
-use cmkscan::checks::Finding;
+use cmkscan::Finding;
+use cmkscan::Status;
 
 use front::Front;
 use moto::Moto;
@@ -63,7 +63,7 @@ impl Emulator {
     /// The runner's configuration: management-account credentials.
     pub async fn runner_config(&self) -> SdkConfig {
         aws_config::defaults(BehaviorVersion::latest())
-            .http_client(cmkscan::aws::session::https_client())
+            .http_client(cmkscan::https_client())
             .region(Region::new(REGION))
             .endpoint_url(self.endpoint())
             .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
@@ -194,9 +194,9 @@ pub async fn org() -> (Emulator, Account) {
 }
 
 /// Scan options for tests: the given regions, defaults elsewhere.
-pub fn options(regions: &[&str]) -> cmkscan::scan::ScanOptions {
-    cmkscan::scan::ScanOptions {
-        regions: cmkscan::ids::RegionSelection::Listed(
+pub fn options(regions: &[&str]) -> cmkscan::ScanOptions {
+    cmkscan::ScanOptions {
+        regions: cmkscan::RegionSelection::Listed(
             regions
                 .iter()
                 .map(|r| r.parse().expect("region name"))
@@ -220,16 +220,16 @@ pub fn options(regions: &[&str]) -> cmkscan::scan::ScanOptions {
 
 /// A library scan's outcome with its facts kept in memory.
 pub struct TestScan {
-    pub facts: cmkscan::facts::ScanFacts,
+    pub facts: cmkscan::ScanFacts,
     pub findings: Vec<Finding>,
-    pub summary: cmkscan::findings::Summary,
+    pub summary: cmkscan::Summary,
 }
 
 impl Emulator {
     /// Runs the library scan against the emulator, as the runner.
-    pub async fn scan(&self, options: cmkscan::scan::ScanOptions) -> TestScan {
-        let mut facts = cmkscan::facts::evidence::CollectedFacts::default();
-        let outcome = cmkscan::scan::run(self.runner_config().await, options, &mut facts)
+    pub async fn scan(&self, options: cmkscan::ScanOptions) -> TestScan {
+        let mut facts = cmkscan::CollectedFacts::default();
+        let outcome = cmkscan::run_scan(self.runner_config().await, options, &mut facts)
             .await
             .expect("scan");
         TestScan {
@@ -241,7 +241,7 @@ impl Emulator {
 }
 
 /// A scan's spooled findings, in report order.
-pub fn read_findings(findings: &dyn cmkscan::findings::FindingRows) -> Vec<Finding> {
+pub fn read_findings(findings: &dyn cmkscan::FindingRows) -> Vec<Finding> {
     findings
         .rows()
         .collect::<std::io::Result<_>>()

@@ -91,7 +91,6 @@ use serde_json::Value;
 use super::Undecidable;
 use eval::Truth;
 use parse::Parser;
-pub use parse::MAX_NESTING;
 use terms::TermPattern;
 
 /// Does the CloudWatch Logs filter pattern match this log event (a CloudTrail record as JSON)?

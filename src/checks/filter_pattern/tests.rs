@@ -1,4 +1,4 @@
-use super::parse::NumLit;
+use super::parse::{NumLit, MAX_NESTING};
 use super::*;
 use Want::{E, M, N};
 

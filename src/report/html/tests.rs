@@ -94,7 +94,7 @@ fn an_accepted_key_is_marked_in_the_key_and_event_tables() {
             aliases: Vec::new(),
             deletion_date: Some("2026-12-01T10:15:00Z".into()),
         }],
-        events: vec![crate::findings::RecentEvent {
+        events: vec![crate::findings::activity::RecentEvent {
             place,
             event: crate::facts::KeyEvent {
                 event_id: "e1".into(),

@@ -10,5 +10,5 @@
 mod message;
 mod publish;
 
-pub use message::{Notice, ReportLocation, Scan, MESSAGE_LIMIT, SUBJECT_LIMIT};
+pub use message::{Notice, ReportLocation, Scan};
 pub use publish::publish;
