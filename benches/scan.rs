@@ -310,7 +310,7 @@ fn print_run(run: &Run, stats: &BTreeMap<String, OperationStats>, account_region
 fn run(pace: &Pace, settings: &Settings, extra: &[&str]) -> Run {
     let out = tempfile::tempdir().expect("temp dir");
     let started = Instant::now();
-    let mut command = support::cmkscan_command(&pace.endpoint);
+    let mut command = support::cli::cmkscan_command(&pace.endpoint);
     // The binary's own retry default, as deployed.
     command.env_remove("AWS_MAX_ATTEMPTS");
     // A profiler around the measured scans (the CPU figure then includes

@@ -11,7 +11,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use cmkscan::Status;
 use serde_json::{json, Value};
 
-use crate::cli::{assert_exit, cmkscan, read_json, run, scan_args};
+use crate::support::cli::{assert_exit, cmkscan_command, read_json, run, scan_args};
 use crate::support::front::Logged;
 use crate::support::sample_org::key_event;
 use crate::support::{options, Emulator, MANAGEMENT_ACCOUNT, REGION};
@@ -69,7 +69,7 @@ async fn the_external_id_is_sent_on_every_assume_role_and_a_wrong_one_is_an_erro
 
     emulator.front.clear_log();
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, out_dir.path());
     cmd.args(["--external-id", "right-external-id"]);
     assert_exit(&run(cmd).await, 0);
@@ -93,7 +93,7 @@ async fn the_external_id_is_sent_on_every_assume_role_and_a_wrong_one_is_an_erro
     }
 
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, out_dir.path());
     cmd.args(["--external-id", "wrong-external-id"]);
     assert_exit(&run(cmd).await, 0);
@@ -132,7 +132,7 @@ async fn the_role_name_given_is_the_role_assumed_path_included() {
     ] {
         emulator.front.clear_log();
         let out_dir = tempfile::tempdir().unwrap();
-        let mut cmd = cmkscan(emulator.endpoint());
+        let mut cmd = cmkscan_command(emulator.endpoint());
         scan_args(&mut cmd, out_dir.path());
         if let Some(role_name) = role_name {
             cmd.args(["--role-name", role_name]);
@@ -258,7 +258,7 @@ async fn account_states_decide_which_accounts_are_scanned() {
 
     emulator.front.clear_log();
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, out_dir.path());
     assert_exit(&run(cmd).await, 0);
     let summary = read_json(&out_dir.path().join("findings.json"))["summary"].clone();

@@ -11,10 +11,13 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::cli::{assert_exit, cmkscan, describe, read_json, run, scan_args, text};
 use crate::evidence::{evaluate, fixture, schema_errors};
+use crate::support::cli::{
+    assert_exit, assert_same_files, cmkscan_command, describe, evaluate_offline, output_within,
+    read_json, run, scan_args, text, ClosedPort,
+};
 use crate::support::seed::{KeyState, Recording};
-use crate::support::{cmkscan_command, output_within, Account, ClosedPort, Emulator, REGION};
+use crate::support::{Account, Emulator, REGION};
 
 /// The scan id of the committed facts fixture.
 const FIXTURE_SCAN_ID: &str = "20261128T155626Z-0c4b";
@@ -41,7 +44,7 @@ pub(crate) async fn put_fixture_report(account: &Account, bucket: &str, prefix: 
 
 /// `cmkscan scan` of one region into `out_dir`, with `extra` arguments.
 async fn scan(emulator: &Emulator, out_dir: &Path, extra: &[&str]) -> Output {
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, out_dir);
     cmd.args(extra);
     run(cmd).await
@@ -107,19 +110,10 @@ async fn two_scans_list_exactly_the_stopped_recorder_and_the_key_scheduled_for_d
     );
 
     // Its evidence records why, so evaluate says the same, byte for byte.
-    let closed = ClosedPort::bind();
     let evaluated = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan_command(&closed.endpoint);
-    cmd.args(["evaluate", "--facts"])
-        .arg(first.path().join("facts.json.gz"))
-        .arg("--output-dir")
-        .arg(evaluated.path());
-    assert_exit(&run(cmd).await, 0);
-    assert!(
-        std::fs::read(first.path().join("findings.json")).unwrap()
-            == std::fs::read(evaluated.path().join("findings.json")).unwrap(),
-        "findings.json differs from the first scan's"
-    );
+    let output = evaluate_offline(&first.path().join("facts.json.gz"), evaluated.path(), &[]).await;
+    assert_exit(&output, 0);
+    assert_same_files(first.path(), evaluated.path(), &["findings.json"]);
 
     member.stop_recorder(REGION).await;
     member.schedule_key_deletion(REGION, &key).await;
@@ -223,33 +217,23 @@ async fn two_scans_list_exactly_the_stopped_recorder_and_the_key_scheduled_for_d
     // scan's local copy), the same findings.json and changes.csv, byte for
     // byte; without it, a report that says how to compare again.
     let evaluated = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan_command(&closed.endpoint);
-    cmd.args(["evaluate", "--facts"])
-        .arg(second.path().join("facts.json.gz"))
-        .arg("--previous")
-        .arg(first.path().join("findings.json"))
-        .arg("--output-dir")
-        .arg(evaluated.path());
-    assert_exit(&run(cmd).await, 0);
-    for name in [
-        "findings.json",
-        "findings.csv",
-        "changes.csv",
-        "report.html",
-    ] {
-        assert!(
-            std::fs::read(second.path().join(name)).unwrap()
-                == std::fs::read(evaluated.path().join(name)).unwrap(),
-            "{name} differs from the scan's"
-        );
-    }
+    let previous = first.path().join("findings.json");
+    let facts = second.path().join("facts.json.gz");
+    let previous_arg = ["--previous", previous.to_str().expect("a UTF-8 path")];
+    let output = evaluate_offline(&facts, evaluated.path(), &previous_arg).await;
+    assert_exit(&output, 0);
+    assert_same_files(
+        second.path(),
+        evaluated.path(),
+        &[
+            "findings.json",
+            "findings.csv",
+            "changes.csv",
+            "report.html",
+        ],
+    );
     let alone = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan_command(&closed.endpoint);
-    cmd.args(["evaluate", "--facts"])
-        .arg(second.path().join("facts.json.gz"))
-        .arg("--output-dir")
-        .arg(alone.path());
-    assert_exit(&run(cmd).await, 0);
+    assert_exit(&evaluate_offline(&facts, alone.path(), &[]).await, 0);
     let changes = &read_json(&alone.path().join("findings.json"))["changes"];
     assert_eq!(changes["compared"], false);
     assert_eq!(
@@ -332,7 +316,7 @@ async fn a_previous_report_that_cannot_be_read_leaves_the_report_written_and_say
         ("s3://Bad_Bucket/findings.json", "bucket name"),
     ] {
         let out_dir = tempfile::tempdir().unwrap();
-        let mut cmd = cmkscan(&closed.endpoint);
+        let mut cmd = cmkscan_command(&closed.endpoint);
         scan_args(&mut cmd, out_dir.path());
         cmd.args(["--previous", value]);
         let output = run(cmd).await;
@@ -349,7 +333,7 @@ async fn a_previous_report_that_cannot_be_read_leaves_the_report_written_and_say
         .arg(fixture())
         .args(["--previous", missing_object, "--output-dir"])
         .arg(work.path().join("evaluated"));
-    let output = output_within(cmd, crate::cli::TIMEOUT);
+    let output = output_within(cmd, crate::support::cli::TIMEOUT);
     assert_exit(&output, 2);
     assert!(
         text(&output.stderr).contains("evaluate --previous takes a local file"),

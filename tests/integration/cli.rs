@@ -4,141 +4,17 @@
 //! its facts, JSON logs, and secrets never reaching any output.
 
 use std::path::Path;
-use std::process::{Command, Output};
 use std::time::Duration;
 
 use aws_sdk_s3::types::ServerSideEncryption;
 
-use crate::support::seed::KeyState;
-use crate::support::{
-    cmkscan_command, output_within, ClosedPort, Emulator, MANAGEMENT_ACCOUNT, REGION,
+use crate::support::cli::{
+    assert_empty_dir, assert_exit, assert_not_repeated, assert_one_line_reason, assert_same_files,
+    cmkscan_command, describe, evaluate_offline, read_json, read_report_file, run, run_within,
+    scan_args, scan_failure, text, ClosedPort,
 };
-
-/// Generous: a scan of one region of a small organisation takes seconds.
-pub(crate) const TIMEOUT: Duration = Duration::from_secs(120);
-
-/// `cmkscan` pointed at `endpoint`, in a clean environment (see
-/// [`cmkscan_command`]).
-pub(crate) fn cmkscan(endpoint: &str) -> Command {
-    cmkscan_command(endpoint)
-}
-
-/// Runs the command to completion on a blocking thread, killing it (and
-/// failing the test) if it outlives `timeout`.
-pub(crate) async fn run_within(cmd: Command, timeout: Duration) -> Output {
-    match tokio::task::spawn_blocking(move || output_within(cmd, timeout)).await {
-        Ok(output) => output,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        Err(e) => panic!("cmkscan runner task: {e}"),
-    }
-}
-
-pub(crate) async fn run(cmd: Command) -> Output {
-    run_within(cmd, TIMEOUT).await
-}
-
-pub(crate) fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-pub(crate) fn describe(output: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        output.status.code(),
-        text(&output.stdout),
-        text(&output.stderr)
-    )
-}
-
-pub(crate) fn assert_exit(output: &Output, code: i32) {
-    assert_eq!(output.status.code(), Some(code), "{}", describe(output));
-    assert!(
-        !text(&output.stderr).contains("panicked"),
-        "{}",
-        describe(output)
-    );
-}
-
-/// A failure is reported as exactly one `cmkscan: …` line, the last one on
-/// stderr, and it contains `needle`.
-pub(crate) fn assert_one_line_reason(output: &Output, needle: &str) -> String {
-    let stderr = text(&output.stderr);
-    let reasons: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("cmkscan: "))
-        .collect();
-    assert_eq!(reasons.len(), 1, "{}", describe(output));
-    assert_eq!(
-        stderr.lines().last(),
-        Some(reasons[0]),
-        "the reason must be a single line, the last one: {}",
-        describe(output)
-    );
-    assert!(reasons[0].contains(needle), "{}", describe(output));
-    reasons[0].to_string()
-}
-
-/// Each failed request is told once, not again as the error's source.
-pub(crate) fn assert_not_repeated(reason: &str) {
-    let pieces: Vec<&str> = reason.split(" failed: ").collect();
-    let failed: Vec<&str> = pieces[..pieces.len() - 1]
-        .iter()
-        .filter_map(|p| p.rsplit(' ').next())
-        .collect();
-    let distinct: std::collections::BTreeSet<&str> = failed.iter().copied().collect();
-    assert!(!failed.is_empty(), "no failed request named: {reason}");
-    assert_eq!(
-        failed.len(),
-        distinct.len(),
-        "the reason repeats itself: {reason}"
-    );
-}
-
-pub(crate) fn scan_args(cmd: &mut Command, out_dir: &Path) {
-    cmd.args(["scan", "--regions", REGION, "--output-dir"])
-        .arg(out_dir);
-}
-
-/// `cmkscan scan` into `out_dir`, expected to fail at run time: exit 1 and a
-/// one-line reason containing `needle`. Returns the output and the reason.
-async fn scan_failure(endpoint: &str, out_dir: &Path, needle: &str) -> (Output, String) {
-    let mut cmd = cmkscan(endpoint);
-    scan_args(&mut cmd, out_dir);
-    let output = run(cmd).await;
-    assert_exit(&output, 1);
-    let reason = assert_one_line_reason(&output, needle);
-    (output, reason)
-}
-
-/// A report file as text; the evidence file decompressed.
-fn read_report_file(path: &Path) -> String {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    let bytes = if path.extension().is_some_and(|e| e == "gz") {
-        let mut text = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
-            .unwrap_or_else(|e| panic!("gunzip {}: {e}", path.display()));
-        text
-    } else {
-        bytes
-    };
-    String::from_utf8(bytes).unwrap_or_else(|e| panic!("{} is not UTF-8: {e}", path.display()))
-}
-
-/// A run that failed before its report must leave nothing behind.
-pub(crate) fn assert_empty_dir(dir: &Path) {
-    let left: Vec<_> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("read {}: {e}", dir.display()))
-        .map(|e| e.expect("dir entry").file_name())
-        .collect();
-    assert!(left.is_empty(), "files left in {}: {left:?}", dir.display());
-}
-
-pub(crate) fn read_json(path: &Path) -> serde_json::Value {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
-    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("parse {}: {e}", path.display()))
-}
-
-// ---------------------------------------------------------------- usage
+use crate::support::seed::KeyState;
+use crate::support::{Emulator, MANAGEMENT_ACCOUNT, REGION};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn malformed_arguments_are_usage_errors_naming_the_problem() {
@@ -209,7 +85,7 @@ async fn malformed_arguments_are_usage_errors_naming_the_problem() {
     ];
     for (args, needles) in cases {
         let out_dir = tempfile::tempdir().unwrap();
-        let mut cmd = cmkscan(endpoint);
+        let mut cmd = cmkscan_command(endpoint);
         cmd.arg("scan")
             .args(args)
             .arg("--output-dir")
@@ -232,7 +108,7 @@ async fn malformed_arguments_are_usage_errors_naming_the_problem() {
         (["--output-dir", ""], "output directory must not be empty"),
         (["--external-id", "SECRET VALUE 42"], "--external-id"),
     ] {
-        let mut cmd = cmkscan(endpoint);
+        let mut cmd = cmkscan_command(endpoint);
         cmd.arg("scan").args(args);
         let output = run_within(cmd, Duration::from_secs(30)).await;
         assert_exit(&output, 2);
@@ -250,7 +126,7 @@ async fn s3_options_without_an_s3_uri_are_usage_errors() {
         ["--s3-kms-key-id", "alias/reports"],
         ["--s3-region", "eu-west-1"],
     ] {
-        let mut cmd = cmkscan(endpoint);
+        let mut cmd = cmkscan_command(endpoint);
         cmd.arg("scan").args(args);
         let output = run_within(cmd, Duration::from_secs(30)).await;
         assert_exit(&output, 2);
@@ -272,7 +148,7 @@ async fn malformed_region_names_are_usage_errors() {
         ("", "region"),
     ] {
         let out_dir = tempfile::tempdir().unwrap();
-        let mut cmd = cmkscan(endpoint);
+        let mut cmd = cmkscan_command(endpoint);
         cmd.args(["scan", "--regions", regions, "--output-dir"])
             .arg(out_dir.path());
         let output = run_within(cmd, Duration::from_secs(60)).await;
@@ -295,7 +171,7 @@ async fn malformed_region_names_are_usage_errors() {
 async fn regions_unknown_to_the_partition_are_usage_errors_listing_them() {
     let emulator = Emulator::with_organization().await;
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     cmd.args([
         "scan",
         "--regions",
@@ -314,7 +190,7 @@ async fn regions_unknown_to_the_partition_are_usage_errors_listing_them() {
     assert!(!out_dir.path().join("findings.csv").exists());
 
     // The same regions that exist are accepted.
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     cmd.args(["scan", "--regions", "us-east-1,sa-east-1", "--output-dir"])
         .arg(out_dir.path());
     assert_exit(&run(cmd).await, 0);
@@ -326,7 +202,7 @@ async fn regions_unknown_to_the_partition_are_usage_errors_listing_them() {
 async fn unreachable_endpoint_fails_fast_naming_the_caller_identity() {
     let out_dir = tempfile::tempdir().unwrap();
     let closed = ClosedPort::bind();
-    let mut cmd = cmkscan(&closed.endpoint);
+    let mut cmd = cmkscan_command(&closed.endpoint);
     scan_args(&mut cmd, out_dir.path());
     // Three refused attempts and their backoffs; a run that waits on
     // connections (or retries far more) outlives the minute.
@@ -342,7 +218,7 @@ async fn unreachable_endpoint_fails_fast_naming_the_caller_identity() {
 async fn missing_credentials_fail_naming_the_caller_identity() {
     let emulator = Emulator::with_organization().await;
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     cmd.env_remove("AWS_ACCESS_KEY_ID")
         .env_remove("AWS_SECRET_ACCESS_KEY");
     scan_args(&mut cmd, out_dir.path());
@@ -353,61 +229,54 @@ async fn missing_credentials_fail_naming_the_caller_identity() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn organization_failures_are_runtime_errors() {
+async fn no_organization_is_a_runtime_error() {
+    // No organisation at all (AWSOrganizationsNotInUseException).
     let emulator = Emulator::start().await;
     let out_dir = tempfile::tempdir().unwrap();
-
-    // No organisation at all (AWSOrganizationsNotInUseException).
     scan_failure(
         emulator.endpoint(),
         out_dir.path(),
         "cannot read the organization",
     )
     .await;
-
-    emulator.create_organization().await;
-    emulator
-        .front
-        .deny(MANAGEMENT_ACCOUNT, "DescribeOrganization");
-    let (_, reason) = scan_failure(
-        emulator.endpoint(),
-        out_dir.path(),
-        "cannot read the organization",
-    )
-    .await;
-    assert!(reason.contains("AccessDenied"), "{reason}");
     assert!(!out_dir.path().join("findings.csv").exists());
 }
 
+/// A read the scan cannot go on without, refused: exit 1 before any
+/// report, with a one-line reason naming what could not be read and AWS's
+/// error code.
 #[tokio::test(flavor = "multi_thread")]
-async fn listing_accounts_denied_is_a_runtime_error() {
+async fn a_refused_read_the_scan_needs_is_a_runtime_error() {
     let emulator = Emulator::with_organization().await;
     emulator.create_account("member").await;
-    emulator
-        .front
-        .deny(MANAGEMENT_ACCOUNT, "ListAccountsForParent");
-    let out_dir = tempfile::tempdir().unwrap();
-    let (_, reason) = scan_failure(
-        emulator.endpoint(),
-        out_dir.path(),
-        "cannot list the organization's accounts",
-    )
-    .await;
-    assert!(reason.contains("AccessDenied"), "{reason}");
-    assert!(!out_dir.path().join("findings.csv").exists());
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn partition_regions_denied_is_a_runtime_error() {
-    let emulator = Emulator::with_organization().await;
-    emulator.front.deny(MANAGEMENT_ACCOUNT, "DescribeRegions");
-    let out_dir = tempfile::tempdir().unwrap();
-    scan_failure(
-        emulator.endpoint(),
-        out_dir.path(),
-        "cannot list the partition's regions",
-    )
-    .await;
+    // EC2 names a refusal UnauthorizedOperation.
+    for (operation, needle, code) in [
+        (
+            "DescribeOrganization",
+            "cannot read the organization",
+            "AccessDenied",
+        ),
+        (
+            "ListAccountsForParent",
+            "cannot list the organization's accounts",
+            "AccessDenied",
+        ),
+        (
+            "DescribeRegions",
+            "cannot list the partition's regions",
+            "UnauthorizedOperation",
+        ),
+    ] {
+        let denied = emulator.front.deny(MANAGEMENT_ACCOUNT, operation);
+        let out_dir = tempfile::tempdir().unwrap();
+        let (_, reason) = scan_failure(emulator.endpoint(), out_dir.path(), needle).await;
+        assert!(reason.contains(code), "{operation}: {reason}");
+        assert!(
+            !out_dir.path().join("findings.csv").exists(),
+            "{operation}: a report was written"
+        );
+        emulator.front.remove(denied);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -437,7 +306,7 @@ async fn unusable_temporary_directory_is_a_runtime_error() {
     let emulator = Emulator::with_organization().await;
     emulator.create_account("member").await;
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, out_dir.path());
     cmd.env("TMPDIR", out_dir.path().join("no-such-dir"));
     emulator.front.clear_log();
@@ -482,7 +351,7 @@ async fn scan_and_read_back(
     extra: &[&str],
 ) -> Vec<aws_sdk_s3::operation::head_object::HeadObjectOutput> {
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, out_dir.path());
     cmd.args(["--s3-uri", "s3://reports-bucket/cmkscan/weekly/"])
         .args(extra);
@@ -592,7 +461,7 @@ async fn reports_upload_to_s3_with_sse_kms() {
 async fn failed_upload_keeps_the_local_report() {
     let emulator = Emulator::with_organization().await;
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, out_dir.path());
     cmd.args(["--s3-uri", "s3://missing-bucket/x"]);
     let output = run(cmd).await;
@@ -638,7 +507,7 @@ async fn evaluate_reproduces_the_scan_byte_for_byte_from_its_facts() {
     emulator.front.deny(&denied.id, "AssumeRole");
 
     let scan_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, scan_dir.path());
     let output = run(cmd).await;
     assert_exit(&output, 0);
@@ -651,13 +520,7 @@ async fn evaluate_reproduces_the_scan_byte_for_byte_from_its_facts() {
 
     // Re-evaluated without AWS: nothing listens on the endpoint.
     let eval_dir = tempfile::tempdir().unwrap();
-    let closed = ClosedPort::bind();
-    let mut cmd = cmkscan(&closed.endpoint);
-    cmd.args(["evaluate", "--facts"])
-        .arg(&facts)
-        .arg("--output-dir")
-        .arg(eval_dir.path());
-    let output = run(cmd).await;
+    let output = evaluate_offline(&facts, eval_dir.path(), &[]).await;
     assert_exit(&output, 0);
     assert!(
         text(&output.stdout).contains("total"),
@@ -671,21 +534,16 @@ async fn evaluate_reproduces_the_scan_byte_for_byte_from_its_facts() {
     for needle in [member.id.as_str(), denied.id.as_str(), MANAGEMENT_ACCOUNT] {
         assert!(scanned.contains(needle), "{needle} missing:\n{scanned}");
     }
-    for name in [
-        "findings.csv",
-        "findings.json",
-        "findings.ocsf.json",
-        "report.html",
-    ] {
-        let scanned = std::fs::read(scan_dir.path().join(name)).unwrap();
-        let evaluated = std::fs::read(eval_dir.path().join(name)).unwrap();
-        assert!(
-            scanned == evaluated,
-            "{name} differs:\n--- scan\n{}\n--- evaluate\n{}",
-            String::from_utf8_lossy(&scanned),
-            String::from_utf8_lossy(&evaluated)
-        );
-    }
+    assert_same_files(
+        scan_dir.path(),
+        eval_dir.path(),
+        &[
+            "findings.csv",
+            "findings.json",
+            "findings.ocsf.json",
+            "report.html",
+        ],
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -695,7 +553,7 @@ async fn evaluate_rejects_missing_and_foreign_facts_files() {
     let endpoint = &closed.endpoint;
 
     let missing = dir.path().join("missing.json");
-    let mut cmd = cmkscan(endpoint);
+    let mut cmd = cmkscan_command(endpoint);
     cmd.args(["evaluate", "--facts"])
         .arg(&missing)
         .arg("--output-dir")
@@ -706,7 +564,7 @@ async fn evaluate_rejects_missing_and_foreign_facts_files() {
 
     let foreign = dir.path().join("foreign.json");
     std::fs::write(&foreign, br#"{"hello": "world"}"#).unwrap();
-    let mut cmd = cmkscan(endpoint);
+    let mut cmd = cmkscan_command(endpoint);
     cmd.args(["evaluate", "--facts"])
         .arg(&foreign)
         .arg("--output-dir")
@@ -724,7 +582,7 @@ async fn json_logs_are_one_object_per_line() {
     let emulator = Emulator::with_organization().await;
     emulator.create_account("member").await;
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     cmd.args(["--log-format", "json"]);
     scan_args(&mut cmd, out_dir.path());
     let output = run(cmd).await;
@@ -769,7 +627,7 @@ async fn secrets_never_reach_any_output() {
         (Some("trace"), false),
     ] {
         let out_dir = tempfile::tempdir().unwrap();
-        let mut cmd = cmkscan(emulator.endpoint());
+        let mut cmd = cmkscan_command(emulator.endpoint());
         cmd.env("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
             .env("AWS_SESSION_TOKEN", SESSION_TOKEN);
         if let Some(filter) = rust_log {
@@ -821,7 +679,7 @@ async fn secrets_never_reach_any_output() {
     }
 
     // The help text never shows the external id from the environment.
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     cmd.env("CMKSCAN_EXTERNAL_ID", EXTERNAL_ID)
         .args(["scan", "--help"]);
     let output = run_within(cmd, Duration::from_secs(30)).await;
@@ -842,7 +700,7 @@ async fn role_session_name_identifies_the_tool_and_the_scan() {
     let member = emulator.create_account("member").await;
     emulator.front.clear_log();
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, out_dir.path());
     assert_exit(&run(cmd).await, 0);
     let scan_id = read_json(&out_dir.path().join("findings.json"))["scan_id"]
@@ -894,7 +752,7 @@ async fn regions_all_scans_every_enabled_region() {
         .collect();
     for regions in [Some("all"), None] {
         let out_dir = tempfile::tempdir().unwrap();
-        let mut cmd = cmkscan(emulator.endpoint());
+        let mut cmd = cmkscan_command(emulator.endpoint());
         cmd.arg("scan");
         if let Some(regions) = regions {
             cmd.args(["--regions", regions]);
@@ -943,7 +801,7 @@ async fn lookback_days_90_reaches_back_90_days() {
     };
     for (lookback, expected) in [(Some("90"), ("WARN", key.as_str())), (None, ("PASS", ""))] {
         let out_dir = tempfile::tempdir().unwrap();
-        let mut cmd = cmkscan(emulator.endpoint());
+        let mut cmd = cmkscan_command(emulator.endpoint());
         scan_args(&mut cmd, out_dir.path());
         if let Some(days) = lookback {
             cmd.args(["--lookback-days", days]);
@@ -968,7 +826,7 @@ async fn s3_region_is_the_region_the_reports_are_uploaded_to() {
         .bucket("eu-west-1", "eu-reports")
         .await;
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, out_dir.path());
     cmd.args([
         "--s3-uri",
@@ -996,7 +854,7 @@ async fn s3_region_is_the_region_the_reports_are_uploaded_to() {
 async fn no_region_anywhere_fails_before_any_report() {
     let emulator = Emulator::with_organization().await;
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, out_dir.path());
     cmd.env_remove("AWS_REGION")
         .args(["--s3-uri", "s3://reports-bucket/cmkscan"]);
@@ -1023,7 +881,7 @@ async fn json_logs_of_a_failing_run_are_json_to_the_last_line() {
         .front
         .deny(MANAGEMENT_ACCOUNT, "ListAccountsForParent");
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     cmd.args(["--log-format", "json"]);
     scan_args(&mut cmd, out_dir.path());
     let output = run(cmd).await;
@@ -1066,7 +924,7 @@ async fn a_failed_upload_stops_the_remaining_uploads() {
         crate::support::front::Trigger::After(1),
     );
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, out_dir.path());
     cmd.args(["--s3-uri", "s3://reports-bucket/stopped"]);
     emulator.front.clear_log();

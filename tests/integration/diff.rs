@@ -1,7 +1,6 @@
 //! `cmkscan diff`: one changed fact shows up as exactly one changed row;
 //! usage errors and output failures get their exit codes.
 
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::Duration;
@@ -9,8 +8,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::evidence::{evaluate, fixture, schema_errors};
+use crate::support::cli::{cmkscan_command, output_within, read_facts_json, text, ClosedPort};
 use crate::support::sample_org;
-use crate::support::{cmkscan_command, output_within, ClosedPort, Emulator, MANAGEMENT_ACCOUNT};
+use crate::support::{Emulator, MANAGEMENT_ACCOUNT};
 
 /// `cmkscan diff`, with an endpoint that refuses connections: diff needs
 /// no AWS.
@@ -19,20 +19,6 @@ fn diff(args: &[&Path]) -> Output {
     let mut cmd = cmkscan_command(&closed.endpoint);
     cmd.arg("diff").args(args);
     output_within(cmd, Duration::from_secs(60))
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// The scan's evidence, `facts.json.gz`, as a JSON document to edit.
-fn read_facts(dir: &Path) -> Value {
-    let gz = dir.join("facts.json.gz");
-    let mut plain = Vec::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(&gz).expect("the scan wrote facts.json.gz"))
-        .read_to_end(&mut plain)
-        .unwrap();
-    serde_json::from_slice(&plain).unwrap()
 }
 
 /// Scans the seeded sample organisation with the binary, in us-east-1 and
@@ -44,7 +30,7 @@ async fn scan_sample_org(out_dir: &Path) {
     scan.args(["scan", "--regions", "us-east-1,eu-west-1", "--output-dir"])
         .arg(out_dir)
         .env("CMKSCAN_EXTERNAL_ID", "sample-external-id");
-    let output = crate::cli::run(scan).await;
+    let output = crate::support::cli::run(scan).await;
     assert!(
         output.status.success(),
         "scan failed\nstdout:\n{}\nstderr:\n{}",
@@ -74,7 +60,7 @@ async fn stopping_one_recorder_is_exactly_one_new_fail() {
     scan_sample_org(&scanned).await;
     assert_eq!(schema_errors(&scanned.join("findings.json")), "");
 
-    let facts = read_facts(&scanned);
+    let facts = read_facts_json(&scanned);
     let mut stopped = facts.clone();
     let target = recorder(&mut stopped, MANAGEMENT_ACCOUNT, "us-east-1");
     assert_eq!(

@@ -14,8 +14,6 @@ use std::time::Duration;
 
 use cmkscan::ReportFile;
 
-use crate::support::{cmkscan_command, output_within, ClosedPort};
-
 /// Generous for a Python start-up or an `evaluate` of a small fixture.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -419,3 +417,4 @@ fn the_exceptions_schema_is_strict() {
         );
     }
 }
+use crate::support::cli::{cmkscan_command, output_within, ClosedPort};

@@ -15,12 +15,12 @@ use std::time::Duration;
 use cmkscan::{format_date, today_utc};
 use sha2::{Digest, Sha256};
 
-use crate::cli::{
-    assert_empty_dir, assert_exit, assert_one_line_reason, cmkscan, describe, read_json, run,
-    run_within, text,
+use crate::support::cli::{
+    assert_empty_dir, assert_exit, assert_one_line_reason, assert_same_files, cmkscan_command,
+    describe, evaluate_offline, read_facts_json, read_json, run, run_within, text, ClosedPort,
 };
 use crate::support::sample_org::{self, SampleOrg};
-use crate::support::{options, ClosedPort, Emulator, MANAGEMENT_ACCOUNT};
+use crate::support::{options, Emulator, MANAGEMENT_ACCOUNT};
 
 const BUCKET: &str = "risk-register";
 const KEY: &str = "cmkscan/exceptions.yaml";
@@ -190,7 +190,7 @@ async fn exceptions_mark_rows_without_changing_a_status_and_evaluate_reproduces_
     management.object("us-east-1", BUCKET, KEY, &file).await;
 
     let scan_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     cmd.args(["scan", "--regions", "us-east-1,eu-west-1", "--output-dir"])
         .arg(scan_dir.path())
         .args(["--exceptions", &format!("s3://{BUCKET}/{KEY}")])
@@ -314,38 +314,21 @@ async fn exceptions_mark_rows_without_changing_a_status_and_evaluate_reproduces_
     // The evidence keeps the file; evaluate, without AWS, reproduces both
     // report files byte for byte, exception columns and expiry included.
     let facts = scan_dir.path().join("facts.json.gz");
-    let mut kept = String::new();
-    std::io::Read::read_to_string(
-        &mut flate2::read::GzDecoder::new(std::fs::File::open(&facts).unwrap()),
-        &mut kept,
-    )
-    .unwrap();
-    let kept: serde_json::Value = serde_json::from_str(&kept).unwrap();
+    let kept = read_facts_json(scan_dir.path());
     assert_eq!(kept["exceptions"]["text"], file.as_str());
     assert_eq!(kept["exceptions"]["sha256"], digest);
     let eval_dir = tempfile::tempdir().unwrap();
-    let closed = ClosedPort::bind();
-    let mut cmd = cmkscan(&closed.endpoint);
-    cmd.args(["evaluate", "--facts"])
-        .arg(&facts)
-        .arg("--output-dir")
-        .arg(eval_dir.path());
-    assert_exit(&run(cmd).await, 0);
-    for name in [
-        "findings.csv",
-        "findings.json",
-        "findings.ocsf.json",
-        "report.html",
-    ] {
-        let scanned = std::fs::read(scan_dir.path().join(name)).unwrap();
-        let evaluated = std::fs::read(eval_dir.path().join(name)).unwrap();
-        assert!(
-            scanned == evaluated,
-            "{name} differs:\n--- scan\n{}\n--- evaluate\n{}",
-            String::from_utf8_lossy(&scanned),
-            String::from_utf8_lossy(&evaluated)
-        );
-    }
+    assert_exit(&evaluate_offline(&facts, eval_dir.path(), &[]).await, 0);
+    assert_same_files(
+        scan_dir.path(),
+        eval_dir.path(),
+        &[
+            "findings.csv",
+            "findings.json",
+            "findings.ocsf.json",
+            "report.html",
+        ],
+    );
 
     // Another file re-judges the same facts: everything of dev accepted,
     // nothing else marked, no status changed.
@@ -366,14 +349,8 @@ async fn exceptions_mark_rows_without_changing_a_status_and_evaluate_reproduces_
     )
     .unwrap();
     let rejudged_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(&closed.endpoint);
-    cmd.args(["evaluate", "--facts"])
-        .arg(&facts)
-        .arg("--exceptions")
-        .arg(&other)
-        .arg("--output-dir")
-        .arg(rejudged_dir.path());
-    let output = run(cmd).await;
+    let other_arg = ["--exceptions", other.to_str().expect("a UTF-8 path")];
+    let output = evaluate_offline(&facts, rejudged_dir.path(), &other_arg).await;
     assert_exit(&output, 0);
     let rejudged = csv_rows(&rejudged_dir.path().join("findings.csv"));
     assert_eq!(statuses(&rejudged), statuses(&rows));
@@ -410,7 +387,7 @@ async fn exceptions_mark_rows_without_changing_a_status_and_evaluate_reproduces_
 async fn refused(command: &[&str], file: &Path, needle: &str) {
     let out = tempfile::tempdir().unwrap();
     let closed = ClosedPort::bind();
-    let mut cmd = cmkscan(&closed.endpoint);
+    let mut cmd = cmkscan_command(&closed.endpoint);
     cmd.args(command)
         .arg("--exceptions")
         .arg(file)
@@ -496,7 +473,7 @@ async fn an_unreadable_s3_object_fails_the_run_with_the_reason() {
         .object("us-east-1", BUCKET, "big.yaml", &oversized)
         .await;
     let out = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     cmd.args(["scan", "--regions", "us-east-1", "--output-dir"])
         .arg(out.path())
         .args(["--exceptions", &format!("s3://{BUCKET}/big.yaml")]);
@@ -509,7 +486,7 @@ async fn an_unreadable_s3_object_fails_the_run_with_the_reason() {
     assert_empty_dir(out.path());
 
     let out = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     cmd.args(["scan", "--regions", "us-east-1", "--output-dir"])
         .arg(out.path())
         .args(["--exceptions", &format!("s3://{BUCKET}/missing.yaml")]);

@@ -26,9 +26,9 @@ use cmkscan::Api;
 use cmkscan::Finding;
 use cmkscan::Status;
 
-use crate::cli::{
-    assert_empty_dir, assert_exit, assert_one_line_reason, cmkscan, describe, read_json, run,
-    scan_args, text,
+use crate::support::cli::{
+    assert_empty_dir, assert_exit, assert_one_line_reason, cmkscan_command, describe, read_json,
+    run, scan_args, text,
 };
 use crate::support::front::{Fault, Logged, Match, Storm, Trigger};
 use crate::support::sample_org::{self, key_event, SampleOrg, REGIONS};
@@ -298,7 +298,7 @@ async fn a_permanently_failing_call_errors_exactly_the_rows_that_need_it() {
 
 /// `cmkscan scan` of the sample organisation's regions into `out_dir`.
 fn sample_scan(emulator: &Emulator, out_dir: &Path) -> std::process::Command {
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     cmd.args(["scan", "--regions", &REGIONS.join(","), "--output-dir"])
         .arg(out_dir)
         .args(["--external-id", "sample-external-id"]);
@@ -667,7 +667,7 @@ async fn account_listing_failing_ends_the_run_without_a_report() {
         Trigger::After(1),
     );
     let out_dir = tempfile::tempdir().expect("temp dir");
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, out_dir.path());
     let output = run(cmd).await;
     assert_exit(&output, 1);
@@ -703,7 +703,7 @@ async fn upload_denied_keeps_the_local_report_and_names_the_bucket() {
         Trigger::Always,
     );
     let out_dir = tempfile::tempdir().expect("temp dir");
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, out_dir.path());
     cmd.args(["--s3-uri", "s3://locked-reports/weekly"]);
     let output = run(cmd).await;
@@ -732,7 +732,7 @@ async fn upload_denied_keeps_the_local_report_and_names_the_bucket() {
 /// answers take seconds), and returns what it left in `out_dir`.
 async fn kill_mid_scan(emulator: &Emulator, out_dir: &Path) -> Vec<String> {
     emulator.front.clear_log();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, out_dir);
     let mut child = cmd
         .stdin(Stdio::null())
@@ -782,7 +782,7 @@ async fn a_killed_scan_leaves_no_report_that_looks_complete() {
     emulator.create_account("member").await;
 
     let earlier = tempfile::tempdir().expect("temp dir");
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, earlier.path());
     assert_exit(&run(cmd).await, 0);
     let report = [

@@ -24,10 +24,10 @@ use std::time::Duration;
 use cmkscan::{Api, Caller};
 use serde_json::Value;
 
-use crate::cli::{assert_exit, cmkscan, run};
+use crate::support::cli::{assert_exit, cmkscan_command, output_within, run};
 use crate::support::sample_org;
 use crate::support::seed::{TrailSpec, CIS_RULE};
-use crate::support::{output_within, Emulator, MANAGEMENT_ACCOUNT};
+use crate::support::{Emulator, MANAGEMENT_ACCOUNT};
 
 /// Generous for cfn-lint on every template, on a loaded machine.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
@@ -831,7 +831,7 @@ async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
 
     emulator.front.clear_log();
     let out_dir = tempfile::tempdir().expect("temp dir");
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     cmd.args(["scan", "--regions", "us-east-1,eu-west-1", "--output-dir"])
         .arg(out_dir.path())
         .args(["--s3-uri", "s3://iam-reports/cmkscan"])

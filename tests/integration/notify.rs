@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::cli::{assert_exit, assert_one_line_reason, cmkscan, describe, run, scan_args, text};
+use crate::support::cli::{
+    assert_exit, assert_one_line_reason, cmkscan_command, describe, run, scan_args, text,
+};
 use crate::support::sample_org::key_event;
 use crate::support::seed::KeyState;
 use crate::support::{Account, Emulator, MANAGEMENT_ACCOUNT, REGION};
@@ -84,7 +86,7 @@ async fn the_summary_reaches_a_subscriber_with_keys_events_and_the_report_locati
     ));
 
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, out_dir.path());
     cmd.args([
         "--s3-uri",
@@ -195,7 +197,7 @@ async fn a_failed_publish_exits_1_after_the_report_is_written_and_uploaded() {
         .await;
     let missing = format!("arn:aws:sns:{REGION}:{MANAGEMENT_ACCOUNT}:no-such-topic");
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, out_dir.path());
     cmd.args([
         "--s3-uri",
@@ -227,7 +229,7 @@ async fn a_failed_publish_exits_1_after_the_report_is_written_and_uploaded() {
     assert_eq!(uploads, 5, "{}", describe(&output));
 
     // A topic ARN that is not one is a usage error, before any request.
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, out_dir.path());
     cmd.args([
         "--sns-topic-arn",
@@ -249,7 +251,7 @@ async fn after_a_failed_upload_the_message_still_goes_out_and_says_so() {
     let topic = management.topic(REGION, "cmkscan-summary", false).await;
     let (sqs, url) = subscriber(&management, &topic).await;
     let out_dir = tempfile::tempdir().unwrap();
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     scan_args(&mut cmd, out_dir.path());
     cmd.args([
         "--s3-uri",

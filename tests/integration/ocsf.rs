@@ -18,17 +18,10 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::evidence::{documented_exceptions, evaluate, evaluate_with, fixture};
-use crate::support::output_within;
+use crate::support::cli::{output_within, read_json};
 
 /// Generous for a Python start-up that loads a 3 MB schema.
 const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn read_json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path)
-        .unwrap_or_else(|err| panic!("read {}: {err}", path.display()));
-    serde_json::from_str(&text)
-        .unwrap_or_else(|err| panic!("{} is not JSON: {err}", path.display()))
-}
 
 /// The venv's Python with `jsonschema` and `ocsf-json-schema`;
 /// `CMKSCAN_TEST_PYTHON` may name another interpreter.

@@ -11,8 +11,9 @@ use std::process::Output;
 
 use aws_credential_types::provider::ProvideCredentials;
 
+use crate::support::cli::cmkscan_command;
 use crate::support::sample_org;
-use crate::support::{cmkscan_command, Emulator, MANAGEMENT_ACCOUNT};
+use crate::support::{Emulator, MANAGEMENT_ACCOUNT};
 
 const REGIONS: &str = "us-east-1,eu-west-1";
 

@@ -6,7 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use crate::cli::{assert_exit, assert_one_line_reason, cmkscan, describe, read_json, run};
+use crate::support::cli::{
+    assert_exit, assert_one_line_reason, cmkscan_command, describe, read_json, run,
+};
 use crate::support::seed::TrailSpec;
 use crate::support::{options, Emulator, MANAGEMENT_ACCOUNT, REGION};
 
@@ -93,7 +95,7 @@ impl Tree {
     /// `cmkscan scan` with `args` into `out_dir`; exits 0 and returns
     /// findings.json.
     async fn scan(&self, args: &[&str], out_dir: &Path) -> serde_json::Value {
-        let mut cmd = cmkscan(self.emulator.endpoint());
+        let mut cmd = cmkscan_command(self.emulator.endpoint());
         cmd.args(["scan", "--regions", REGION])
             .args(args)
             .arg("--output-dir")
@@ -307,7 +309,7 @@ async fn an_unknown_ou_is_a_usage_error_before_any_account_is_scanned() {
         ("--exclude-ous", "r-zzzz".to_string()),
     ] {
         tree.emulator.front.clear_log();
-        let mut cmd = cmkscan(tree.emulator.endpoint());
+        let mut cmd = cmkscan_command(tree.emulator.endpoint());
         cmd.args(["scan", "--regions", REGION, flag, &ids, "--output-dir"])
             .arg(out.path());
         let output = run(cmd).await;
@@ -335,19 +337,19 @@ async fn an_unknown_ou_is_a_usage_error_before_any_account_is_scanned() {
 
     // Malformed ids never reach AWS.
     for bad in ["ou-xyz", "Workloads", "r-", "ou-ABCD-12345678"] {
-        let mut cmd = cmkscan(tree.emulator.endpoint());
+        let mut cmd = cmkscan_command(tree.emulator.endpoint());
         cmd.args(["scan", "--ous", bad, "--output-dir"])
             .arg(out.path());
         let output = run(cmd).await;
         assert_exit(&output, 2);
         assert!(
-            crate::cli::text(&output.stderr).contains("is not an organizational unit id"),
+            crate::support::cli::text(&output.stderr).contains("is not an organizational unit id"),
             "{}",
             describe(&output)
         );
     }
     // The same id both included and excluded is a conflict.
-    let mut cmd = cmkscan(tree.emulator.endpoint());
+    let mut cmd = cmkscan_command(tree.emulator.endpoint());
     cmd.args([
         "scan",
         "--ous",
@@ -360,7 +362,7 @@ async fn an_unknown_ou_is_a_usage_error_before_any_account_is_scanned() {
     let output = run(cmd).await;
     assert_exit(&output, 2);
     assert!(
-        crate::cli::text(&output.stderr).contains("--ous and --exclude-ous both name"),
+        crate::support::cli::text(&output.stderr).contains("--ous and --exclude-ous both name"),
         "{}",
         describe(&output)
     );

@@ -6,8 +6,9 @@
 //! templates are checked against; the exceptions file, with nothing in it,
 //! changes no row.
 
+use crate::support::cli::cmkscan_command;
 use crate::support::sample_org::{self, OPT_IN_REGION};
-use crate::support::{cmkscan_command, Emulator};
+use crate::support::Emulator;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn scan_of_sample_org_gives_every_expected_verdict() {
@@ -45,7 +46,7 @@ async fn scan_of_sample_org_gives_every_expected_verdict() {
         .arg("--output-dir")
         .arg(out_dir.path())
         .env("CMKSCAN_EXTERNAL_ID", "sample-external-id");
-    let output = crate::cli::run(scan).await;
+    let output = crate::support::cli::run(scan).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

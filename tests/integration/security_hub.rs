@@ -28,7 +28,7 @@ use cmkscan::{format_date, today_utc};
 use cmkscan::{CheckId, Status};
 use serde_json::{json, Value};
 
-use crate::cli::{assert_exit, cmkscan, describe, run, text};
+use crate::support::cli::{assert_exit, cmkscan_command, describe, run, text};
 use crate::support::front::{Fault, Match, Storm, Trigger};
 use crate::support::sample_org::{self, SampleOrg};
 use crate::support::seed::{KeyState, Recording};
@@ -68,7 +68,7 @@ async fn seeded() -> Org {
 }
 
 async fn scan_into(emulator: &Emulator, dir: &Path, extra: &[&str]) -> Output {
-    let mut cmd = cmkscan(emulator.endpoint());
+    let mut cmd = cmkscan_command(emulator.endpoint());
     cmd.args(["scan", "--regions", "us-east-1,eu-west-1", "--output-dir"])
         .arg(dir)
         .args(["--external-id", "sample-external-id", "--security-hub"])

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use super::output_within;
+use super::cli::output_within;
 
 /// A cold start on a busy two-core machine takes a few seconds.
 const BROWSER_TIMEOUT: Duration = Duration::from_secs(120);

@@ -423,12 +423,12 @@ impl Front {
 
     /// Answer `operation` (e.g. `AssumeRole` for role ARNs in `account`, or
     /// `DescribeConfigurationRecorders` called by `account`) with AccessDenied.
-    pub fn deny(&self, account: &str, operation: &str) {
+    pub fn deny(&self, account: &str, operation: &str) -> RuleId {
         self.inject(
             Match::api(operation).and_account(account),
             Fault::AccessDenied,
             Trigger::Always,
-        );
+        )
     }
 
     /// Answer `AssumeRole` of the role named `role` in `account` with

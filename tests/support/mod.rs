@@ -5,16 +5,13 @@
 #![allow(dead_code)] // each test binary (tests, examples) uses a different part
 
 pub mod chromium;
+pub mod cli;
 pub mod front;
 pub mod moto;
 pub mod pace;
 pub mod sample_org;
 pub mod seed;
 pub mod wire;
-
-use std::net::SocketAddr;
-use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_credential_types::Credentials;
@@ -287,105 +284,5 @@ pub fn assert_finding(finding: &Finding, status: Status, phrases: &[&str]) {
             "detail {:?} lacks {phrase:?}: {finding:#?}",
             finding.detail
         );
-    }
-}
-
-/// The `cmkscan` binary, pointed at the emulator at `endpoint` with its
-/// test credentials and region, in an environment that holds nothing else:
-/// no ambient `AWS_*` variable, profile, config file, metadata service,
-/// `RUST_LOG` or cmkscan variable. Callers add the arguments and any further
-/// environment.
-// Cargo sets CARGO_BIN_EXE_cmkscan for integration tests and benchmarks, not
-// for the example that also includes this module, where `env!` would not
-// compile; the example never calls this.
-#[allow(clippy::option_env_unwrap)]
-pub fn cmkscan_command(endpoint: &str) -> Command {
-    let binary = option_env!("CARGO_BIN_EXE_cmkscan")
-        .expect("CARGO_BIN_EXE_cmkscan: only integration tests and benchmarks run the binary");
-    let mut cmd = Command::new(binary);
-    cmd.env_clear()
-        // Three attempts, not the binary's default eight: a permanent fault
-        // fails fast. Tests of the default remove the variable.
-        .env("AWS_MAX_ATTEMPTS", "3")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", REGION)
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        // Empty files: no profile, and no warning about a missing file.
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
-    cmd
-}
-
-/// Runs `cmd` to completion with no stdin, collecting its output; kills it
-/// (and fails the test, with what it wrote to stderr) if it outlives
-/// `timeout`. Blocking: async tests call it through `spawn_blocking`.
-pub fn output_within(mut cmd: Command, timeout: Duration) -> Output {
-    let program = cmd.get_program().to_string_lossy().into_owned();
-    let mut child = cmd
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {program}: {e}"));
-    let mut stdout = child.stdout.take().expect("stdout pipe");
-    let mut stderr = child.stderr.take().expect("stderr pipe");
-    let out_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut buf).ok();
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stderr, &mut buf).ok();
-        buf
-    });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(status) = child
-            .try_wait()
-            .unwrap_or_else(|e| panic!("wait for {program}: {e}"))
-        {
-            break status;
-        }
-        if Instant::now() > deadline {
-            // Already gone if it exited in between; the wait reaps it.
-            let _ = child.kill();
-            let _ = child.wait();
-            let stderr = err_reader.join().unwrap_or_default();
-            panic!(
-                "{program} did not finish within {timeout:?}; stderr:\n{}",
-                String::from_utf8_lossy(&stderr)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out_reader.join().expect("stdout reader"),
-        stderr: err_reader.join().expect("stderr reader"),
-    }
-}
-
-/// A loopback endpoint that refuses every connection, for runs that must
-/// not reach AWS. The port stays bound (but not listening) while this
-/// lives, so no other test's server can be given it meanwhile.
-pub struct ClosedPort {
-    _socket: tokio::net::TcpSocket,
-    pub endpoint: String,
-}
-
-impl ClosedPort {
-    pub fn bind() -> ClosedPort {
-        let socket = tokio::net::TcpSocket::new_v4().expect("a TCP socket");
-        socket
-            .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
-            .expect("bind a loopback port");
-        let addr = socket.local_addr().expect("local address");
-        ClosedPort {
-            _socket: socket,
-            endpoint: format!("http://{addr}"),
-        }
     }
 }
