@@ -104,3 +104,17 @@ pub fn finding(check: CheckId, status: Status) -> Finding {
         pending_deletion: None,
     }
 }
+
+/// A finding of `check` with `status` about `region` of `account`, with
+/// no account name and no OU (as in facts recorded before OUs were
+/// listed), about the whole region.
+pub fn bare_finding(account: &str, region: &str, check: CheckId, status: Status) -> Finding {
+    Finding {
+        account_id: account.into(),
+        account_name: String::new(),
+        ou_path: String::new(),
+        ou_id: String::new(),
+        region: region.into(),
+        ..finding(check, status)
+    }
+}

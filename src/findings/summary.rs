@@ -515,16 +515,7 @@ mod tests {
         assert!(rendered.contains("Root/Evil\\u{1b}[31m"), "{rendered}");
     }
 
-    fn finding(account: &str, region: &str, check: CheckId, status: Status) -> Finding {
-        Finding {
-            account_id: account.into(),
-            account_name: String::new(),
-            ou_path: String::new(),
-            ou_id: String::new(),
-            region: region.into(),
-            ..fixtures::finding(check, status)
-        }
-    }
+    use fixtures::bare_finding as finding;
 
     fn account(id: &str, regions: &[&str], skipped: &[&str], reached: bool) -> AccountFacts {
         AccountFacts {

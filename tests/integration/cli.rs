@@ -11,7 +11,7 @@ use aws_sdk_s3::types::ServerSideEncryption;
 use crate::support::cli::{
     assert_empty_dir, assert_exit, assert_not_repeated, assert_one_line_reason, assert_same_files,
     cmkscan_command, describe, evaluate_offline, read_json, read_report_file, run, run_within,
-    scan_args, scan_failure, text, ClosedPort,
+    scan_args, scan_failure, text, ClosedPort, REPORT_FILES,
 };
 use crate::support::seed::KeyState;
 use crate::support::{Emulator, MANAGEMENT_ACCOUNT, REGION};
@@ -534,16 +534,7 @@ async fn evaluate_reproduces_the_scan_byte_for_byte_from_its_facts() {
     for needle in [member.id.as_str(), denied.id.as_str(), MANAGEMENT_ACCOUNT] {
         assert!(scanned.contains(needle), "{needle} missing:\n{scanned}");
     }
-    assert_same_files(
-        scan_dir.path(),
-        eval_dir.path(),
-        &[
-            "findings.csv",
-            "findings.json",
-            "findings.ocsf.json",
-            "report.html",
-        ],
-    );
+    assert_same_files(scan_dir.path(), eval_dir.path(), &REPORT_FILES);
 }
 
 #[tokio::test(flavor = "multi_thread")]

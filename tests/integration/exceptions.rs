@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 use crate::support::cli::{
     assert_empty_dir, assert_exit, assert_one_line_reason, assert_same_files, cmkscan_command,
     describe, evaluate_offline, read_facts_json, read_json, run, run_within, text, ClosedPort,
+    REPORT_FILES,
 };
 use crate::support::sample_org::{self, SampleOrg};
 use crate::support::{options, Emulator, MANAGEMENT_ACCOUNT};
@@ -319,16 +320,7 @@ async fn exceptions_mark_rows_without_changing_a_status_and_evaluate_reproduces_
     assert_eq!(kept["exceptions"]["sha256"], digest);
     let eval_dir = tempfile::tempdir().unwrap();
     assert_exit(&evaluate_offline(&facts, eval_dir.path(), &[]).await, 0);
-    assert_same_files(
-        scan_dir.path(),
-        eval_dir.path(),
-        &[
-            "findings.csv",
-            "findings.json",
-            "findings.ocsf.json",
-            "report.html",
-        ],
-    );
+    assert_same_files(scan_dir.path(), eval_dir.path(), &REPORT_FILES);
 
     // Another file re-judges the same facts: everything of dev accepted,
     // nothing else marked, no status changed.

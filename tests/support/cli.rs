@@ -250,6 +250,14 @@ pub async fn evaluate_offline(facts: &Path, out_dir: &Path, args: &[&str]) -> Ou
     run(cmd).await
 }
 
+/// The report files a scan and its re-evaluation both write.
+pub const REPORT_FILES: [&str; 4] = [
+    "findings.csv",
+    "findings.json",
+    "findings.ocsf.json",
+    "report.html",
+];
+
 /// Each named file is the same, byte for byte, in both directories: a
 /// scan's report and its re-evaluation.
 pub fn assert_same_files(scanned: &Path, evaluated: &Path, names: &[&str]) {

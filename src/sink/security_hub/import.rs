@@ -458,14 +458,7 @@ mod tests {
     use crate::checks::catalog::Status;
 
     fn finding(account: &str, region: &str, check: CheckId) -> Finding {
-        Finding {
-            account_id: account.into(),
-            account_name: String::new(),
-            ou_path: String::new(),
-            ou_id: String::new(),
-            region: region.into(),
-            ..crate::checks::fixtures::finding(check, Status::Pass)
-        }
+        crate::checks::fixtures::bare_finding(account, region, check, Status::Pass)
     }
 
     #[test]
