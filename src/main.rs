@@ -19,13 +19,20 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    // One thread: the scan is one future waiting on the network, and a
-    // multi-threaded runtime spent a third of the CPU handing each response
-    // from the connection's worker thread to it (benchmarked).
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // As many threads as the task has cores: at 10,000 accounts × 17
+    // regions the requests' own CPU (signing, parsing, the SDK) is more than
+    // one core keeps up with while Organizations lists 20 accounts a second
+    // (docs/performance.md). With one core, one thread: a multi-threaded
+    // runtime there only hands each response across threads.
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let mut builder = if cores > 1 {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(cores);
+        builder
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("cmkscan: cannot start the async runtime: {err}");
