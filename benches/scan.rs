@@ -485,6 +485,8 @@ struct Run {
     outputs: Vec<(String, u64, Duration)>,
     /// From the start to the last report file on disk (before any import).
     report_written: Option<Duration>,
+    /// The scan's CPU and peak when report.html appeared (polled).
+    at_report: Option<AtReport>,
 }
 
 /// The report files, in the order they are written.
@@ -531,18 +533,33 @@ fn print_run(run: &Run, stats: &BTreeMap<String, OperationStats>, account_region
     );
     println!("coverage {}", run.coverage);
     println!(
-        "report.html {} bytes | Chromium: load + DOM dump {:.2} s, load + screenshot {:.2} s (an empty page: {:.2} s)",
+        "report.html {} bytes | Chromium: load + DOM dump {:.2} s, load + screenshot {:.2} s (an empty page: {:.2} s, so the page's own {:.2} s)",
         run.page.bytes,
         run.page.dump_dom.as_secs_f64(),
         run.page.screenshot.as_secs_f64(),
-        run.page.blank.as_secs_f64()
+        run.page.blank.as_secs_f64(),
+        run.page.screenshot.saturating_sub(run.page.blank).as_secs_f64()
     );
     for (name, bytes, took) in &run.outputs {
         println!(
-            "output {name:<20} {:>14} bytes ({:>7.1} MB) written in {:>7.2} s",
+            "output {name:<20} {:>14} bytes ({:>7.1} MB) written in {:>7.2} s{}",
             bytes,
             *bytes as f64 / 1e6,
-            took.as_secs_f64()
+            took.as_secs_f64(),
+            if *name == "facts.json.gz" {
+                " (streamed while the scan runs)"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(at) = run.at_report {
+        let cpu = at.cpu.as_secs_f64();
+        println!(
+            "at report.html on disk: wall {:.2} s | CPU {cpu:.2} s ({:.2} ms per account-region) | peak RSS {:.1} MiB",
+            at.wall.as_secs_f64(),
+            per(cpu * 1000.0),
+            at.peak_rss_kib as f64 / 1024.0
         );
     }
     println!("errors: {} ERROR rows", run.errors_total);
@@ -614,7 +631,7 @@ fn run(pace: &Pace, settings: &Settings, extra: &[&str]) -> Run {
         .stdout(Stdio::null())
         .spawn()
         .expect("start cmkscan");
-    let usage = wait_with_rusage(child.id());
+    let usage = wait_with_rusage(child.id(), &out.path().join("report.html"), started);
     let wall = started.elapsed();
     assert!(
         usage.status == 0,
@@ -744,6 +761,7 @@ fn read_report(dir: &Path, wall: Duration, usage: Usage) -> Run {
         facts_bytes: std::fs::metadata(dir.join("facts.json.gz"))
             .expect("facts.json.gz")
             .len(),
+        at_report: usage.at_report,
         coverage: report["coverage"].clone(),
         security_hub: report["security_hub"].clone(),
         page: Page::default(),
@@ -757,6 +775,7 @@ struct Usage {
     user: Duration,
     sys: Duration,
     peak_rss_kib: i64,
+    at_report: Option<AtReport>,
 }
 
 /// Waits for one child and returns its exit status, CPU time (user + sys,
@@ -764,10 +783,18 @@ struct Usage {
 /// every 10 ms until it exits: wait4's `ru_maxrss` also counts the memory
 /// of this process at the moment it spawned the child (Linux records the
 /// pre-exec image's peak), which grows with the recording the pacer holds.
-fn wait_with_rusage(pid: u32) -> Usage {
+///
+/// When `report` (the last report file written locally) appears, the CPU
+/// time and peak so far are kept too: the scan's own, before a Security
+/// Hub import.
+fn wait_with_rusage(pid: u32, report: &Path, started: Instant) -> Usage {
     let pid = libc::pid_t::try_from(pid).expect("pid fits pid_t");
     let status_file = format!("/proc/{pid}/status");
+    let stat_file = format!("/proc/{pid}/stat");
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     let mut peak_rss_kib = 0;
+    let mut at_report = None;
     let mut status = 0;
     // SAFETY: rusage is plain data; wait4 fills it for the child we started
     // and reaps it, so std's Child is never waited on afterwards.
@@ -781,6 +808,20 @@ fn wait_with_rusage(pid: u32) -> Usage {
             if let Some(hwm) = hwm {
                 peak_rss_kib = peak_rss_kib.max(hwm);
             }
+        }
+        if at_report.is_none() && report.exists() {
+            // utime and stime, fields 14 and 15, after the command's name.
+            let cpu = std::fs::read_to_string(&stat_file).ok().and_then(|stat| {
+                let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+                let user: f64 = fields.get(11)?.parse().ok()?;
+                let sys: f64 = fields.get(12)?.parse().ok()?;
+                Some(Duration::from_secs_f64((user + sys) / ticks))
+            });
+            at_report = cpu.map(|cpu| AtReport {
+                wall: started.elapsed(),
+                cpu,
+                peak_rss_kib,
+            });
         }
         let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
         assert!(reaped >= 0, "wait4 failed");
@@ -797,7 +838,16 @@ fn wait_with_rusage(pid: u32) -> Usage {
         user: time(usage.ru_utime),
         sys: time(usage.ru_stime),
         peak_rss_kib,
+        at_report,
     }
+}
+
+/// The scan's figures when its report was on disk.
+#[derive(Clone, Copy)]
+struct AtReport {
+    wall: Duration,
+    cpu: Duration,
+    peak_rss_kib: i64,
 }
 
 /// An account of the organisation scanned, in listing order, as the lower
