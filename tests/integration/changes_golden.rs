@@ -27,20 +27,16 @@ fn golden(name: &str) -> PathBuf {
 /// `produced` is the golden file `name`, byte for byte (or becomes it,
 /// with `CMKSCAN_BLESS=1`).
 fn assert_golden(name: &str, produced: &Path) {
-    let bytes = std::fs::read(produced)
-        .unwrap_or_else(|err| panic!("read {}: {err}", produced.display()));
+    let bytes =
+        std::fs::read(produced).unwrap_or_else(|err| panic!("read {}: {err}", produced.display()));
     let path = golden(name);
     if std::env::var_os("CMKSCAN_BLESS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &bytes).unwrap();
         return;
     }
-    let expected = std::fs::read(&path).unwrap_or_else(|err| {
-        panic!(
-            "read {}: {err} (CMKSCAN_BLESS=1 writes it)",
-            path.display()
-        )
-    });
+    let expected = std::fs::read(&path)
+        .unwrap_or_else(|err| panic!("read {}: {err} (CMKSCAN_BLESS=1 writes it)", path.display()));
     assert!(
         bytes == expected,
         "{} differs from {}:\n--- produced\n{}\n--- expected\n{}",
@@ -93,7 +89,8 @@ fn edited(report: &Value) -> Value {
         .clone();
     for (i, status) in ["FAIL", "PASS", "WARN"].into_iter().enumerate() {
         let mut key = template.clone();
-        key["resource_id"] = format!("{}-added-{i}", template["resource_id"].as_str().unwrap()).into();
+        key["resource_id"] =
+            format!("{}-added-{i}", template["resource_id"].as_str().unwrap()).into();
         key["status"] = status.into();
         kept.push(key);
     }
@@ -154,8 +151,16 @@ fn changes_csv_is_the_same_as_before_the_streaming_compare() {
     // The original's CSV against the edited JSON, and the edited CSV
     // against the original's JSON.
     for (name, old, new) in [
-        ("diff-forward.csv", original.join("findings.csv"), edited_json.clone()),
-        ("diff-backward.csv", edited_csv.clone(), original.join("findings.json")),
+        (
+            "diff-forward.csv",
+            original.join("findings.csv"),
+            edited_json.clone(),
+        ),
+        (
+            "diff-backward.csv",
+            edited_csv.clone(),
+            original.join("findings.json"),
+        ),
     ] {
         let out = work.path().join(name);
         cmkscan(&[
