@@ -14,8 +14,8 @@
 //!   retries, counts, pages), ARNs, an account's clients (`session`),
 //!   AssumeRole with the external id (`access`), one S3 object read.
 //! - `ids/` — validated input: account, OU and root ids, regions, roles, S3
-//!   URIs, a local-or-S3 file, SNS topics, KMS keys. Nothing downstream
-//!   checks them again.
+//!   URIs, a local-or-S3 file, SNS topics, KMS keys, metric namespaces.
+//!   Nothing downstream checks them again.
 //! - `facts/` — plain serialisable evidence: what AWS said, or the failed
 //!   call; the evidence file written account by account and read back.
 //! - `collect/` — AWS I/O, one module per service, returning facts; it
@@ -33,7 +33,8 @@
 //! - `history/` — the previous report found and read back, two reports'
 //!   rows matched (`cmkscan diff`), and what changed.
 //! - `report/` — one module per format: CSV, JSON, OCSF, `report.html`.
-//! - `sink/` — the local directory (always first), S3, Security Hub, SNS.
+//! - `sink/` — the local directory (always first), S3, Security Hub, SNS,
+//!   the heartbeat metric.
 //! - `scan/` — the orchestrator of collect → findings: runner identity,
 //!   organisation, accounts streamed from the OU tree walk with bounded
 //!   concurrency.
@@ -74,8 +75,8 @@ pub use scan::{run as run_scan, ScanError, ScanOptions, ScanOutcome};
 
 // Validated inputs.
 pub use ids::{
-    AccountId, ExternalId, FileSource, InputError, KmsKeyId, OuId, RegionName, RegionSelection,
-    RoleArn, RoleName, S3Uri, TopicArn,
+    AccountId, ExternalId, FileSource, InputError, KmsKeyId, MetricNamespace, OuId, RegionName,
+    RegionSelection, RoleArn, RoleName, S3Uri, TopicArn,
 };
 
 // The AWS side: the catalogue of operations, and what tests build a

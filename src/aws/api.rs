@@ -41,10 +41,11 @@ pub enum Api {
     SecurityHubGetFindings,
     SecurityHubBatchImportFindings,
     SnsPublish,
+    CloudWatchPutMetricData,
 }
 
 impl Api {
-    pub const ALL: [Api; 30] = [
+    pub const ALL: [Api; 31] = [
         Api::OrganizationsDescribeOrganization,
         Api::OrganizationsListRoots,
         Api::OrganizationsListOrganizationalUnitsForParent,
@@ -75,6 +76,7 @@ impl Api {
         Api::SecurityHubGetFindings,
         Api::SecurityHubBatchImportFindings,
         Api::SnsPublish,
+        Api::CloudWatchPutMetricData,
     ];
 
     /// The IAM service prefix and the operation name, which are also the
@@ -119,6 +121,7 @@ impl Api {
             Api::SecurityHubGetFindings => ("securityhub", "GetFindings"),
             Api::SecurityHubBatchImportFindings => ("securityhub", "BatchImportFindings"),
             Api::SnsPublish => ("sns", "Publish"),
+            Api::CloudWatchPutMetricData => ("cloudwatch", "PutMetricData"),
         }
     }
 
@@ -153,7 +156,8 @@ impl Api {
             | Api::S3PutObject
             | Api::S3ListObjectsV2
             | Api::S3GetObject
-            | Api::SnsPublish => Caller::Runner,
+            | Api::SnsPublish
+            | Api::CloudWatchPutMetricData => Caller::Runner,
             Api::SecurityHubGetFindings | Api::SecurityHubBatchImportFindings => {
                 Caller::SecurityHubImport
             }
@@ -200,6 +204,9 @@ impl Api {
             // per account and region (burst 30), GetFindings 3 (burst 6).
             Api::SecurityHubBatchImportFindings => 10,
             Api::SecurityHubGetFindings => 3,
+            // The heartbeat: one request a run, in the runner's region,
+            // against a quota of hundreds a second.
+            Api::CloudWatchPutMetricData => 10,
         };
         NonZeroU32::new(rps).unwrap_or(NonZeroU32::MIN)
     }

@@ -10,9 +10,9 @@ use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use cmkscan::{
-    AccountId, EvaluateJob, ExternalId, FileSource, InputError, KmsKeyId, OuId, RegionName,
-    RegionSelection, ReportFile, RoleArn, RoleName, S3Uri, ScanJob, ScanOptions, SecurityHubJob,
-    TopicArn, Upload,
+    AccountId, EvaluateJob, ExternalId, FileSource, InputError, KmsKeyId, MetricNamespace, OuId,
+    RegionName, RegionSelection, ReportFile, RoleArn, RoleName, S3Uri, ScanJob, ScanOptions,
+    SecurityHubJob, TopicArn, Upload,
 };
 
 #[derive(Parser)]
@@ -96,6 +96,18 @@ pub struct ScanArgs {
     upload: UploadArgs,
     #[command(flatten)]
     security_hub: SecurityHubArgs,
+    #[command(flatten)]
+    heartbeat: HeartbeatArgs,
+}
+
+#[derive(clap::Args)]
+struct HeartbeatArgs {
+    /// Once the report is in its place (uploaded, or written when there is
+    /// no --s3-uri), publish the CloudWatch metric ReportDelivered to this
+    /// namespace in the runner's region, for an alarm on reports that stop
+    /// arriving (docs/operations.md).
+    #[arg(long, env = "CMKSCAN_HEARTBEAT_NAMESPACE", value_parser = parse_input::<MetricNamespace>)]
+    heartbeat_namespace: Option<MetricNamespace>,
 }
 
 #[derive(clap::Args)]
@@ -254,6 +266,7 @@ impl ScanArgs {
                 role_name: self.security_hub.security_hub_role_name,
             }),
             sns_topic: self.sns_topic_arn,
+            heartbeat: self.heartbeat.heartbeat_namespace,
         })
     }
 }

@@ -8,11 +8,13 @@ use std::str::FromStr;
 use crate::aws::arn::Arn;
 
 mod kms_key;
+mod metric_namespace;
 mod s3;
 mod topic;
 
 pub use crate::aws::external_id::ExternalId;
 pub use kms_key::KmsKeyId;
+pub use metric_namespace::MetricNamespace;
 pub use s3::{FileSource, S3Uri};
 pub use topic::TopicArn;
 
@@ -44,6 +46,8 @@ pub enum InputError {
     RoleArn { value: String, why: String },
     #[error("{0:?} is not an organizational unit id (ou-xxxx-xxxxxxxx) or root id (r-xxxx)")]
     OuId(String),
+    #[error("{value:?} is not a CloudWatch metric namespace: {why}")]
+    MetricNamespace { value: String, why: &'static str },
 }
 
 /// A 12-digit AWS account id.

@@ -16,7 +16,8 @@ use std::io::Write;
 use std::path::Path;
 
 pub use deliver::{
-    Delivery, DeliveryFailed, NotificationFailed, SecurityHubFailed, Step, UploadFailed, Written,
+    Delivery, DeliveryFailed, HeartbeatFailed, NotificationFailed, SecurityHubFailed, Step,
+    UploadFailed, Written,
 };
 pub use evaluate::{evaluate, EvaluateError, EvaluateJob};
 pub use scan::{scan, ScanJob, ScanJobError, SecurityHubJob, Upload};

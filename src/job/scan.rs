@@ -21,12 +21,13 @@ use crate::facts::{PreviousReport, ScanHeader};
 use crate::findings::SecurityHubSummary;
 use crate::history::previous::{self, Previous};
 use crate::history::{compare, CompareError};
-use crate::ids::{FileSource, KmsKeyId, RegionName, RoleName, S3Uri, TopicArn};
+use crate::ids::{FileSource, KmsKeyId, MetricNamespace, RegionName, RoleName, S3Uri, TopicArn};
 use crate::report::Report;
 use crate::scan::{self, ScanError, ScanOptions, ScanOutcome};
 use crate::sink::notify::{self, Notice};
-use crate::sink::security_hub;
-use crate::sink::{self, LocalError, LocalFile, PendingFile, S3Error, S3Target};
+use crate::sink::{
+    self, heartbeat, security_hub, LocalError, LocalFile, PendingFile, S3Error, S3Target,
+};
 
 /// Everything `cmkscan scan` was asked to do.
 pub struct ScanJob {
@@ -42,6 +43,9 @@ pub struct ScanJob {
     pub upload: Option<Upload>,
     pub security_hub: Option<SecurityHubJob>,
     pub sns_topic: Option<TopicArn>,
+    /// `--heartbeat-namespace`: the heartbeat metric's namespace, published
+    /// to in the runner's region once the report is in its place.
+    pub heartbeat: Option<MetricNamespace>,
 }
 
 /// `--s3-uri` and its options.
@@ -277,6 +281,23 @@ impl Destinations for AwsDestinations<'_> {
             return Ok(String::new());
         };
         notify::publish(self.session, topic, &self.scan.scan.scan_id, notice).await
+    }
+
+    fn heartbeat_namespace(&self) -> Option<&MetricNamespace> {
+        self.job.heartbeat.as_ref()
+    }
+
+    async fn heartbeat(&mut self) -> Result<(), CallError> {
+        let Some(namespace) = &self.job.heartbeat else {
+            return Ok(());
+        };
+        heartbeat::publish(
+            self.session,
+            &self.scan.runner_region,
+            namespace,
+            SystemTime::now(),
+        )
+        .await
     }
 }
 

@@ -1,6 +1,7 @@
 //! Where reports go: the local directory first, always; then S3 when asked.
 //! A failed upload leaves the local files in place.
 
+pub mod heartbeat;
 mod local;
 pub mod notify;
 mod s3;
