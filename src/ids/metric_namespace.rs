@@ -62,7 +62,12 @@ mod tests {
 
     #[test]
     fn what_cloudwatch_accepts_parses() {
-        for ok in ["cmkscan/security-runner", "Custom:Ops #1", "a", &"n".repeat(255)] {
+        for ok in [
+            "cmkscan/security-runner",
+            "Custom:Ops #1",
+            "a",
+            &"n".repeat(255),
+        ] {
             assert_eq!(ok.parse::<MetricNamespace>().unwrap().as_str(), ok);
         }
     }

@@ -743,7 +743,9 @@ mod tests {
         let (delivery, _, _dir) = deliver_to(&mut also_message);
         let reason = delivery.result().unwrap_err().to_string();
         assert!(
-            reason.starts_with("the message to arn:aws:sns:us-east-1:111111111111:alerts was not published"),
+            reason.starts_with(
+                "the message to arn:aws:sns:us-east-1:111111111111:alerts was not published"
+            ),
             "{reason}"
         );
         assert!(

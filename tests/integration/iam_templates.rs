@@ -783,7 +783,10 @@ fn templates_pass_cfn_lint() {
         .iter()
         .map(|(name, _)| name.to_string())
         .collect();
-    assert_eq!(names, checked, "every template is checked by all_templates()");
+    assert_eq!(
+        names, checked,
+        "every template is checked by all_templates()"
+    );
     let mut cmd = Command::new(venv_tool("cfn-lint"));
     cmd.env_clear()
         .arg("--regions")

@@ -22,6 +22,7 @@ mod iam_templates;
 mod imports;
 mod notify;
 mod ocsf;
+mod operations_doc;
 mod org_role;
 mod ous;
 mod pagination;

@@ -130,7 +130,10 @@ fn the_heartbeat_namespace_is_the_one_the_role_may_publish_to_and_the_alarm_watc
             .is_some_and(|a| !a.is_empty()),
         "the alarm tells someone: {alarm}"
     );
-    assert_eq!(template["Outputs"]["HeartbeatNamespace"]["Value"], namespace);
+    assert_eq!(
+        template["Outputs"]["HeartbeatNamespace"]["Value"],
+        namespace
+    );
 }
 
 #[test]
@@ -317,9 +320,10 @@ fn the_image_repository_scans_on_push_keeps_tags_and_expires_old_images() {
         .unwrap_or_else(|e| panic!("the lifecycle policy is not JSON: {e}\n{policy}"));
     let rules = policy["rules"].as_array().expect("rules");
     assert!(
-        rules.iter().any(|rule| rule["selection"]["countType"]
-            == "imageCountMoreThan"
-            && rule["selection"]["countNumber"] == 10),
+        rules.iter().any(
+            |rule| rule["selection"]["countType"] == "imageCountMoreThan"
+                && rule["selection"]["countNumber"] == 10
+        ),
         "{policy}"
     );
 }
