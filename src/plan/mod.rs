@@ -216,6 +216,9 @@ pub fn build(input: &PlanInput<'_>, options: &PlanOptions) -> Plan {
     let mut accepted = Vec::new();
     let mut alerting = Vec::new();
     let mut trails = Vec::new();
+    // WARN and ERROR trail rows: refused, unless an organisation trail is
+    // planned, which covers them whatever their own trails.
+    let mut trail_others: Vec<model::Step> = Vec::new();
     for finding in input.findings {
         let place = Place::of(finding);
         let accepted_here = finding
@@ -228,15 +231,20 @@ pub fn build(input: &PlanInput<'_>, options: &PlanOptions) -> Plan {
             }
             continue;
         }
+        let refusals = if finding.check == CheckId::KmsEventsLogged && !expired {
+            &mut trail_others
+        } else {
+            &mut steps
+        };
         match finding.status {
             Status::Pass => {}
-            Status::Error => steps.push(model::Step::refused(
+            Status::Error => refusals.push(model::Step::refused(
                 &place,
                 finding,
                 ReasonCode::Unreadable,
                 format!("the scan could not read this: {}; re-scan first", finding.detail),
             )),
-            Status::Warn => steps.push(model::Step::refused(
+            Status::Warn => refusals.push(model::Step::refused(
                 &place,
                 finding,
                 ReasonCode::NotAFail,
@@ -275,7 +283,20 @@ pub fn build(input: &PlanInput<'_>, options: &PlanOptions) -> Plan {
             },
         }
     }
-    steps.extend(trail::plan(&ctx, &trails));
+    let mut trail_steps = trail::plan(&ctx, &trails);
+    match trail_steps.iter_mut().find(|s| s.changes_aws()) {
+        Some(org_trail) if !trail_others.is_empty() => {
+            org_trail.notes.push(format!(
+                "it also turns {} WARN or ERROR rows of this check PASS: the organisation trail covers their account-regions whatever their own trails are",
+                trail_others.len()
+            ));
+            org_trail
+                .rows
+                .extend(trail_others.into_iter().flat_map(|s| s.rows));
+        }
+        _ => steps.append(&mut trail_others),
+    }
+    steps.extend(trail_steps);
     let (alert_steps, mut alternatives) = alerts::plan(&ctx, &alerting);
     steps.extend(alert_steps);
     order(&mut steps);

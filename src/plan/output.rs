@@ -268,3 +268,70 @@ impl Drop for Stage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(path: &str, text: &str) -> PlanFile {
+        PlanFile {
+            path: path.into(),
+            text: text.into(),
+            executable: false,
+        }
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_move_that_fails_half_way_puts_everything_back() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("report.html"), "the report").unwrap();
+        let stage = Stage::new(dir.path(), true).unwrap();
+        for f in [
+            file("plan.md", "md"),
+            file("plan.json", "{}"),
+            file("scripts/a/x.sh", "#!"),
+            file("report.html", "linked"),
+        ] {
+            stage.write(&f).unwrap();
+        }
+        // Something appears at `scripts` meanwhile: that move fails, after
+        // plan.json and plan.md moved.
+        std::fs::create_dir_all(dir.path().join("scripts/other")).unwrap();
+        assert!(stage.commit().is_err());
+        assert_eq!(names(dir.path()), ["report.html", "scripts"]);
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("report.html")).unwrap(),
+            "the report"
+        );
+        assert_eq!(names(&dir.path().join("scripts")), ["other"]);
+    }
+
+    #[test]
+    fn a_new_directory_appears_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("plan");
+        let stage = Stage::new(&target, false).unwrap();
+        stage.write(&file("plan.md", "md")).unwrap();
+        assert!(!target.exists(), "nothing is visible before the commit");
+        drop(stage);
+        assert_eq!(
+            names(dir.path()),
+            Vec::<String>::new(),
+            "an abandoned stage is removed"
+        );
+        let stage = Stage::new(&target, false).unwrap();
+        stage.write(&file("plan.md", "md")).unwrap();
+        stage.commit().unwrap();
+        assert_eq!(names(dir.path()), ["plan"]);
+        assert_eq!(names(&target), ["plan.md"]);
+    }
+}

@@ -24,6 +24,8 @@ mod ocsf;
 mod org_role;
 mod ous;
 mod pagination;
+mod plan_cli;
+mod plan_e2e;
 mod report_html;
 mod sample_org_cli;
 mod security_hub;
