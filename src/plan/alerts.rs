@@ -411,7 +411,7 @@ fn stack_scripts(
             Vec::new()
         }
     };
-    let provenance = ctx.provenance(title);
+    let provenance = ctx.provenance();
     let template = format!(
         "TEMPLATE=\"$here/{}{}\"\n",
         ctx.up_from_scripts(),
@@ -611,7 +611,7 @@ fn stack_set_scripts(
     bus_arn: &str,
     root: &OuId,
 ) -> Vec<PlanFile> {
-    let provenance = ctx.provenance(title);
+    let provenance = ctx.provenance();
     let preamble = |path: &str, direction, what: &str| {
         Preamble {
             path,

@@ -138,7 +138,8 @@ impl<'a> Context<'a> {
         "../../../"
     }
 
-    pub fn provenance(&self, _title: &str) -> String {
+    /// What every script's header says it was planned from.
+    pub fn provenance(&self) -> String {
         self.provenance.clone()
     }
 

@@ -375,7 +375,7 @@ fn apply_step(
     }
     step.verify = Some(ctx.verify_command(&place));
     let paths = ctx.script_paths(&place, "config");
-    let provenance = ctx.provenance(&step_title(&place));
+    let provenance = ctx.provenance();
     let apply = render(
         &paths.apply,
         Direction::Apply,

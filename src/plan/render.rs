@@ -12,8 +12,8 @@ use crate::checks::catalog::Status;
 pub fn render(plan: &Plan) -> String {
     let mut s = String::new();
     head(plan, &mut s);
-    check(plan, &mut s);
     refused(plan, &mut s);
+    check(plan, &mut s);
     keys(plan, &mut s);
     let org_wide: Vec<&Step> = plan
         .steps
@@ -107,6 +107,7 @@ fn head(plan: &Plan, s: &mut String) {
     for meaning in &plan.script_exit_codes {
         let _ = writeln!(s, "- {}: {}", meaning.code, meaning.meaning);
     }
+    let _ = writeln!(s, "- any other: {}", super::script::OTHER_EXIT);
 }
 
 fn check(plan: &Plan, s: &mut String) {

@@ -19,6 +19,10 @@ pub const EXIT_CODES: [(u8, &str); 5] = [
     (5, "changed, but the result does not read back as planned: see the message, then re-scan"),
 ];
 
+/// What any other exit code means: the AWS CLI's own, after its message.
+pub const OTHER_EXIT: &str =
+    "an AWS call failed (the AWS CLI's message above): re-run it, or run the backout";
+
 /// `value` as one bash word, taken literally: single quotes, with each
 /// `'` written as `'\''`. Safe for any text without NUL.
 pub fn sh_quote(value: &str) -> String {
@@ -158,6 +162,7 @@ impl Preamble<'_> {
         for (code, meaning) in EXIT_CODES {
             let _ = writeln!(s, "#   {code}  {meaning}");
         }
+        let _ = writeln!(s, "#   other  {OTHER_EXIT}");
         s.push_str("set -euo pipefail\nexport AWS_PAGER=\"\"\n");
         let _ = writeln!(s, "ACCOUNT={}", sh_quote(self.account_id));
         let _ = writeln!(s, "REGION={}", sh_quote(self.region));

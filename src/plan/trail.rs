@@ -290,7 +290,7 @@ fn create_step(ctx: &Context<'_>, rows: &[&Finding]) -> Step {
         "cloudtrail.kms_events_logged: an organisation trail, from the management account {}",
         place.account_id
     );
-    let provenance = ctx.provenance(&title);
+    let provenance = ctx.provenance();
     let bucket = || ScriptOption {
         flag: "--s3-bucket",
         var: "s3_bucket",
@@ -459,7 +459,7 @@ fn fix_step(
         "cloudtrail.kms_events_logged: fix the organisation trail {arn}, from the management account {}",
         place.account_id
     );
-    let provenance = ctx.provenance(&title);
+    let provenance = ctx.provenance();
     let state = |t: &TrailFacts| {
         json!({
             "logging": t.status.as_ref().is_ok_and(|s| s.is_logging),
