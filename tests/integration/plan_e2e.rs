@@ -21,7 +21,7 @@ use serde_json::Value;
 
 use crate::evidence::plan_schema_errors;
 use crate::support::cli::{
-    cmkscan_command, describe, output_within, read_facts_json, read_json, run,
+    cmkscan_command, describe, output_within, read_facts_json, read_json, read_report_file, run,
 };
 use crate::support::sample_org;
 use crate::support::{Emulator, MANAGEMENT_ACCOUNT};
@@ -250,6 +250,48 @@ async fn the_plan_applies_and_backs_out_exactly_on_the_emulator() {
         html.matches("<a class=\"plan\" href=\"plan.md#f-").count(),
         8
     );
+
+    // The same evidence read from S3 plans the same steps.
+    let facts_text = read_report_file(&first.path().join("facts.json.gz"));
+    management
+        .object(
+            "us-east-1",
+            "org-config-logs",
+            "cmkscan/facts.json",
+            &facts_text,
+        )
+        .await;
+    let from_s3 = tempfile::tempdir().unwrap();
+    let mut cmd = cmkscan_command(emulator.endpoint());
+    cmd.args([
+        "plan",
+        "--facts",
+        "s3://org-config-logs/cmkscan/facts.json",
+        "--output-dir",
+    ])
+    .arg(from_s3.path().join("plan"))
+    .args([
+        "--config-bucket",
+        "org-config-logs",
+        "--forwarders",
+        "stacks",
+    ]);
+    let output = run(cmd).await;
+    assert!(output.status.success(), "{}", describe(&output));
+    let s3_plan = read_json(&from_s3.path().join("plan/plan.json"));
+    assert_eq!(
+        s3_plan["scan"]["facts"],
+        "s3://org-config-logs/cmkscan/facts.json"
+    );
+    let ids = |plan: &Value| -> Vec<Value> {
+        plan["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| serde_json::json!([s["id"], s["action"], s["scripts"]]))
+            .collect()
+    };
+    assert_eq!(ids(&s3_plan), ids(&plan));
 
     let cli = CliConfig::new(emulator.endpoint(), &[&org.prod, &org.dev]);
     let steps = scripted_steps(&plan);
