@@ -676,9 +676,16 @@ fn put_channel_input(channel: &DeliveryChannelFacts) -> Value {
 /// Reads the three Describe answers and reduces them to `$work/live.json`
 /// the way [`canonical`] writes the evidence.
 const READ_STATE: &str = r#"read_state() {
-  awsr configservice describe-configuration-recorders > "$work/recorders.json"
-  awsr configservice describe-configuration-recorder-status > "$work/status.json"
-  awsr configservice describe-delivery-channels > "$work/channels.json"
+  # The three reads at once; each must succeed.
+  awsr configservice describe-configuration-recorders > "$work/recorders.json" &
+  local recorders=$!
+  awsr configservice describe-configuration-recorder-status > "$work/status.json" &
+  local status=$!
+  awsr configservice describe-delivery-channels > "$work/channels.json" &
+  local channels=$!
+  wait "$recorders"
+  wait "$status"
+  wait "$channels"
   python3 - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]

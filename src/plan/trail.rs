@@ -534,9 +534,16 @@ fn fix_step(
 /// Reads the trail's logging, region scope and selectors into
 /// `$work/live.json`, as [`canonical_selectors`] writes the evidence's.
 const READ_TRAIL: &str = r#"read_state() {
-  awsr cloudtrail get-trail-status --name "$TRAIL" > "$work/status.json"
-  awsr cloudtrail get-trail --name "$TRAIL" > "$work/trail.json"
-  awsr cloudtrail get-event-selectors --trail-name "$TRAIL" > "$work/selectors-now.json"
+  # The three reads at once; each must succeed.
+  awsr cloudtrail get-trail-status --name "$TRAIL" > "$work/status.json" &
+  local status=$!
+  awsr cloudtrail get-trail --name "$TRAIL" > "$work/trail.json" &
+  local trail=$!
+  awsr cloudtrail get-event-selectors --trail-name "$TRAIL" > "$work/selectors-now.json" &
+  local selectors=$!
+  wait "$status"
+  wait "$trail"
+  wait "$selectors"
   python3 - "$work" <<'PY'
 import json, sys
 work = sys.argv[1]
