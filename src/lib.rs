@@ -35,6 +35,10 @@
 //! - `report/` — one module per format: CSV, JSON, OCSF, `report.html`.
 //! - `sink/` — the local directory (always first), S3, Security Hub, SNS,
 //!   the heartbeat metric.
+//! - `plan/` — `cmkscan plan`: from the evidence, the changes that fix
+//!   exactly what failed, each with its backout (plan.md, plan.json,
+//!   scripts, templates), `--check`ed by judging the changed facts again;
+//!   it writes files and calls no AWS API.
 //! - `scan/` — the orchestrator of collect → findings: runner identity,
 //!   organisation, accounts streamed from the OU tree walk with bounded
 //!   concurrency.
@@ -42,8 +46,8 @@
 //!   `job::evaluate`), with a typed outcome ([`Delivery`]).
 //!
 //! The binary (`src/main.rs`, `src/cli/`) parses the command line, calls
-//! [`job::scan`], [`job::evaluate`] or [`diff`], and maps the outcome to an
-//! exit code.
+//! [`job::scan`], [`job::evaluate`], [`job::plan`] or [`diff`], and maps
+//! the outcome to an exit code.
 //!
 //! # The public API
 //!
@@ -62,6 +66,7 @@ mod findings;
 mod history;
 mod ids;
 pub mod job;
+mod plan;
 mod report;
 mod scan;
 mod sink;
@@ -69,14 +74,16 @@ mod sink;
 // Running a scan or a re-evaluation.
 pub use aws::config::{load as load_aws_config, DEFAULT_MAX_ATTEMPTS};
 pub use job::{
-    Delivery, EvaluateError, EvaluateJob, ScanJob, ScanJobError, SecurityHubJob, Upload,
+    Delivery, EvaluateError, EvaluateJob, PlanError, PlanJob, ScanJob, ScanJobError,
+    SecurityHubJob, Upload,
 };
+pub use plan::{Forwarders, PlanOptions};
 pub use scan::{run as run_scan, ScanError, ScanOptions, ScanOutcome};
 
 // Validated inputs.
 pub use ids::{
-    AccountId, ExternalId, FileSource, InputError, KmsKeyId, MetricNamespace, OuId, RegionName,
-    RegionSelection, RoleArn, RoleName, S3Uri, TopicArn,
+    AccountId, BucketName, EmailAddress, ExternalId, FileSource, InputError, KmsKeyId,
+    MetricNamespace, OuId, RegionName, RegionSelection, RoleArn, RoleName, S3Uri, TopicArn,
 };
 
 // The AWS side: the catalogue of operations, and what tests build a

@@ -28,6 +28,8 @@ use crate::aws::throttle::CallError;
 use crate::facts::{AccountFacts, Fetched, RegionFacts, ScanFacts, TrailFacts};
 use catalog::{CheckId, Status};
 pub use finding::{sort, ExceptionMark, ExceptionState, Finding, Subject, ACCOUNT_WIDE};
+pub use recording::covers_kms_keys;
+pub use trails::{captures_kms_writes, qualifies as trail_qualifies};
 
 /// What the pattern evaluators answer when a pattern uses a construct they
 /// do not implement, with the construct that stopped them. The alerting

@@ -403,6 +403,7 @@ mod tests {
             include_management_events: include,
             read_write_type: rw.into(),
             exclude_management_event_sources: exclude.iter().map(|s| s.to_string()).collect(),
+            data_resources: None,
         }
     }
 

@@ -1,7 +1,8 @@
 //! The command line as clap reads it, flag by flag, and what clap cannot
 //! check one flag at a time (like ripgrep's low-level arguments); then the
 //! validated run each subcommand stands for ([`ScanArgs::job`],
-//! [`EvaluateArgs::job`]), which nothing downstream checks again.
+//! [`EvaluateArgs::job`], [`PlanArgs::job`]), which nothing downstream
+//! checks again.
 
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
@@ -10,9 +11,9 @@ use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 use cmkscan::{
-    AccountId, EvaluateJob, ExternalId, FileSource, InputError, KmsKeyId, MetricNamespace, OuId,
-    RegionName, RegionSelection, ReportFile, RoleArn, RoleName, S3Uri, ScanJob, ScanOptions,
-    SecurityHubJob, TopicArn, Upload,
+    AccountId, BucketName, EmailAddress, EvaluateJob, ExternalId, FileSource, Forwarders,
+    InputError, KmsKeyId, MetricNamespace, OuId, PlanJob, PlanOptions, RegionName, RegionSelection,
+    ReportFile, RoleArn, RoleName, S3Uri, ScanJob, ScanOptions, SecurityHubJob, TopicArn, Upload,
 };
 
 #[derive(Parser)]
@@ -42,6 +43,9 @@ pub enum Command {
     Evaluate(EvaluateArgs),
     /// Rows whose status changed between two reports (findings.csv or findings.json).
     Diff(DiffArgs),
+    /// From a scan's evidence, the changes that fix exactly what failed, each
+    /// with its backout: plan.md, plan.json, scripts. Writes files only.
+    Plan(Box<PlanArgs>),
 }
 
 #[derive(clap::Args)]
@@ -152,6 +156,56 @@ pub struct EvaluateArgs {
     previous: Option<PathBuf>,
     #[command(flatten)]
     output: OutputArgs,
+}
+
+#[derive(clap::Args)]
+pub struct PlanArgs {
+    /// The scan's evidence: a facts.json.gz (or the same, uncompressed), a
+    /// path or s3://bucket/key.
+    #[arg(long, value_parser = parse_facts)]
+    facts: FileSource,
+    /// Directory receiving plan.md, plan.json, scripts/ and templates/: a new
+    /// one, or one without a plan (a report's directory: its report.html then
+    /// links each failing row to the plan). Written complete or not at all.
+    #[arg(long, value_parser = parse_output_dir)]
+    output_dir: PathBuf,
+    // Judges with another exceptions file than the one the scan kept.
+    #[command(flatten)]
+    exceptions: ExceptionsArgs,
+    /// Evidence older than this many days is not planned from (1-3650).
+    #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    max_age: u32,
+    /// The S3 bucket a new AWS Config delivery channel delivers to, where a
+    /// region has none (its policy must admit AWS Config); without it such
+    /// regions are refused.
+    #[arg(long, value_parser = parse_input::<BucketName>)]
+    config_bucket: Option<BucketName>,
+    /// The account of the central alert stack (default: the management account).
+    #[arg(long)]
+    alerts_account: Option<AccountId>,
+    /// The region of the central alert stack (default: the region with the
+    /// most failing alerting rows).
+    #[arg(long)]
+    alerts_region: Option<RegionName>,
+    /// Who the central alert topic emails; the scripts ask for it otherwise.
+    #[arg(long, value_parser = parse_input::<EmailAddress>)]
+    alert_email: Option<EmailAddress>,
+    /// How member accounts get their alert forwarders: one service-managed
+    /// StackSet run from the management account, or a plain stack run in
+    /// each account-region.
+    #[arg(long, value_enum, default_value_t = ForwardersArg::Stackset)]
+    forwarders: ForwardersArg,
+    /// Apply the planned changes to a copy of the evidence and judge it again
+    /// with the same checks: every planned row must become what its step
+    /// expects, and nothing else may change (else nothing is written, exit 1).
+    #[arg(long)]
+    check: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ForwardersArg {
+    Stackset,
+    Stacks,
 }
 
 /// An unreadable or malformed report is a usage error (exit 2), reported
@@ -282,6 +336,38 @@ impl EvaluateArgs {
     }
 }
 
+impl PlanArgs {
+    pub fn job(self) -> PlanJob {
+        PlanJob {
+            facts: self.facts,
+            exceptions: self.exceptions.exceptions,
+            output_dir: self.output_dir,
+            options: PlanOptions {
+                max_age_days: self.max_age,
+                config_bucket: self.config_bucket,
+                alerts_account: self.alerts_account,
+                alerts_region: self.alerts_region,
+                alert_email: self.alert_email,
+                forwarders: match self.forwarders {
+                    ForwardersArg::Stackset => Forwarders::StackSet,
+                    ForwardersArg::Stacks => Forwarders::Stacks,
+                },
+            },
+            check: self.check,
+        }
+    }
+}
+
+fn parse_facts(value: &str) -> Result<FileSource, String> {
+    value.parse().map_err(|err| match err {
+        InputError::EmptyPath => "the facts file must not be empty".into(),
+        InputError::S3ObjectKey(_) => {
+            format!("{value}: no object key: expected s3://bucket/prefix/.../facts.json.gz")
+        }
+        other => other.to_string(),
+    })
+}
+
 /// Any validated input, by its own rules and message.
 fn parse_input<T: std::str::FromStr<Err = InputError>>(value: &str) -> Result<T, String> {
     value.parse().map_err(|err: InputError| err.to_string())
@@ -362,5 +448,14 @@ mod tests {
         assert!(parse_exceptions("")
             .unwrap_err()
             .contains("must not be empty"));
+        assert!(parse_facts("s3://reports-bucket/2026/")
+            .unwrap_err()
+            .contains("no object key"));
+        assert!(parse_input::<BucketName>("Config_Logs")
+            .unwrap_err()
+            .contains("not a valid S3 bucket name"));
+        assert!(parse_input::<EmailAddress>("security")
+            .unwrap_err()
+            .contains("not an email address"));
     }
 }

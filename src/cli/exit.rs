@@ -5,6 +5,10 @@
 //! - 1: the scan could not complete, or the report could not be written or
 //!   delivered;
 //! - 2: a command line (or a file it names) that cannot run.
+//!
+//! `cmkscan plan`: 0 the plan was written, 1 it could not be (a failed
+//! `--check`, an unreadable S3 object, an unwritable directory), 2 bad
+//! input.
 
 use std::process::ExitCode;
 

@@ -33,6 +33,17 @@ pub async fn run(command: Command) -> Result<(), Failure> {
                 .map(drop)
                 .map_err(|err| Failure::of(err.is_usage(), err))
         }
+        Command::Plan(args) => {
+            let job = args.job();
+            let config = match job.needs_aws() {
+                true => Some(cmkscan::load_aws_config().await),
+                false => None,
+            };
+            cmkscan::job::plan(&job, config.as_ref(), &mut stdout)
+                .await
+                .map(drop)
+                .map_err(|err| Failure::of(err.is_usage(), err))
+        }
         Command::Diff(args) => {
             let diff = cmkscan::diff(&args.old, &args.new);
             let _ = write!(stdout, "{}", diff.render());

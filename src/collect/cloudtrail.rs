@@ -15,8 +15,8 @@ use crate::aws::api::Api;
 use crate::aws::arn::Arn;
 use crate::aws::session::AccountSession;
 use crate::facts::{
-    AdvancedFieldSelector, AdvancedSelector, ClassicSelector, DescribedTrail, EventSelectors,
-    Fetched, TrailFacts, TrailStatus,
+    AdvancedFieldSelector, AdvancedSelector, ClassicSelector, DataResourceFacts, DescribedTrail,
+    EventSelectors, Fetched, TrailFacts, TrailStatus,
 };
 
 /// A trail as listed in one region, before its details are fetched.
@@ -189,6 +189,15 @@ async fn event_selectors(session: &AccountSession, trail: &ListedTrail) -> Fetch
                     .map(|t| t.as_str().to_string())
                     .unwrap_or_else(|| "All".into()),
                 exclude_management_event_sources: s.exclude_management_event_sources().to_vec(),
+                data_resources: Some(
+                    s.data_resources()
+                        .iter()
+                        .map(|d| DataResourceFacts {
+                            resource_type: d.r#type().unwrap_or_default().to_string(),
+                            values: d.values().to_vec(),
+                        })
+                        .collect(),
+                ),
             })
             .collect(),
     ))

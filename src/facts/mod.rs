@@ -242,6 +242,20 @@ pub struct ClassicSelector {
     /// `All`, `ReadOnly` or `WriteOnly`.
     pub read_write_type: String,
     pub exclude_management_event_sources: Vec<String>,
+    /// The selector's data events (S3 objects, Lambda functions, DynamoDB
+    /// tables): no verdict reads them, but `PutEventSelectors` replaces
+    /// every selector, so putting the selectors back needs them. `None` in
+    /// facts written before they were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_resources: Option<Vec<DataResourceFacts>>,
+}
+
+/// One `DataResources` entry of a basic event selector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataResourceFacts {
+    /// e.g. `AWS::S3::Object`.
+    pub resource_type: String,
+    pub values: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -328,6 +342,24 @@ pub struct RegionFacts {
 pub struct ConfigFacts {
     pub recorders: Vec<RecorderFacts>,
     pub delivery_channels: Vec<String>,
+    /// Every setting of each delivery channel (`delivery_channels` keeps
+    /// their names, which the checks read), so that a plan can put a
+    /// channel back exactly; `None` in facts written before they were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<Vec<DeliveryChannelFacts>>,
+}
+
+/// A delivery channel as `DescribeDeliveryChannels` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeliveryChannelFacts {
+    pub name: String,
+    pub s3_bucket_name: Option<String>,
+    pub s3_key_prefix: Option<String>,
+    pub s3_kms_key_arn: Option<String>,
+    pub sns_topic_arn: Option<String>,
+    /// `configSnapshotDeliveryProperties.deliveryFrequency`, e.g.
+    /// `TwentyFour_Hours`.
+    pub delivery_frequency: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -343,6 +375,47 @@ pub struct RecorderFacts {
     pub recording: bool,
     /// `Pending`, `Success` or `Failure` (AWS spells them in any case).
     pub last_status: Option<String>,
+    /// What `PutConfigurationRecorder` needs, beside the fields above, to
+    /// put the recorder back exactly as it was; `None` in facts written
+    /// before it was kept (`cmkscan plan` then refuses: evidence too old).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<RecorderSettings>,
+    /// The status's `lastErrorCode: lastErrorMessage` when the recorder's
+    /// last recording failed; `None` when it did not, and in older facts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+/// A recorder's settings that no verdict reads but a put-back needs
+/// (`PutConfigurationRecorder` replaces the whole recorder).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RecorderSettings {
+    /// `roleARN`: the role the recorder records with.
+    pub role_arn: Option<String>,
+    /// `recordingGroup.includeGlobalResourceTypes`.
+    pub include_global_resource_types: bool,
+    /// `recordingMode`; `None` when AWS did not describe one.
+    pub recording_mode: Option<RecordingModeFacts>,
+    /// Set on a service-linked recorder (the linked service's principal):
+    /// only that service may change it.
+    pub service_principal: Option<String>,
+    /// `recordingScope`: `INTERNAL` or `PAID`, where AWS describes it.
+    pub recording_scope: Option<String>,
+}
+
+/// `recordingMode`: how often the recorder records, and the exceptions.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RecordingModeFacts {
+    /// `CONTINUOUS` or `DAILY`.
+    pub recording_frequency: String,
+    pub overrides: Vec<RecordingModeOverrideFacts>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RecordingModeOverrideFacts {
+    pub description: Option<String>,
+    pub resource_types: Vec<String>,
+    pub recording_frequency: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -4,11 +4,13 @@
 //! request, scans ([`crate::scan`]), compares, writes the report locally,
 //! then delivers it ([`deliver`]); `evaluate` makes the same report from
 //! saved facts, with the same evaluation ([`crate::findings::evaluate`])
-//! and the same comparison. Each returns a typed outcome; the binary only
-//! maps it to an exit code.
+//! and the same comparison; `plan` turns saved facts into a plan
+//! ([`crate::plan`]). Each returns a typed outcome; the binary only maps
+//! it to an exit code.
 
 mod deliver;
 mod evaluate;
+mod plan;
 mod scan;
 
 use std::fmt;
@@ -20,6 +22,7 @@ pub use deliver::{
     UploadFailed, Written,
 };
 pub use evaluate::{evaluate, EvaluateError, EvaluateJob};
+pub use plan::{plan, PlanError, PlanJob};
 pub use scan::{scan, ScanJob, ScanJobError, SecurityHubJob, Upload};
 
 use crate::findings::KeyActivity;

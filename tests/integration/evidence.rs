@@ -87,6 +87,12 @@ pub fn schema_errors(doc: &Path) -> String {
     validate("findings.schema.json", VALIDATE, doc)
 }
 
+/// The plan schema's complaints about the plan.json at `doc`
+/// (`cmkscan plan`); empty when it validates.
+pub fn plan_schema_errors(doc: &Path) -> String {
+    validate("plan.schema.json", VALIDATE, doc)
+}
+
 /// Reads a YAML document as cmkscan does: dates stay text (YAML 1.1's
 /// timestamps are not resolved), and validates it like [`VALIDATE`].
 const VALIDATE_YAML: &str = r#"

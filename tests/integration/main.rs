@@ -26,6 +26,8 @@ mod operations_doc;
 mod org_role;
 mod ous;
 mod pagination;
+mod plan_cli;
+mod plan_e2e;
 mod report_html;
 mod runner_template;
 mod sample_org_cli;
