@@ -49,14 +49,65 @@ pub enum TrailGap {
     Undecidable(String),
 }
 
+/// Whether a trail records DisableKey and ScheduleKeyDeletion as events,
+/// wherever it delivers them: logging, with selectors that keep KMS write
+/// management events. What EventBridge needs of a trail ("To record events
+/// with one of the CloudTrail detail-type values, you must enable a
+/// CloudTrail trail with logging",
+/// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html);
+/// no document ties EventBridge's copy to the trail's S3 delivery.
+pub fn records_kms_writes(trail: &TrailFacts) -> Result<(), TrailGap> {
+    let status = match &trail.status {
+        Err(err) => return Err(TrailGap::Unknown(err.to_string())),
+        Ok(status) => status,
+    };
+    if !status.is_logging {
+        return Err(TrailGap::Missing("is not logging".into()));
+    }
+    match &trail.selectors {
+        Err(err) => Err(TrailGap::Unknown(err.to_string())),
+        Ok(selectors) => captures_kms_writes(selectors),
+    }
+}
+
 /// Trails covering `region`: the account's own (homed there or multi-region)
-/// and, for members, the management account's organisation trails.
+/// and, for members, the management account's organisation trails while
+/// trusted access for CloudTrail is enabled.
 pub fn covering<'a>(ctx: &'a RegionContext<'a>) -> impl Iterator<Item = &'a TrailFacts> + 'a {
     let own = ctx.account.trails.iter();
     let org = ctx.organization_trails().iter();
-    own.chain(org).filter(move |t| {
-        t.described.is_multi_region || t.described.home_region == ctx.region.region
-    })
+    own.chain(org).filter(move |t| covers_region(t, ctx))
+}
+
+fn covers_region(trail: &TrailFacts, ctx: &RegionContext<'_>) -> bool {
+    trail.described.is_multi_region || trail.described.home_region == ctx.region.region
+}
+
+/// Organisation trails that would cover this member's region but are not
+/// counted, because trusted access for CloudTrail is disabled, unknown or
+/// not collected: (trail ARN, why; the text completes "organisation trail
+/// T …").
+pub fn withheld_organization_trails(ctx: &RegionContext<'_>) -> Vec<(String, TrailGap)> {
+    if !ctx.organization_trails().is_empty() {
+        return Vec::new();
+    }
+    let reason = match ctx.scan.cloudtrail_trusted_access {
+        Some(Ok(true)) => return Vec::new(),
+        Some(Ok(false)) => TrailGap::Missing(
+            "does not log for this account: trusted access for cloudtrail.amazonaws.com is disabled in Organizations".into(),
+        ),
+        Some(Err(err)) => TrailGap::Unknown(format!(
+            "may not log for this account: trusted access for cloudtrail.amazonaws.com: {err}"
+        )),
+        None => TrailGap::Undecidable(
+            "may not log for this account: whether trusted access for cloudtrail.amazonaws.com is enabled in Organizations was not collected (evidence from an earlier cmkscan)".into(),
+        ),
+    };
+    ctx.listed_organization_trails()
+        .iter()
+        .filter(|t| covers_region(t, ctx))
+        .map(|t| (t.described.arn.clone(), reason.clone()))
+        .collect()
 }
 
 pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
@@ -96,6 +147,15 @@ pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
             }
             Err(TrailGap::Undecidable(why)) => {
                 undecidable.push(format!("trail {} {why}", trail.described.arn))
+            }
+        }
+    }
+    for (arn, gap) in withheld_organization_trails(ctx) {
+        match gap {
+            TrailGap::Missing(why) => gaps.push(format!("organisation trail {arn} {why}")),
+            TrailGap::Unknown(why) => unknown.push(format!("organisation trail {arn} {why}")),
+            TrailGap::Undecidable(why) => {
+                undecidable.push(format!("organisation trail {arn} {why}"))
             }
         }
     }

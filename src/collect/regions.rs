@@ -124,6 +124,9 @@ mod tests {
         use aws_smithy_types::retry::RetryConfig;
         use aws_types::SdkConfig;
 
+        use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+        use aws_smithy_types::body::SdkBody;
+
         use super::super::*;
         use crate::aws::throttle::Throttle;
 
