@@ -109,6 +109,19 @@ fn feeding_trail<'a>(
             }
         }
     }
+    for (trail, withheld) in trails::withheld_organization_trails(ctx) {
+        // Only a trail that would feed EventBridge is in doubt.
+        let gap = match (withheld, trails::records_kms_writes(trail)) {
+            (withheld @ TrailGap::Missing(_), _) | (withheld, Ok(())) => withheld,
+            (_, Err(own)) => own,
+        };
+        let arn = &trail.described.arn;
+        match gap {
+            TrailGap::Missing(why) => reasons.push(format!("{arn} {why}")),
+            TrailGap::Unknown(why) => unknown.push(format!("{arn} {why}")),
+            TrailGap::Undecidable(why) => undecidable.push(format!("{arn} {why}")),
+        }
+    }
     let without = format!(
         "{rule}, but EventBridge receives \"AWS API Call via CloudTrail\" events only from a logging trail, and"
     );

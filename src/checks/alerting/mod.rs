@@ -73,16 +73,14 @@ pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
         covered = true;
         trail_chain(trail, subject, &mut walk)
     });
-    for (arn, gap) in trails::withheld_organization_trails(ctx) {
-        covered = true;
-        match gap {
-            TrailGap::Missing(why) => walk.gaps.push(format!("organisation trail {arn} {why}")),
-            TrailGap::Unknown(why) => walk.unknown.push(format!("organisation trail {arn} {why}")),
-            TrailGap::Undecidable(why) => walk
-                .undecidable
-                .push(format!("organisation trail {arn} {why}")),
-        }
-    }
+    let trail_chain = trail_chain.or_else(|| {
+        trails::withheld_organization_trails(ctx)
+            .into_iter()
+            .find_map(|(trail, withheld)| {
+                covered = true;
+                withheld_trail_chain(trail, withheld, subject, &mut walk)
+            })
+    });
     if !covered {
         walk.gaps.push("no trail covers this region".into());
     }
@@ -101,6 +99,36 @@ pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
         None => (Status::Fail, String::new(), walk.gaps.join("; ")),
     };
     out.push(ctx.finding(CheckId::KmsDisableDeleteAlerting, status, &resource, detail));
+}
+
+/// An organisation trail that may not log for this member (trusted access
+/// disabled, unknown or not collected): what completing a chain through it
+/// would need is said, never assumed. A trail that would complete no chain
+/// anyway is judged like any other.
+fn withheld_trail_chain(
+    trail: &TrailFacts,
+    withheld: TrailGap,
+    subject: Subject<'_>,
+    walk: &mut Walk,
+) -> Option<Chain> {
+    let arn = &trail.described.arn;
+    let mut probe = Walk::default();
+    // A trail that certainly does not log for members is not probed.
+    let completes = (!matches!(withheld, TrailGap::Missing(_)))
+        .then(|| trail_chain(trail, subject, &mut probe).is_some());
+    match (completes, withheld) {
+        (Some(false), _) => {
+            walk.gaps.extend(probe.gaps);
+            walk.unknown.extend(probe.unknown);
+            walk.undecidable.extend(probe.undecidable);
+        }
+        (_, TrailGap::Missing(why)) => walk.gaps.push(format!("organisation trail {arn} {why}")),
+        (_, TrailGap::Unknown(why)) => walk.unknown.push(format!("organisation trail {arn} {why}")),
+        (_, TrailGap::Undecidable(why)) => walk
+            .undecidable
+            .push(format!("organisation trail {arn} {why}")),
+    }
+    None
 }
 
 fn trail_chain(trail: &TrailFacts, subject: Subject<'_>, walk: &mut Walk) -> Option<Chain> {
