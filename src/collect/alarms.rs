@@ -30,11 +30,14 @@ use crate::facts::{
     MetricRef, MuteRuleFacts, WatchedMetric,
 };
 
+/// A region's metric alarms, listed once, shared by the log groups there.
+type Listing = Arc<OnceCell<Fetched<Arc<Vec<MetricAlarm>>>>>;
+
 /// The metric alarms of each region, listed once for all the log groups of
 /// an account's trails there.
 #[derive(Default)]
 pub struct AlarmListings {
-    by_region: Mutex<HashMap<String, Arc<OnceCell<Fetched<Arc<Vec<MetricAlarm>>>>>>>,
+    by_region: Mutex<HashMap<String, Listing>>,
 }
 
 impl AlarmListings {

@@ -318,10 +318,10 @@ fn condition_applies(operator: &str, key: &str, values: &Value, request: &Reques
     };
     let wanted = strings(values);
     let matched = match base {
-        "StringEquals" | "ArnEquals" => wanted.iter().any(|w| *w == actual),
+        "StringEquals" | "ArnEquals" => wanted.contains(&actual),
         "StringEqualsIgnoreCase" => wanted.iter().any(|w| w.eq_ignore_ascii_case(actual)),
         "StringLike" | "ArnLike" => wanted.iter().any(|w| glob(w, actual, false)),
-        "StringNotEquals" | "ArnNotEquals" => !wanted.iter().any(|w| *w == actual),
+        "StringNotEquals" | "ArnNotEquals" => !wanted.contains(&actual),
         "StringNotLike" | "ArnNotLike" => !wanted.iter().any(|w| glob(w, actual, false)),
         _ => return unknown(),
     };
