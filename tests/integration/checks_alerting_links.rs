@@ -823,6 +823,36 @@ async fn an_expired_mute_rule_leaves_the_chain_passing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn mute_rules_are_read_past_the_first_page() {
+    // The front lists one rule a page: the expired rule first, the
+    // scheduled one on the second page.
+    let expired = mute_rule(
+        "EXPIRED",
+        "cron(0 0 * * *)",
+        "P1D",
+        Some("2026-01-01T00:00:00Z"),
+    );
+    let (emulator, m) = org_with_logged_trail().await;
+    m.cis_alarm_chain(EAST, "trail-logs").await;
+    emulator.front.add_mute_rule(MuteRule {
+        name: "old-window".into(),
+        ..expired
+    });
+    emulator
+        .front
+        .add_mute_rule(mute_rule("SCHEDULED", "cron(0 2 ? * SUN)", "PT4H", None));
+    let f = east_verdict(&emulator).await;
+    assert_finding(
+        &f,
+        Status::Warn,
+        &["muted by the mute rule quiet-hours (cron(0 2 ? * SUN)"],
+    );
+    assert!(!f.detail.contains("old-window"), "{f:#?}");
+    assert_eq!(emulator.front.requests("ListAlarmMuteRules"), 2);
+    assert_eq!(emulator.front.requests("GetAlarmMuteRule"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn unreadable_mute_rules_are_an_error() {
     let (emulator, m) = org_with_logged_trail().await;
     m.cis_alarm_chain(EAST, "trail-logs").await;
