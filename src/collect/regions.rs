@@ -6,10 +6,10 @@
 //! million lines (about 270 s and 8 GB to compile on a 2-core builder) for
 //! this one call. Account `ListRegions` would be the modern alternative, but
 //! the emulator the tests run against does not implement it, and region
-//! discovery must be tested end to end. So this module signs one EC2 Query
-//! request with SigV4 and sends it through the SDK's own HTTP client and
-//! timeout machinery (`aws-smithy-runtime`'s `Operation`); retries are the
-//! throttle's, as for every other call.
+//! discovery must be tested end to end. So this module makes one EC2 Query
+//! request, signed with SigV4 and sent through the SDK's own HTTP client
+//! and timeout machinery by [`super::query`]; retries are the throttle's,
+//! as for every other call.
 
 use aws_smithy_xml::decode::{Document, XmlDecodeError};
 
