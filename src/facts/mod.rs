@@ -2,6 +2,7 @@
 //! these; `checks` reads them and nothing else, so a saved facts file is the
 //! scan's evidence and re-evaluating it reproduces the findings.
 
+mod alerting;
 pub mod evidence;
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -12,6 +13,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::aws::throttle::CallError;
+pub use alerting::{
+    AlarmDetails, DescribedTopicKey, FilterPolicyFacts, FollowedBus, MetricQueryFacts,
+    MuteRuleFacts, MuteSchedule, SubscriptionFacts, TargetFacts, TopicAttributes, TopicFacts,
+    TopicKeyFacts, WatchedMetric, SUBSCRIPTIONS_READ,
+};
 
 /// A fact AWS gave us, or the failed request that should have given it.
 pub type Fetched<T> = Result<T, CallError>;
@@ -56,6 +62,9 @@ pub struct ScanFacts {
     /// compared, which read as [`PreviousReport::NotRequested`].
     #[serde(default)]
     pub previous_report: PreviousReport,
+    /// See [`ScanHeader::cloudtrail_trusted_access`].
+    #[serde(default)]
+    pub cloudtrail_trusted_access: Option<Fetched<bool>>,
 }
 
 /// The part of [`ScanFacts`] known before the first account is scanned:
@@ -76,6 +85,12 @@ pub struct ScanHeader {
     pub exceptions: Option<StoredExceptions>,
     /// Chosen and read before the scan starts; the scan only records it.
     pub previous_report: PreviousReport,
+    /// Whether trusted access for CloudTrail (`cloudtrail.amazonaws.com`)
+    /// is enabled in Organizations (`ListAWSServiceAccessForOrganization`,
+    /// read once per scan): organisation trails log for member accounts
+    /// only while it is. `None` in facts recorded before it was read.
+    #[serde(default)]
+    pub cloudtrail_trusted_access: Option<Fetched<bool>>,
 }
 
 /// The earlier report a scan was compared with (`--previous`, or the latest
@@ -126,6 +141,7 @@ impl ScanFacts {
             duration_seconds: tail.duration_seconds,
             api_calls: tail.api_calls,
             previous_report: header.previous_report,
+            cloudtrail_trusted_access: header.cloudtrail_trusted_access,
         }
     }
 
@@ -139,6 +155,7 @@ impl ScanFacts {
             lookback_days: self.lookback_days,
             exceptions: self.exceptions.clone(),
             previous_report: self.previous_report.clone(),
+            cloudtrail_trusted_access: self.cloudtrail_trusted_access.clone(),
         }
     }
 }
@@ -282,6 +299,11 @@ pub struct MetricFilterFacts {
     pub metrics: Vec<MetricRef>,
     /// Alarms on the filter's metrics.
     pub alarms: Fetched<Vec<AlarmFacts>>,
+    /// `emitSystemFieldDimensions` (`@aws.account`, `@aws.region`): system
+    /// fields the filter adds to its metrics as dimensions. `None` in facts
+    /// recorded before it was read.
+    #[serde(default)]
+    pub system_field_dimensions: Option<Vec<String>>,
 }
 
 /// A metric a filter publishes to (one metric transformation).
@@ -294,6 +316,14 @@ pub struct MetricRef {
     pub value: String,
     /// `defaultValue`: published for log events that do not match.
     pub default_value: Option<f64>,
+    /// `dimensions`: dimension name → the `$.field` selector whose value
+    /// in the matching event names the dimension's value. `None` in facts
+    /// recorded before dimensions were read (and `unit` with them).
+    #[serde(default)]
+    pub dimensions: Option<BTreeMap<String, String>>,
+    /// `unit` of the published datapoints.
+    #[serde(default)]
+    pub unit: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -315,6 +345,11 @@ pub struct AlarmFacts {
     pub evaluation_periods: Option<i32>,
     /// `None` means the same as `evaluation_periods`.
     pub datapoints_to_alarm: Option<i32>,
+    /// Its own metric and dimensions, period, unit, missing-data treatment,
+    /// state and mute rules; `None` in facts recorded before they were
+    /// read.
+    #[serde(default)]
+    pub details: Option<AlarmDetails>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -323,6 +358,11 @@ pub struct AlarmActionFacts {
     /// Confirmed subscriptions of the SNS topic; `None` when the action is
     /// not an SNS topic (Auto Scaling, EC2, Systems Manager actions).
     pub confirmed_subscriptions: Option<Fetched<u32>>,
+    /// For an SNS topic with a confirmed subscriber: what delivery to it
+    /// depends on. `None` otherwise, and in facts recorded before it was
+    /// read.
+    #[serde(default)]
+    pub topic: Option<TopicFacts>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -418,7 +458,7 @@ pub struct RecordingModeOverrideFacts {
     pub recording_frequency: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleFacts {
     pub name: String,
     /// `ENABLED`, `DISABLED` or `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`.
@@ -432,6 +472,15 @@ pub struct RuleFacts {
     /// the KMS events.
     #[serde(default)]
     pub targets_fetch: TargetsFetch,
+    /// The rule's ARN (`aws:SourceArn` of what it delivers); `None` in
+    /// facts recorded before it was kept.
+    #[serde(default)]
+    pub arn: Option<String>,
+    /// The targets themselves, when `targets` was fetched: the same
+    /// `ListTargetsByRule` answer. `None` in facts recorded before they
+    /// were kept.
+    #[serde(default)]
+    pub target_details: Option<Vec<TargetFacts>>,
 }
 
 /// Why a rule's targets were or were not fetched.

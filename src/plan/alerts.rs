@@ -27,7 +27,10 @@ use super::{Context, Forwarders};
 use crate::aws::arn::Arn;
 use crate::checks::catalog::{CheckId, Status};
 use crate::checks::Finding;
-use crate::facts::{RuleFacts, TargetsFetch};
+use crate::facts::{
+    FollowedBus, RuleFacts, SubscriptionFacts, TargetFacts, TargetsFetch, TopicAttributes,
+    TopicFacts,
+};
 use crate::ids::OuId;
 
 pub const CENTRAL_TEMPLATE: &str = "templates/kms-alerts-central.yaml";
@@ -56,6 +59,7 @@ const STACK_SET: &str = "cmkscan-kms-alerts-forwarders";
 /// The rule names the templates give (`Name`), which the next scan shows.
 const FORWARDER_RULE: &str = "cmkscan-kms-alerts-forwarder";
 const LOCAL_RULE: &str = "cmkscan-kms-alerts-local";
+const CENTRAL_RULE: &str = "cmkscan-kms-alerts";
 /// The pattern of every rule the templates make.
 pub const EVENT_PATTERN: &str = r#"{"source":["aws.kms"],"detail-type":["AWS API Call via CloudTrail"],"detail":{"eventSource":["kms.amazonaws.com"],"eventName":["DisableKey","ScheduleKeyDeletion"]}}"#;
 
@@ -93,7 +97,14 @@ pub fn plan(ctx: &Context<'_>, rows: &[&Finding]) -> (Vec<Step>, Vec<Alternative
         .copied()
         .filter(|r| r.account_id == hub.place.account_id && r.region == hub.place.region)
         .collect();
-    steps.push(central_step(ctx, &hub, org_id, &hub_row));
+    let central = Central {
+        partition: &ctx.facts.partition,
+        account: &hub.place.account_id,
+        region: &hub.place.region,
+        org_id,
+        bus_arn: &bus_arn,
+    };
+    steps.push(central_step(ctx, &hub, &central, &hub_row));
     let management = &ctx.facts.management_account_id;
     let mut members: Vec<&Finding> = Vec::new();
     for row in rows.iter().copied() {
@@ -101,14 +112,14 @@ pub fn plan(ctx: &Context<'_>, rows: &[&Finding]) -> (Vec<Step>, Vec<Alternative
             continue;
         }
         if &row.account_id == management || ctx.options.forwarders == Forwarders::Stacks {
-            steps.push(forwarder_step(ctx, row, &bus_arn));
+            steps.push(forwarder_step(ctx, row, &central));
         } else {
             members.push(row);
         }
     }
     if !members.is_empty() {
         match root_id(ctx) {
-            Some(root) => steps.push(stack_set_step(ctx, &hub, &members, &bus_arn, &root)),
+            Some(root) => steps.push(stack_set_step(ctx, &hub, &members, &central, &root)),
             None => steps.extend(members.iter().map(|row| {
                 Step::refused(
                     &Place::of(row),
@@ -176,17 +187,135 @@ fn root_id(ctx: &Context<'_>) -> Option<OuId> {
         .find(OuId::is_root)
 }
 
-fn rule(name: &str) -> RuleFacts {
+/// What the central stack puts in place, as a scan would read it once the
+/// stack is deployed and its email subscription confirmed: the simulated
+/// effects `--check` judges with the same alerting rules as a scan (a
+/// logging trail, a rule matching both events, a bus policy admitting the
+/// sender, a topic EventBridge may publish to, a confirmed subscriber).
+struct Central<'a> {
+    partition: &'a str,
+    account: &'a str,
+    region: &'a str,
+    org_id: &'a str,
+    bus_arn: &'a str,
+}
+
+impl Central<'_> {
+    /// The topic's ARN; CloudFormation names it, so the name here stands
+    /// for the one it will choose.
+    fn topic_arn(&self) -> String {
+        format!(
+            "arn:{}:sns:{}:{}:{CENTRAL_STACK}-Topic",
+            self.partition, self.region, self.account
+        )
+    }
+
+    /// The topic as `TopicPolicy` and its email subscription make it.
+    fn topic_target(&self) -> TargetFacts {
+        let topic = self.topic_arn();
+        let policy = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "RulesPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": topic,
+            }],
+        });
+        TargetFacts {
+            id: "notify".into(),
+            arn: topic.clone(),
+            role_arn: None,
+            input: None,
+            confirmed_subscriptions: Some(Ok(1)),
+            topic: Some(TopicFacts {
+                attributes: Ok(TopicAttributes {
+                    kms_master_key_id: None,
+                    policy: Some(policy.to_string()),
+                }),
+                subscriptions: vec![SubscriptionFacts {
+                    arn: format!("{topic}:confirmed-email"),
+                    protocol: "email".into(),
+                    filter_policy: Ok(None),
+                }],
+                unread_subscriptions: false,
+                key: None,
+            }),
+            bus: None,
+        }
+    }
+
+    /// `Rule` (on the central bus) or `LocalRule` (on the hub's default
+    /// bus), both sending to the topic.
+    fn rule_to_topic(&self, name: &str, on_bus: Option<&str>) -> RuleFacts {
+        let path = on_bus.map_or(name.to_string(), |bus| format!("{bus}/{name}"));
+        rule(
+            name,
+            format!(
+                "arn:{}:events:{}:{}:rule/{path}",
+                self.partition, self.region, self.account
+            ),
+            self.topic_target(),
+        )
+    }
+
+    /// The forwarder's rule in `account` and `region`, sending to the
+    /// central bus through its role (an organisation-wide bus policy needs
+    /// one), and the bus as that rule's target reads.
+    fn forwarder_rule(&self, account: &str, region: &str) -> RuleFacts {
+        let policy = serde_json::json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Sid": "OrganizationAccountsPutEvents",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "events:PutEvents",
+                "Resource": self.bus_arn,
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": self.org_id}},
+            }],
+        });
+        let target = TargetFacts {
+            id: "central-bus".into(),
+            arn: self.bus_arn.to_string(),
+            role_arn: Some(format!(
+                "arn:{}:iam::{account}:role/{FORWARDER_STACK}-ForwarderRole",
+                self.partition
+            )),
+            input: None,
+            confirmed_subscriptions: None,
+            topic: None,
+            bus: Some(Ok(FollowedBus {
+                policy: Ok(Some(policy.to_string())),
+                rules: Ok(vec![self.rule_to_topic(CENTRAL_RULE, Some(BUS_NAME))]),
+            })),
+        };
+        rule(
+            FORWARDER_RULE,
+            format!(
+                "arn:{}:events:{region}:{account}:rule/{FORWARDER_RULE}",
+                self.partition
+            ),
+            target,
+        )
+    }
+}
+
+/// An enabled rule on the KMS events with its one target.
+fn rule(name: &str, arn: String, target: TargetFacts) -> RuleFacts {
     RuleFacts {
         name: name.into(),
         state: "ENABLED".into(),
         event_pattern: Some(EVENT_PATTERN.into()),
         targets: Some(Ok(1)),
         targets_fetch: TargetsFetch::Fetched,
+        arn: Some(arn),
+        target_details: Some(vec![target]),
     }
 }
 
-fn central_step(ctx: &Context<'_>, hub: &Hub, org_id: &str, own_row: &[&Finding]) -> Step {
+fn central_step(ctx: &Context<'_>, hub: &Hub, central: &Central<'_>, own_row: &[&Finding]) -> Step {
+    let org_id = central.org_id;
     let place = &hub.place;
     let watch = !own_row.is_empty();
     let mut step = Step::new(
@@ -269,13 +398,14 @@ fn central_step(ctx: &Context<'_>, hub: &Hub, org_id: &str, own_row: &[&Finding]
         step.effects.push(Effect::Rule {
             account: place.account_id.clone(),
             region: place.region.clone(),
-            rule: rule(LOCAL_RULE),
+            rule: central.rule_to_topic(LOCAL_RULE, None),
         });
     }
     step
 }
 
-fn forwarder_step(ctx: &Context<'_>, row: &Finding, bus_arn: &str) -> Step {
+fn forwarder_step(ctx: &Context<'_>, row: &Finding, central: &Central<'_>) -> Step {
+    let bus_arn = central.bus_arn;
     let place = Place::of(row);
     let mut step = Step::new(
         &place,
@@ -334,7 +464,7 @@ fn forwarder_step(ctx: &Context<'_>, row: &Finding, bus_arn: &str) -> Step {
     step.effects.push(Effect::Rule {
         account: place.account_id.clone(),
         region: place.region.clone(),
-        rule: rule(FORWARDER_RULE),
+        rule: central.forwarder_rule(&place.account_id, &place.region),
     });
     step
 }
@@ -483,9 +613,10 @@ fn stack_set_step(
     ctx: &Context<'_>,
     hub: &Hub,
     members: &[&Finding],
-    bus_arn: &str,
+    central: &Central<'_>,
     root: &OuId,
 ) -> Step {
+    let bus_arn = central.bus_arn;
     let management = ctx.place(&ctx.facts.management_account_id, &hub.place.region);
     let mut by_region: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for row in members {
@@ -564,7 +695,7 @@ fn stack_set_step(
         .map(|row| Effect::Rule {
             account: row.account_id.clone(),
             region: row.region.clone(),
-            rule: rule(FORWARDER_RULE),
+            rule: central.forwarder_rule(&row.account_id, &row.region),
         })
         .collect();
     step

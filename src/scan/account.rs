@@ -51,8 +51,14 @@ async fn collect_account(ctx: &Context, account: OrgAccount) -> AccountFacts {
             return facts;
         }
     };
-    let (regions, trails) =
-        collect::collect_regions(&session, &scan, ctx.options.lookback_days, ctx.now).await;
+    let (regions, trails) = collect::collect_regions(
+        &session,
+        &scan,
+        ctx.options.lookback_days,
+        ctx.now,
+        &ctx.buses,
+    )
+    .await;
     facts.skipped_regions = skipped;
     facts.regions = regions;
     facts.trails = trails;

@@ -21,6 +21,7 @@ use futures::stream::TryStreamExt;
 
 use crate::aws::throttle::{CallError, Throttle};
 use crate::collect::organizations::{self, UNREPORTED_STATE};
+use crate::collect::Buses;
 use crate::exceptions::{self, Exceptions, Judge};
 use crate::facts::evidence::FactsSink;
 use crate::facts::{AccountFacts, OrgAccount, PreviousReport, ScanHeader};
@@ -115,6 +116,8 @@ pub struct ScanOutcome {
 struct Context {
     /// Who runs the scan, through which sessions, in which organisation.
     start: Start,
+    /// The event buses members' rules forward to, each read once.
+    buses: Buses,
     /// The runner's region: its STS, Organizations and EC2 endpoints serve
     /// the whole scan.
     home_region: String,
@@ -189,6 +192,7 @@ pub async fn run(
         lookback_days: options.lookback_days,
         exceptions: options.exceptions.as_ref().map(Exceptions::stored),
         previous_report: options.previous_report.clone(),
+        cloudtrail_trusted_access: Some(start.cloudtrail_trusted_access.clone()),
     };
     // Expiry is judged on the scan's day, as `cmkscan evaluate` of its
     // facts will judge it.
@@ -199,8 +203,10 @@ pub async fn run(
     evidence.begin(&header).map_err(ScanError::Evidence)?;
     let mut finished = FinishedAccounts::new(evidence, &header, judge)?;
 
+    let buses = Buses::new(start.runner.clone(), start.role.clone());
     let ctx = Arc::new(Context {
         start,
+        buses,
         home_region,
         options,
         now,

@@ -15,6 +15,7 @@ use crate::aws::session::AccountSession;
 use crate::aws::throttle::Throttle;
 use crate::collect::organizations::{self, OuScope, Parent};
 use crate::collect::regions::{self, RegionInfo};
+use crate::facts::Fetched;
 use crate::ids::{OuId, RegionSelection};
 
 pub(super) struct Start {
@@ -29,6 +30,10 @@ pub(super) struct Start {
     pub management_account_id: String,
     /// The organisation's `o-…` id, recorded in the evidence.
     pub organization_id: String,
+    /// Whether trusted access for CloudTrail is enabled, or why that is not
+    /// known: organisation trails credit members only while it is. A failure
+    /// here does not stop the scan; it becomes part of the members' rows.
+    pub cloudtrail_trusted_access: Fetched<bool>,
     /// `--ous` / `--exclude-ous`, every id known to exist.
     pub ou_scope: OuScope,
     /// Whether the management account is inside `ou_scope`: known before
@@ -79,6 +84,8 @@ pub(super) async fn start(
     } = organizations::describe_organization(&org_session, home_region)
         .await
         .map_err(ScanError::Organization)?;
+    let cloudtrail_trusted_access =
+        organizations::cloudtrail_trusted_access(&org_session, home_region).await;
     let partition_regions = regions::describe_regions(&runner, home_region, &caller.partition)
         .await
         .map_err(ScanError::PartitionRegions)?;
@@ -102,6 +109,7 @@ pub(super) async fn start(
         role,
         management_account_id,
         organization_id,
+        cloudtrail_trusted_access,
         ou_scope,
         management_in_ou_scope,
     };

@@ -27,6 +27,7 @@ use cmkscan::{Api, Caller};
 use serde_json::Value;
 
 use crate::support::cli::{assert_exit, cmkscan_command, output_within, run};
+use crate::support::front::MuteRule;
 use crate::support::sample_org;
 use crate::support::seed::{TrailSpec, CIS_RULE};
 use crate::support::{Emulator, MANAGEMENT_ACCOUNT};
@@ -851,6 +852,17 @@ async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
     management
         .cis_alarm_chain("us-east-1", "management-trail-logs")
         .await;
+    // A mute rule on that alarm, whose schedule is read.
+    emulator.front.add_mute_rule(MuteRule {
+        account: MANAGEMENT_ACCOUNT.into(),
+        region: "us-east-1".into(),
+        name: "maintenance".into(),
+        status: "SCHEDULED".into(),
+        expression: "cron(0 3 ? * SAT)".into(),
+        duration: "PT1H".into(),
+        expire: None,
+        alarms: vec!["kms-disable-delete".into()],
+    });
     management.bucket("us-east-1", "iam-reports").await;
     management
         .object(
@@ -865,10 +877,35 @@ async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
     // topic for the scan's summary (Publish).
     crate::changes::put_fixture_report(&management, "iam-reports", "cmkscan").await;
     let summary_topic = management.topic("us-east-1", "scan-summary", false).await;
-    // An enabled rule with a target in a member, whose targets are read.
+    // An enabled rule with a target in a member, whose targets are read: a
+    // topic encrypted with a key of the member (its policy read), and an
+    // event bus of another member (read with that member's role).
     let prod = emulator.account(&org.prod).await;
-    let topic = prod.topic("us-east-1", "prod-alerts", true).await;
+    let key = prod
+        .key_with_policy(
+            "us-east-1",
+            &format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{}:root"}},"Action":"kms:*","Resource":"*"}}]}}"#,
+                org.prod
+            ),
+        )
+        .await;
+    let topic = prod
+        .topic_with(
+            "us-east-1",
+            "prod-alerts",
+            true,
+            &[("KmsMasterKeyId", &key)],
+        )
+        .await;
     prod.rule("us-east-1", "kms-alerts", CIS_RULE, true, Some(&topic))
+        .await;
+    let dev_bus = emulator
+        .account(&org.dev)
+        .await
+        .event_bus("us-east-1", "dev-security", None)
+        .await;
+    prod.rule("us-east-1", "kms-to-dev", CIS_RULE, true, Some(&dev_bus))
         .await;
     prod.enable_security_hub("us-east-1").await;
 

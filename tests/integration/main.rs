@@ -7,6 +7,7 @@ mod support;
 mod access;
 mod changes;
 mod checks_alerting;
+mod checks_alerting_links;
 mod checks_config;
 mod checks_keys;
 mod checks_trails;
