@@ -38,7 +38,8 @@
 //!   organisation, accounts streamed from the OU tree walk with bounded
 //!   concurrency.
 //! - `job/` — a whole run to a delivered report (`job::scan`,
-//!   `job::evaluate`), with a typed outcome ([`Delivery`]).
+//!   `job::evaluate`), with a typed outcome ([`Delivery`], the `--fail-on`
+//!   [`Gate`]), stopped cleanly by a signal or its deadline.
 //!
 //! The binary (`src/main.rs`, `src/cli/`) parses the command line, calls
 //! [`job::scan`], [`job::evaluate`] or [`diff`], and maps the outcome to an
@@ -66,10 +67,15 @@ mod scan;
 mod sink;
 
 // Running a scan or a re-evaluation.
-pub use aws::config::{load as load_aws_config, DEFAULT_MAX_ATTEMPTS};
-pub use job::{
-    Delivery, EvaluateError, EvaluateJob, ScanJob, ScanJobError, SecurityHubJob, Upload,
+pub use aws::config::{
+    load as load_aws_config, ConfigError, RegionSource, Runner, RunnerSettings,
+    DEFAULT_MAX_ATTEMPTS,
 };
+pub use job::{
+    Delivery, EvaluateError, EvaluateJob, EvaluateRun, Gate, ScanJob, ScanJobError, ScanRun,
+    SecurityHubJob, Signal, StopCause, Upload,
+};
+pub use scan::progress::{Phase, Progress, Snapshot as ProgressSnapshot};
 pub use scan::{run as run_scan, ScanError, ScanOptions, ScanOutcome};
 
 // Validated inputs.
@@ -82,7 +88,7 @@ pub use ids::{
 // runner's configuration with.
 pub use aws::api::{Api, Caller};
 pub use aws::session::{https_client, AccountSession};
-pub use aws::throttle::{CallError, Throttle};
+pub use aws::throttle::{Activity, CallError, Throttle};
 
 // Evidence.
 pub use facts::evidence::{read_facts, CollectedFacts, EvidenceError, FactsSink, FactsWriter};

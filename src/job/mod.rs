@@ -9,7 +9,9 @@
 
 mod deliver;
 mod evaluate;
+mod gate;
 mod scan;
+mod stop;
 
 use std::fmt;
 use std::io::Write;
@@ -18,10 +20,12 @@ use std::path::Path;
 pub use deliver::{
     Delivery, DeliveryFailed, NotificationFailed, SecurityHubFailed, Step, UploadFailed, Written,
 };
-pub use evaluate::{evaluate, EvaluateError, EvaluateJob};
-pub use scan::{scan, ScanJob, ScanJobError, SecurityHubJob, Upload};
+pub use evaluate::{evaluate, EvaluateError, EvaluateJob, EvaluateRun};
+pub use gate::Gate;
+pub use scan::{scan, ScanJob, ScanJobError, ScanRun, SecurityHubJob, Upload};
+pub use stop::{format_duration, Signal, StopCause, Stopped};
 
-use crate::findings::KeyActivity;
+use crate::findings::{KeyActivity, Telling};
 use crate::report::html::HtmlPage;
 use crate::report::Report;
 use crate::sink::{self, LocalError, LocalFile};
@@ -33,6 +37,7 @@ fn write_local(
     key_activity: &KeyActivity,
     dir: &Path,
     out: &mut dyn Write,
+    telling: Telling,
 ) -> Result<Vec<LocalFile>, LocalError> {
     let mut files = sink::write_report(dir, report)?;
     files.push(sink::write_html(
@@ -42,9 +47,14 @@ fn write_local(
             activity: key_activity,
         },
     )?);
+    let changes = if telling.re_evaluation {
+        report.changes.render_for_evaluate()
+    } else {
+        report.changes.render()
+    };
     say(
         out,
-        format_args!("{}{}", report.summary.render(), report.changes.render()),
+        format_args!("{}{changes}", report.summary.tell(telling)),
     );
     Ok(files)
 }
