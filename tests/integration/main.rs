@@ -17,6 +17,7 @@ mod evidence;
 mod exceptions;
 mod failures;
 mod faults;
+mod first_run;
 mod iam_templates;
 mod imports;
 mod notify;
