@@ -360,7 +360,7 @@ pub struct DiffArgs {
 
 #[derive(clap::Args)]
 struct OutputArgs {
-    /// Directory receiving the report (made if missing; default ./reports).
+    /// Directory receiving the report (made if missing).
     ///
     /// findings.csv, findings.json, findings.ocsf.json, report.html,
     /// changes.csv (when compared with a previous report) and, from `scan`,
