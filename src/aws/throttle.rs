@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -201,11 +201,12 @@ impl QuotaScope {
     }
 }
 
-/// The rate limiters of every (account, region, API) in flight, the retry
-/// policy, the count of requests made per API, and the calls under way.
+/// The rate limiters of every (account, region, API) in flight, with the
+/// calls under way for each, the retry policy, and the count of requests
+/// made per API.
 #[derive(Debug)]
 pub struct Throttle {
-    limiters: Mutex<HashMap<(QuotaScope, Api), Arc<DefaultDirectRateLimiter>>>,
+    limiters: Mutex<HashMap<(QuotaScope, Api), Arc<Key>>>,
     /// One clock for every limiter: making one calibrates the CPU's
     /// counter, which thousands of limiters a scan would each repeat.
     clock: DefaultClock,
@@ -214,10 +215,15 @@ pub struct Throttle {
     /// throttling answer.
     retries: AtomicU64,
     throttled: AtomicU64,
-    /// Calls started and not yet ended (waiting for their quota, sent, or
-    /// backing off), by key: several calls of one key may be under way.
-    in_flight: Mutex<HashMap<(QuotaScope, Api), usize>>,
     retry: RetryConfig,
+}
+
+/// One (account, region, API): its rate limiter, and its calls started and
+/// not yet ended (waiting for their quota, sent, or backing off).
+#[derive(Debug)]
+struct Key {
+    limiter: DefaultDirectRateLimiter,
+    in_flight: AtomicUsize,
 }
 
 /// Requests, retries and throttling answers so far.
@@ -245,20 +251,18 @@ pub struct CallInFlight {
 
 /// Counts one call as under way for as long as it lives, so that a call
 /// whose future is dropped (an interrupted run) stops counting too.
-struct InFlightGuard<'a> {
-    throttle: &'a Throttle,
-    key: (QuotaScope, Api),
+struct InFlight(Arc<Key>);
+
+impl InFlight {
+    fn start(key: Arc<Key>) -> InFlight {
+        key.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(key)
+    }
 }
 
-impl Drop for InFlightGuard<'_> {
+impl Drop for InFlight {
     fn drop(&mut self) {
-        let mut in_flight = self.throttle.lock_in_flight();
-        if let Some(count) = in_flight.get_mut(&self.key) {
-            *count -= 1;
-            if *count == 0 {
-                in_flight.remove(&self.key);
-            }
-        }
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -283,7 +287,6 @@ impl Throttle {
             calls: std::array::from_fn(|_| AtomicU64::new(0)),
             retries: AtomicU64::new(0),
             throttled: AtomicU64::new(0),
-            in_flight: Mutex::new(HashMap::new()),
             retry,
         }
     }
@@ -301,11 +304,10 @@ impl Throttle {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let limiter = self.limiter(api, scope);
-        let _in_flight = self.start(api, scope);
+        let key = InFlight::start(self.key(api, scope));
         let mut attempt = 1;
         loop {
-            limiter.until_ready().await;
+            key.0.limiter.until_ready().await;
             self.calls[api.index()].fetch_add(1, Ordering::Relaxed);
             let err = match request().await {
                 Ok(out) => return Ok(out),
@@ -330,16 +332,6 @@ impl Throttle {
             );
             tokio::time::sleep(backoff).await;
             attempt += 1;
-        }
-    }
-
-    /// Counts a call as under way until the guard is dropped.
-    fn start(&self, api: Api, scope: &QuotaScope) -> InFlightGuard<'_> {
-        let key = (scope.clone(), api);
-        *self.lock_in_flight().entry(key.clone()).or_insert(0) += 1;
-        InFlightGuard {
-            throttle: self,
-            key,
         }
     }
 
@@ -466,27 +458,23 @@ impl Throttle {
     /// The calls under way now, by account, region and API.
     pub fn in_flight(&self) -> Vec<CallInFlight> {
         let mut calls: Vec<CallInFlight> = self
-            .lock_in_flight()
+            .lock()
             .iter()
-            .map(|((scope, api), count)| CallInFlight {
-                account_id: scope.account_id.clone(),
-                region: scope.region.clone(),
-                api: api.to_string(),
-                count: *count,
+            .filter_map(|((scope, api), key)| {
+                let count = key.in_flight.load(Ordering::Relaxed);
+                (count > 0).then(|| CallInFlight {
+                    account_id: scope.account_id.clone(),
+                    region: scope.region.clone(),
+                    api: api.to_string(),
+                    count,
+                })
             })
             .collect();
         calls.sort();
         calls
     }
 
-    fn lock_in_flight(&self) -> std::sync::MutexGuard<'_, HashMap<(QuotaScope, Api), usize>> {
-        // Each operation is one insert, update or remove: never left half done.
-        self.in_flight
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    fn limiter(&self, api: Api, scope: &QuotaScope) -> Arc<DefaultDirectRateLimiter> {
+    fn key(&self, api: Api, scope: &QuotaScope) -> Arc<Key> {
         let mut limiters = self.lock();
         limiters
             .entry((scope.clone(), api))
@@ -502,14 +490,15 @@ impl Throttle {
                 let quota = Quota::with_period(period)
                     .unwrap_or_else(|| Quota::per_second(api.requests_per_second()))
                     .allow_burst(NonZeroU32::MIN);
-                Arc::new(RateLimiter::direct_with_clock(quota, self.clock.clone()))
+                Arc::new(Key {
+                    limiter: RateLimiter::direct_with_clock(quota, self.clock.clone()),
+                    in_flight: AtomicUsize::new(0),
+                })
             })
             .clone()
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(QuotaScope, Api), Arc<DefaultDirectRateLimiter>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(QuotaScope, Api), Arc<Key>>> {
         // A panic while holding this lock cannot leave the map inconsistent
         // (every operation is a single insert or retain), so poisoning is ignored.
         self.limiters.lock().unwrap_or_else(PoisonError::into_inner)
