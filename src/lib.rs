@@ -43,7 +43,8 @@
 //!   organisation, accounts streamed from the OU tree walk with bounded
 //!   concurrency.
 //! - `job/` — a whole run to a delivered report (`job::scan`,
-//!   `job::evaluate`), with a typed outcome ([`Delivery`]).
+//!   `job::evaluate`), with a typed outcome ([`Delivery`], the `--fail-on`
+//!   [`Gate`]), stopped cleanly by a signal or its deadline.
 //!
 //! The binary (`src/main.rs`, `src/cli/`) parses the command line, calls
 //! [`job::scan`], [`job::evaluate`], [`job::plan`] or [`diff`], and maps
@@ -72,12 +73,16 @@ mod scan;
 mod sink;
 
 // Running a scan or a re-evaluation.
-pub use aws::config::{load as load_aws_config, DEFAULT_MAX_ATTEMPTS};
+pub use aws::config::{
+    load as load_aws_config, ConfigError, RegionSource, Runner, RunnerSettings,
+    DEFAULT_MAX_ATTEMPTS,
+};
 pub use job::{
-    Delivery, EvaluateError, EvaluateJob, PlanError, PlanJob, ScanJob, ScanJobError,
-    SecurityHubJob, Upload,
+    Delivery, EvaluateError, EvaluateJob, EvaluateRun, Gate, PlanError, PlanJob, ScanJob,
+    ScanJobError, ScanRun, SecurityHubJob, Signal, StopCause, Upload,
 };
 pub use plan::{Forwarders, PlanOptions};
+pub use scan::progress::{Phase, Progress, Snapshot as ProgressSnapshot};
 pub use scan::{run as run_scan, ScanError, ScanOptions, ScanOutcome};
 
 // Validated inputs.
@@ -90,7 +95,7 @@ pub use ids::{
 // runner's configuration with.
 pub use aws::api::{Api, Caller};
 pub use aws::session::{https_client, AccountSession};
-pub use aws::throttle::{CallError, Throttle};
+pub use aws::throttle::{Activity, CallError, Throttle};
 
 // Evidence.
 pub use facts::evidence::{read_facts, CollectedFacts, EvidenceError, FactsSink, FactsWriter};

@@ -193,6 +193,38 @@ pub async fn ou_exists(
     }
 }
 
+/// Whether the organisation has this account: `ListParents` answers for
+/// any account in it, active or not, and fails with
+/// `ChildNotFoundException` for one it does not have (the emulator says
+/// `AccountNotFoundException`).
+pub async fn account_exists(
+    session: &AccountSession,
+    region: &str,
+    account_id: &str,
+) -> Result<bool, CallError> {
+    let client = session.organizations(region);
+    let answer = session
+        .throttle
+        .call(
+            Api::OrganizationsListParents,
+            &session.scope(region),
+            || client.list_parents().child_id(account_id).send(),
+        )
+        .await;
+    match answer {
+        Ok(_) => Ok(true),
+        Err(err)
+            if matches!(
+                err.code.as_str(),
+                "ChildNotFoundException" | "AccountNotFoundException"
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(err) => Err(err),
+    }
+}
+
 /// The ids of an account's ancestors, root first and its parent last:
 /// `ListParents` from the account up to the root, one request a level.
 pub async fn ancestors(

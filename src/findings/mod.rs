@@ -23,4 +23,4 @@ pub use row::{
     REPORT_SCHEMA_VERSION,
 };
 pub use security_hub::{IssueOutcome, SecurityHubIssue, SecurityHubSummary};
-pub use summary::{Summary, Tally};
+pub use summary::{Summary, Tally, Telling};

@@ -7,17 +7,17 @@
 mod account;
 mod finished;
 mod management;
+pub mod progress;
 mod start;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::num::NonZeroUsize;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_smithy_types::date_time::{DateTime, Format};
-use futures::stream::TryStreamExt;
+use futures::stream::{StreamExt, TryStreamExt};
 
 use crate::aws::throttle::{CallError, Throttle};
 use crate::collect::organizations::{self, UNREPORTED_STATE};
@@ -29,6 +29,7 @@ use crate::findings::Evaluated;
 use crate::ids::{AccountId, ExternalId, OuId, RegionSelection, RoleArn};
 use finished::FinishedAccounts;
 use management::ManagementAccount;
+use progress::{Phase, Progress};
 use start::Start;
 
 #[derive(Debug, Clone)]
@@ -63,8 +64,11 @@ pub struct ScanOptions {
 pub enum ScanError {
     #[error("no AWS region configured: set AWS_REGION (or a profile region)")]
     NoRegion,
-    #[error("cannot identify the caller (are AWS credentials configured?)")]
-    Identity(#[source] CallError),
+    /// `cause` names what a newcomer fixes; the failed call, whose text can
+    /// run to a paragraph of credential providers, is kept for
+    /// [`ScanError::detail`] rather than said as the error's source.
+    #[error("cannot identify the caller: {cause}")]
+    Identity { cause: String, call: CallError },
     #[error("cannot read the organization: run from the management account, from an account it has delegated the Organizations reads to, or with --org-role")]
     Organization(#[source] CallError),
     #[error("cannot assume --org-role {role} for the Organizations reads")]
@@ -77,6 +81,10 @@ pub enum ScanError {
     AccountListing(#[source] CallError),
     #[error("no such organizational unit or root in this organization: {}", .0.join(", "))]
     UnknownOus(Vec<String>),
+    #[error("--accounts names account(s) not in this organization: {}", .0.join(", "))]
+    UnknownAccounts(Vec<String>),
+    #[error("cannot check the accounts named by --accounts")]
+    CheckAccounts(#[source] CallError),
     #[error("cannot check the organizational units named by --ous / --exclude-ous")]
     CheckOus(#[source] CallError),
     #[error("cannot write the evidence file")]
@@ -98,8 +106,19 @@ impl ScanError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            ScanError::UnknownRegions { .. } | ScanError::UnknownOus(_)
+            ScanError::UnknownRegions { .. }
+                | ScanError::UnknownOus(_)
+                | ScanError::UnknownAccounts(_)
         )
+    }
+
+    /// What the one-line message leaves out, for the JSON log and debug
+    /// level: the failed call in full.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            ScanError::Identity { call, .. } => Some(call.to_string()),
+            _ => None,
+        }
     }
 }
 
@@ -124,8 +143,8 @@ struct Context {
     options: ScanOptions,
     /// The scan's start: LookupEvents' window ends here for every account.
     now: SystemTime,
-    /// Accounts scanned so far, for the progress log.
-    done: AtomicUsize,
+    /// Accounts and account-regions started and done, and in flight.
+    progress: Arc<Progress>,
 }
 
 impl Context {
@@ -162,6 +181,18 @@ pub async fn run(
     options: ScanOptions,
     evidence: &mut dyn FactsSink,
 ) -> Result<ScanOutcome, ScanError> {
+    run_observed(config, options, evidence, &Progress::new()).await
+}
+
+/// [`run`], telling `progress` what it does: accounts and account-regions
+/// started and done, its requests, and what is in flight.
+pub async fn run_observed(
+    config: SdkConfig,
+    options: ScanOptions,
+    evidence: &mut dyn FactsSink,
+    progress: &Arc<Progress>,
+) -> Result<ScanOutcome, ScanError> {
+    progress.set_phase(Phase::Scanning);
     let started = Instant::now();
     let now = SystemTime::now();
     // Whole seconds: the scan time names report folders and is read by people.
@@ -174,6 +205,7 @@ pub async fn run(
         .map(|r| r.to_string())
         .ok_or(ScanError::NoRegion)?;
     let throttle = Arc::new(Throttle::for_config(&config));
+    progress.watch(&throttle);
     let (start, roots) = start::start(config, &throttle, &options, &scan_id, &home_region).await?;
     tracing::info!(
         scan_id,
@@ -210,16 +242,22 @@ pub async fn run(
         home_region,
         options,
         now,
-        done: AtomicUsize::new(0),
+        progress: Arc::clone(progress),
     });
     let management = ManagementAccount::new(&ctx);
 
+    let listing_ended = futures::stream::poll_fn(|_| {
+        ctx.progress.listing_done();
+        std::task::Poll::Ready(None)
+    });
     let accounts = organizations::accounts(
         &ctx.start.organizations,
         &ctx.home_region,
         roots,
         &ctx.start.ou_scope,
     )
+    // Polled once, when the listing has no more accounts.
+    .chain(listing_ended)
     .map_ok(|account| scan_listed(&ctx, &management, account))
     .try_buffer_unordered(ctx.options.concurrency.get());
     let drain = async {
@@ -304,12 +342,11 @@ async fn scan_listed(
             facts
         }
     };
-    let done = ctx.done.fetch_add(1, Ordering::Relaxed) + 1;
     tracing::info!(
         account = facts.id,
         regions = facts.regions.len(),
         access_ok = facts.access.is_ok(),
-        accounts_done = done,
+        accounts_done = ctx.progress.accounts_done(),
         "account scanned"
     );
     Ok(Listed::Scanned(Box::new(facts)))

@@ -18,6 +18,7 @@ mod evidence;
 mod exceptions;
 mod failures;
 mod faults;
+mod first_run;
 mod heartbeat;
 mod iam_templates;
 mod imports;

@@ -11,6 +11,7 @@ pub mod moto;
 pub mod pace;
 pub mod sample_org;
 pub mod seed;
+pub mod terminal;
 pub mod wire;
 
 use aws_config::{BehaviorVersion, SdkConfig};
