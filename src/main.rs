@@ -4,12 +4,11 @@
 
 mod cli;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, LogFormat};
+use cli::{Cli, LogFormat, Terminal};
 
 // A scan allocates and frees per request, and glibc's malloc took a fifth
 // of its CPU time (docs/performance.md).
@@ -18,7 +17,11 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    let terminal = Terminal {
+        log_format: cli.log_format,
+        color: cli.color,
+    };
+    init_logging(terminal);
     // As many threads as the task has cores: at 10,000 accounts × 17
     // regions the requests' own CPU (signing, parsing, the SDK) is more than
     // one core keeps up with while Organizations lists 20 accounts a second
@@ -39,18 +42,26 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(cli::run(cli.command));
+    let result = runtime.block_on(cli::run(cli.command, terminal));
     cli::exit::report(result, cli.log_format)
 }
 
-fn init_logging(format: LogFormat) {
+/// cmkscan's own lines from INFO up. Other crates' (the AWS SDK's) only
+/// from ERROR in text, WARN in JSON: the SDK's warnings are debug structs
+/// of a kilobyte each, repeating the failure the last line names in words;
+/// the JSON log, read by machines, keeps them. `RUST_LOG` overrides both.
+fn init_logging(terminal: Terminal) {
+    let default = match terminal.log_format {
+        LogFormat::Text => "cmkscan=info,error",
+        LogFormat::Json => "cmkscan=info,warn",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("cmkscan=info,warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
+        .with_writer(cli::progress::Stderr);
+    match terminal.log_format {
         LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Text => builder.with_ansi(terminal.color.stderr()).init(),
     }
 }

@@ -17,6 +17,7 @@ pub enum Api {
     OrganizationsListAccountsForParent,
     OrganizationsDescribeOrganizationalUnit,
     OrganizationsListParents,
+    OrganizationsListAwsServiceAccessForOrganization,
     StsGetCallerIdentity,
     StsAssumeRole,
     Ec2DescribeRegions,
@@ -28,29 +29,37 @@ pub enum Api {
     ConfigDescribeConfigurationRecorderStatus,
     ConfigDescribeDeliveryChannels,
     LogsDescribeMetricFilters,
-    CloudWatchDescribeAlarmsForMetric,
+    CloudWatchDescribeAlarms,
+    CloudWatchListAlarmMuteRules,
+    CloudWatchGetAlarmMuteRule,
     SnsListSubscriptionsByTopic,
+    SnsGetTopicAttributes,
+    SnsGetSubscriptionAttributes,
     EventsListRules,
     EventsListTargetsByRule,
+    EventsDescribeEventBus,
     KmsListKeys,
     KmsDescribeKey,
     KmsListAliases,
+    KmsGetKeyPolicy,
     S3PutObject,
     S3ListObjectsV2,
     S3GetObject,
     SecurityHubGetFindings,
     SecurityHubBatchImportFindings,
     SnsPublish,
+    CloudWatchPutMetricData,
 }
 
 impl Api {
-    pub const ALL: [Api; 30] = [
+    pub const ALL: [Api; 38] = [
         Api::OrganizationsDescribeOrganization,
         Api::OrganizationsListRoots,
         Api::OrganizationsListOrganizationalUnitsForParent,
         Api::OrganizationsListAccountsForParent,
         Api::OrganizationsDescribeOrganizationalUnit,
         Api::OrganizationsListParents,
+        Api::OrganizationsListAwsServiceAccessForOrganization,
         Api::StsGetCallerIdentity,
         Api::StsAssumeRole,
         Api::Ec2DescribeRegions,
@@ -62,19 +71,26 @@ impl Api {
         Api::ConfigDescribeConfigurationRecorderStatus,
         Api::ConfigDescribeDeliveryChannels,
         Api::LogsDescribeMetricFilters,
-        Api::CloudWatchDescribeAlarmsForMetric,
+        Api::CloudWatchDescribeAlarms,
+        Api::CloudWatchListAlarmMuteRules,
+        Api::CloudWatchGetAlarmMuteRule,
         Api::SnsListSubscriptionsByTopic,
+        Api::SnsGetTopicAttributes,
+        Api::SnsGetSubscriptionAttributes,
         Api::EventsListRules,
         Api::EventsListTargetsByRule,
+        Api::EventsDescribeEventBus,
         Api::KmsListKeys,
         Api::KmsDescribeKey,
         Api::KmsListAliases,
+        Api::KmsGetKeyPolicy,
         Api::S3PutObject,
         Api::S3ListObjectsV2,
         Api::S3GetObject,
         Api::SecurityHubGetFindings,
         Api::SecurityHubBatchImportFindings,
         Api::SnsPublish,
+        Api::CloudWatchPutMetricData,
     ];
 
     /// The IAM service prefix and the operation name, which are also the
@@ -91,6 +107,9 @@ impl Api {
                 ("organizations", "DescribeOrganizationalUnit")
             }
             Api::OrganizationsListParents => ("organizations", "ListParents"),
+            Api::OrganizationsListAwsServiceAccessForOrganization => {
+                ("organizations", "ListAWSServiceAccessForOrganization")
+            }
             Api::StsGetCallerIdentity => ("sts", "GetCallerIdentity"),
             Api::StsAssumeRole => ("sts", "AssumeRole"),
             Api::Ec2DescribeRegions => ("ec2", "DescribeRegions"),
@@ -106,19 +125,26 @@ impl Api {
             }
             Api::ConfigDescribeDeliveryChannels => ("config", "DescribeDeliveryChannels"),
             Api::LogsDescribeMetricFilters => ("logs", "DescribeMetricFilters"),
-            Api::CloudWatchDescribeAlarmsForMetric => ("cloudwatch", "DescribeAlarmsForMetric"),
+            Api::CloudWatchDescribeAlarms => ("cloudwatch", "DescribeAlarms"),
+            Api::CloudWatchListAlarmMuteRules => ("cloudwatch", "ListAlarmMuteRules"),
+            Api::CloudWatchGetAlarmMuteRule => ("cloudwatch", "GetAlarmMuteRule"),
             Api::SnsListSubscriptionsByTopic => ("sns", "ListSubscriptionsByTopic"),
+            Api::SnsGetTopicAttributes => ("sns", "GetTopicAttributes"),
+            Api::SnsGetSubscriptionAttributes => ("sns", "GetSubscriptionAttributes"),
             Api::EventsListRules => ("events", "ListRules"),
             Api::EventsListTargetsByRule => ("events", "ListTargetsByRule"),
+            Api::EventsDescribeEventBus => ("events", "DescribeEventBus"),
             Api::KmsListKeys => ("kms", "ListKeys"),
             Api::KmsDescribeKey => ("kms", "DescribeKey"),
             Api::KmsListAliases => ("kms", "ListAliases"),
+            Api::KmsGetKeyPolicy => ("kms", "GetKeyPolicy"),
             Api::S3PutObject => ("s3", "PutObject"),
             Api::S3ListObjectsV2 => ("s3", "ListObjectsV2"),
             Api::S3GetObject => ("s3", "GetObject"),
             Api::SecurityHubGetFindings => ("securityhub", "GetFindings"),
             Api::SecurityHubBatchImportFindings => ("securityhub", "BatchImportFindings"),
             Api::SnsPublish => ("sns", "Publish"),
+            Api::CloudWatchPutMetricData => ("cloudwatch", "PutMetricData"),
         }
     }
 
@@ -149,11 +175,13 @@ impl Api {
             | Api::OrganizationsListAccountsForParent
             | Api::OrganizationsDescribeOrganizationalUnit
             | Api::OrganizationsListParents
+            | Api::OrganizationsListAwsServiceAccessForOrganization
             | Api::StsAssumeRole
             | Api::S3PutObject
             | Api::S3ListObjectsV2
             | Api::S3GetObject
-            | Api::SnsPublish => Caller::Runner,
+            | Api::SnsPublish
+            | Api::CloudWatchPutMetricData => Caller::Runner,
             Api::SecurityHubGetFindings | Api::SecurityHubBatchImportFindings => {
                 Caller::SecurityHubImport
             }
@@ -176,9 +204,15 @@ impl Api {
             | Api::OrganizationsListOrganizationalUnitsForParent
             | Api::OrganizationsListAccountsForParent
             | Api::OrganizationsDescribeOrganizationalUnit
-            | Api::OrganizationsListParents => 1,
+            | Api::OrganizationsListParents
+            | Api::OrganizationsListAwsServiceAccessForOrganization => 1,
+            // DescribeAlarms' published quota is 9 a second; the mute rule
+            // operations publish none and are paced like the other
+            // CloudWatch reads.
             Api::LogsDescribeMetricFilters
-            | Api::CloudWatchDescribeAlarmsForMetric
+            | Api::CloudWatchDescribeAlarms
+            | Api::CloudWatchListAlarmMuteRules
+            | Api::CloudWatchGetAlarmMuteRule
             | Api::CloudTrailDescribeTrails
             | Api::CloudTrailGetTrailStatus
             | Api::CloudTrailGetEventSelectors
@@ -187,19 +221,25 @@ impl Api {
             | Api::ConfigDescribeDeliveryChannels
             | Api::Ec2DescribeRegions => 5,
             Api::SnsListSubscriptionsByTopic
+            | Api::SnsGetTopicAttributes
+            | Api::SnsGetSubscriptionAttributes
             | Api::EventsListRules
             | Api::EventsListTargetsByRule
+            | Api::EventsDescribeEventBus
             | Api::S3PutObject
             | Api::S3ListObjectsV2
             | Api::S3GetObject
             | Api::SnsPublish => 10,
             Api::StsGetCallerIdentity | Api::StsAssumeRole => 20,
-            Api::KmsListKeys | Api::KmsListAliases => 20,
+            Api::KmsListKeys | Api::KmsListAliases | Api::KmsGetKeyPolicy => 20,
             Api::KmsDescribeKey => 50,
             // Security Hub's published rates: BatchImportFindings 10 a second
             // per account and region (burst 30), GetFindings 3 (burst 6).
             Api::SecurityHubBatchImportFindings => 10,
             Api::SecurityHubGetFindings => 3,
+            // The heartbeat: one request a run, in the runner's region,
+            // against a quota of hundreds a second.
+            Api::CloudWatchPutMetricData => 10,
         };
         NonZeroU32::new(rps).unwrap_or(NonZeroU32::MIN)
     }

@@ -10,11 +10,16 @@
 //! Listings go through [`Throttle::pages`] (or [`Throttle::all_pages`]),
 //! which makes each page one [`Throttle::call`]: every page is paced and
 //! retried like any other request.
+//!
+//! Because every request passes here, the throttle also knows what a run is
+//! doing: requests, retries and throttling answers so far ([`Activity`],
+//! for the progress line), and the calls in flight ([`Throttle::in_flight`],
+//! named when a run is interrupted or passes its deadline).
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -57,6 +62,12 @@ impl CallError {
             code: code.into(),
             message,
         }
+    }
+
+    /// Whether the request never left because the endpoint's host name
+    /// does not exist (a mistyped region or endpoint URL).
+    pub fn is_unresolved_host(&self) -> bool {
+        self.code == "DispatchFailure" && names_no_host(&self.message)
     }
 
     fn from_sdk<E, R>(api: Api, err: SdkError<E, R>) -> Self
@@ -117,7 +128,9 @@ const TRANSIENT_CODES: &[&str] = &["RequestTimeout", "RequestTimeoutException"];
 /// (hyper's `IncompleteMessage`, which S3 sends and a kept-alive
 /// connection closed by the server gives), marked transient by
 /// `aws-smithy-http-client` and retried by the SDK's
-/// `SmithyErrorClassifier`.
+/// `SmithyErrorClassifier`; except a host name the resolver says does not
+/// exist, which no retry mends (a mistyped region waited 51 s for its
+/// eight attempts before it failed).
 fn is_retryable<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
     match err {
         SdkError::ServiceError(service) => {
@@ -128,7 +141,10 @@ fn is_retryable<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> boo
         }
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => true,
         SdkError::DispatchFailure(failure) => {
-            failure.is_io()
+            let unresolved = failure.as_connector_error().is_some_and(|connector| {
+                names_no_host(&format!("{connector}: {}", source_chain(connector)))
+            });
+            let retryable = failure.is_io()
                 || failure.is_timeout()
                 || matches!(
                     failure.as_other(),
@@ -137,10 +153,37 @@ fn is_retryable<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> boo
                             | ErrorKind::ThrottlingError
                             | ErrorKind::ServerError
                     )
-                )
+                );
+            retryable && !unresolved
         }
         _ => false,
     }
+}
+
+/// Whether the answer was a throttling error, for the progress counts.
+fn is_throttling<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    match err {
+        SdkError::ServiceError(service) => {
+            THROTTLING_CODES.contains(&service.err().code().unwrap_or_default())
+        }
+        _ => false,
+    }
+}
+
+/// Whether a failure's text says the endpoint's host name does not exist.
+/// The resolver's answer reaches the SDK only as text: hyper-util's
+/// "dns error" wrapping getaddrinfo's message, where glibc says "Name or
+/// service not known" for a name that does not exist (EAI_NONAME) and
+/// "Temporary failure in name resolution" (EAI_AGAIN) for a resolver that
+/// did not answer, which is worth retrying; musl and macOS word EAI_NONAME
+/// differently.
+fn names_no_host(text: &str) -> bool {
+    const NO_SUCH_NAME: [&str; 3] = [
+        "Name or service not known",
+        "Name does not resolve",
+        "nodename nor servname provided, or not known",
+    ];
+    text.contains("dns error") && NO_SUCH_NAME.iter().any(|words| text.contains(words))
 }
 
 fn source_chain(err: &(dyn std::error::Error + 'static)) -> String {
@@ -173,16 +216,69 @@ impl QuotaScope {
     }
 }
 
-/// The rate limiters of every (account, region, API) in flight, the retry
-/// policy, and the count of requests made per API.
+/// The rate limiters of every (account, region, API) in flight, with the
+/// calls under way for each, the retry policy, and the count of requests
+/// made per API.
 #[derive(Debug)]
 pub struct Throttle {
-    limiters: Mutex<HashMap<(QuotaScope, Api), Arc<DefaultDirectRateLimiter>>>,
+    limiters: Mutex<HashMap<(QuotaScope, Api), Arc<Key>>>,
     /// One clock for every limiter: making one calibrates the CPU's
     /// counter, which thousands of limiters a scan would each repeat.
     clock: DefaultClock,
     calls: [AtomicU64; Api::ALL.len()],
+    /// Attempts after the first, and how many of them followed a
+    /// throttling answer.
+    retries: AtomicU64,
+    throttled: AtomicU64,
     retry: RetryConfig,
+}
+
+/// One (account, region, API): its rate limiter, and its calls started and
+/// not yet ended (waiting for their quota, sent, or backing off).
+#[derive(Debug)]
+struct Key {
+    limiter: DefaultDirectRateLimiter,
+    in_flight: AtomicUsize,
+}
+
+/// Requests, retries and throttling answers so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Activity {
+    /// Every attempt sent, retries included.
+    pub requests: u64,
+    pub retries: u64,
+    /// Retries that followed a throttling answer.
+    pub throttled: u64,
+}
+
+/// A call under way: waiting for its quota, sent, or backing off.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CallInFlight {
+    /// The account whose quota it uses (`runner` before the runner's
+    /// account is known).
+    pub account_id: String,
+    pub region: String,
+    /// `service:Operation`.
+    pub api: String,
+    /// Calls of this account, region and API under way.
+    pub count: usize,
+}
+
+/// Counts one call as under way for as long as it lives, so that a call
+/// whose future is dropped (an interrupted run) stops counting too.
+struct InFlight(Arc<Key>);
+
+impl InFlight {
+    fn start(key: Arc<Key>) -> InFlight {
+        key.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(key)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Throttle {
@@ -204,6 +300,8 @@ impl Throttle {
             limiters: Mutex::new(HashMap::new()),
             clock: DefaultClock::default(),
             calls: std::array::from_fn(|_| AtomicU64::new(0)),
+            retries: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
             retry,
         }
     }
@@ -221,10 +319,10 @@ impl Throttle {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
-        let limiter = self.limiter(api, scope);
+        let key = InFlight::start(self.key(api, scope));
         let mut attempt = 1;
         loop {
-            limiter.until_ready().await;
+            key.0.limiter.until_ready().await;
             self.calls[api.index()].fetch_add(1, Ordering::Relaxed);
             let err = match request().await {
                 Ok(out) => return Ok(out),
@@ -233,7 +331,21 @@ impl Throttle {
             if attempt >= self.retry.max_attempts() || !is_retryable(&err) {
                 return Err(CallError::from_sdk(api, err));
             }
-            tokio::time::sleep(self.backoff(attempt)).await;
+            let backoff = self.backoff(attempt);
+            self.retries.fetch_add(1, Ordering::Relaxed);
+            if is_throttling(&err) {
+                self.throttled.fetch_add(1, Ordering::Relaxed);
+            }
+            tracing::debug!(
+                api = %api,
+                account = scope.account_id,
+                region = scope.region,
+                attempt,
+                backoff_ms = backoff.as_millis() as u64,
+                error = %CallError::from_sdk(api, err),
+                "retrying"
+            );
+            tokio::time::sleep(backoff).await;
             attempt += 1;
         }
     }
@@ -345,7 +457,39 @@ impl Throttle {
             .collect()
     }
 
-    fn limiter(&self, api: Api, scope: &QuotaScope) -> Arc<DefaultDirectRateLimiter> {
+    /// Requests, retries and throttling answers so far.
+    pub fn activity(&self) -> Activity {
+        Activity {
+            requests: self
+                .calls
+                .iter()
+                .map(|count| count.load(Ordering::Relaxed))
+                .sum(),
+            retries: self.retries.load(Ordering::Relaxed),
+            throttled: self.throttled.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The calls under way now, by account, region and API.
+    pub fn in_flight(&self) -> Vec<CallInFlight> {
+        let mut calls: Vec<CallInFlight> = self
+            .lock()
+            .iter()
+            .filter_map(|((scope, api), key)| {
+                let count = key.in_flight.load(Ordering::Relaxed);
+                (count > 0).then(|| CallInFlight {
+                    account_id: scope.account_id.clone(),
+                    region: scope.region.clone(),
+                    api: api.to_string(),
+                    count,
+                })
+            })
+            .collect();
+        calls.sort();
+        calls
+    }
+
+    fn key(&self, api: Api, scope: &QuotaScope) -> Arc<Key> {
         let mut limiters = self.lock();
         limiters
             .entry((scope.clone(), api))
@@ -361,14 +505,15 @@ impl Throttle {
                 let quota = Quota::with_period(period)
                     .unwrap_or_else(|| Quota::per_second(api.requests_per_second()))
                     .allow_burst(NonZeroU32::MIN);
-                Arc::new(RateLimiter::direct_with_clock(quota, self.clock.clone()))
+                Arc::new(Key {
+                    limiter: RateLimiter::direct_with_clock(quota, self.clock.clone()),
+                    in_flight: AtomicUsize::new(0),
+                })
             })
             .clone()
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<(QuotaScope, Api), Arc<DefaultDirectRateLimiter>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(QuotaScope, Api), Arc<Key>>> {
         // A panic while holding this lock cannot leave the map inconsistent
         // (every operation is a single insert or retain), so poisoning is ignored.
         self.limiters.lock().unwrap_or_else(PoisonError::into_inner)
@@ -503,6 +648,64 @@ mod tests {
             tokens(&[None, Some("a"), Some("a"), Some("b")])
         );
         assert_eq!(throttle.call_counts(), vec![(API, 4)]);
+    }
+
+    #[tokio::test]
+    async fn retries_and_throttling_are_counted_and_calls_in_flight_named() {
+        let listing = Listing::new(vec![
+            Err("ThrottlingException"),
+            Err("RequestTimeout"),
+            page(&[1], None),
+        ]);
+        let throttle = throttle();
+        // Nothing answers this one: it stays in flight until dropped.
+        let stalled_scope = scope();
+        let mut stalled = Box::pin(throttle.call(Api::KmsListKeys, &stalled_scope, || {
+            futures::future::pending::<Result<(), SdkError<ServiceError, HttpResponse>>>()
+        }));
+        assert!(futures::poll!(stalled.as_mut()).is_pending());
+        assert_eq!(
+            throttle.in_flight(),
+            vec![CallInFlight {
+                account_id: "111122223333".into(),
+                region: "us-gov-west-1".into(),
+                api: "kms:ListKeys".into(),
+                count: 1,
+            }]
+        );
+        let items = throttle
+            .all_pages(API, scope(), |t| listing.send(t), next, |p| p.items)
+            .await;
+        assert_eq!(items, Ok(vec![1]));
+        // The stalled call's one request, and the listing's three: two
+        // retries, one after a throttling answer.
+        let activity = throttle.activity();
+        assert_eq!(
+            (activity.requests, activity.retries, activity.throttled),
+            (4, 2, 1),
+            "{activity:?}"
+        );
+        drop(stalled);
+        assert_eq!(throttle.in_flight(), Vec::new());
+    }
+
+    #[test]
+    fn only_a_name_that_does_not_exist_is_an_unresolved_host() {
+        let glibc = "io error: client error (Connect): dns error: failed to lookup address \
+                     information: Name or service not known";
+        assert!(names_no_host(glibc));
+        assert!(
+            CallError::new(Api::StsGetCallerIdentity, "DispatchFailure", glibc)
+                .is_unresolved_host()
+        );
+        // The resolver did not answer: worth a retry.
+        assert!(!names_no_host(
+            "dns error: failed to lookup address information: Temporary failure in name resolution"
+        ));
+        assert!(!names_no_host(
+            "tcp connect error: Connection refused (os error 111)"
+        ));
+        assert!(!CallError::new(Api::KmsListKeys, "AccessDenied", glibc).is_unresolved_host());
     }
 
     #[tokio::test]

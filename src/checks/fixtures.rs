@@ -57,14 +57,26 @@ pub fn empty_region() -> RegionFacts {
 }
 
 /// The findings of every regional check for `account`'s first region, as
-/// seen from a management account that is not `account`.
+/// seen from a management account that is not `account`, in an
+/// organisation with trusted access for CloudTrail enabled.
 pub fn evaluate_region(
     account: &AccountFacts,
     org_trails: &Fetched<Vec<TrailFacts>>,
 ) -> Vec<Finding> {
+    evaluate_region_with(account, org_trails, &Some(Ok(true)))
+}
+
+/// [`evaluate_region`] with trusted access for CloudTrail as given.
+pub fn evaluate_region_with(
+    account: &AccountFacts,
+    org_trails: &Fetched<Vec<TrailFacts>>,
+    trusted_access: &Option<Fetched<bool>>,
+) -> Vec<Finding> {
     let scan = ScanContext {
         management_account_id: "999999999999",
+        organization_id: "o-a1b2c3d4e5",
         organization_trails: org_trails,
+        cloudtrail_trusted_access: trusted_access,
         lookback_days: 7,
     };
     let ctx = RegionContext {

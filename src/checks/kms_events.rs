@@ -2,6 +2,8 @@
 //! them to CloudWatch Logs and as EventBridge delivers them. Patterns are
 //! judged by evaluating them against these records, never by comparing text.
 
+use std::collections::BTreeMap;
+
 use serde_json::{json, Value};
 
 use super::Undecidable;
@@ -211,6 +213,93 @@ fn records(subject: Subject<'_>) -> Samples {
     }
 }
 
+/// A metric identity a filter publishes the watched events to: its
+/// dimensions, and which events (or ways of making them) land there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedTo {
+    pub dimensions: BTreeMap<String, String>,
+    /// `DisableKey`, or `DisableKey by the root user in the console` when
+    /// the ways of making one event land in different metrics.
+    pub events: Vec<String>,
+}
+
+/// Where a metric filter with `dimensions` (name → `$.field` selector)
+/// publishes the watched events of `subject`: each dimension's value is its
+/// field in the CloudTrail record, so one filter may publish different
+/// events to different metrics. Undecidable for a selector that is not a
+/// plain `$.a.b` path, or a field some record lacks (what CloudWatch Logs
+/// then publishes is not documented).
+pub fn published_to(
+    dimensions: &BTreeMap<String, String>,
+    subject: Subject<'_>,
+) -> Result<Vec<PublishedTo>, Undecidable> {
+    let samples = records(subject);
+    let mut published: Vec<PublishedTo> = Vec::new();
+    for (event, variants) in WATCHED_EVENTS.iter().zip(&samples.watched) {
+        let mut sets: Vec<(BTreeMap<String, String>, Vec<&str>)> = Vec::new();
+        for (caller, record) in CALLERS.iter().zip(variants) {
+            let mut values = BTreeMap::new();
+            for (name, selector) in dimensions {
+                values.insert(
+                    name.clone(),
+                    dimension_value(record, selector, event, caller)?,
+                );
+            }
+            match sets.iter_mut().find(|(set, _)| *set == values) {
+                Some((_, callers)) => callers.push(caller.label),
+                None => sets.push((values, vec![caller.label])),
+            }
+        }
+        let whole_event = sets.len() == 1;
+        for (dimensions, callers) in sets {
+            let labels: Vec<String> = if whole_event {
+                vec![(*event).to_string()]
+            } else {
+                callers.iter().map(|c| format!("{event} {c}")).collect()
+            };
+            match published.iter_mut().find(|p| p.dimensions == dimensions) {
+                Some(p) => p.events.extend(labels),
+                None => published.push(PublishedTo {
+                    dimensions,
+                    events: labels,
+                }),
+            }
+        }
+    }
+    Ok(published)
+}
+
+/// The text a `$.a.b` selector picks out of a CloudTrail record.
+fn dimension_value(
+    record: &Value,
+    selector: &str,
+    event: &str,
+    caller: &Caller,
+) -> Result<String, Undecidable> {
+    let path = selector
+        .trim()
+        .strip_prefix("$.")
+        .filter(|p| !p.is_empty() && p.split('.').all(|part| !part.is_empty()))
+        .filter(|p| p.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_'))
+        .ok_or_else(|| {
+            Undecidable::new(format!(
+                "the dimension selector {selector:?} is not a plain $.field path, which cmkscan does not evaluate"
+            ))
+        })?;
+    let value = path
+        .split('.')
+        .try_fold(record, |value, part| value.get(part));
+    match value {
+        Some(Value::String(text)) => Ok(text.clone()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        Some(Value::Bool(b)) => Ok(b.to_string()),
+        _ => Err(Undecidable::new(format!(
+            "the dimension selector {selector} finds no value in {event} {}, and what CloudWatch Logs then publishes is not documented",
+            caller.label
+        ))),
+    }
+}
+
 /// Coverage of a CloudWatch Logs metric filter pattern, for the CloudTrail
 /// records of `subject`'s calls.
 pub fn filter_coverage(pattern: &str, subject: Subject<'_>) -> PatternCoverage {
@@ -353,6 +442,54 @@ mod tests {
             rule_coverage(account_rule, HERE),
             PatternCoverage::Misses(_)
         ));
+    }
+
+    #[test]
+    fn dimensions_are_read_from_each_record() {
+        let dims = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            published_to(&dims(&[]), HERE).unwrap(),
+            vec![PublishedTo {
+                dimensions: dims(&[]),
+                events: vec!["DisableKey".into(), "ScheduleKeyDeletion".into()]
+            }]
+        );
+        assert_eq!(
+            published_to(&dims(&[("EventName", "$.eventName")]), HERE).unwrap(),
+            vec![
+                PublishedTo {
+                    dimensions: dims(&[("EventName", "DisableKey")]),
+                    events: vec!["DisableKey".into()]
+                },
+                PublishedTo {
+                    dimensions: dims(&[("EventName", "ScheduleKeyDeletion")]),
+                    events: vec!["ScheduleKeyDeletion".into()]
+                }
+            ]
+        );
+        let by_region = published_to(&dims(&[("Region", "$.awsRegion")]), HERE).unwrap();
+        assert_eq!(by_region.len(), 1);
+        assert_eq!(by_region[0].dimensions, dims(&[("Region", "us-east-1")]));
+        let by_caller = published_to(&dims(&[("Who", "$.userIdentity.type")]), HERE).unwrap();
+        assert_eq!(by_caller.len(), 4);
+        assert_eq!(
+            by_caller[0].events,
+            vec![
+                "DisableKey by an assumed role from the CLI",
+                "ScheduleKeyDeletion by an assumed role from the CLI"
+            ]
+        );
+        assert!(published_to(
+            &dims(&[("Window", "$.requestParameters.pendingWindowInDays")]),
+            HERE
+        )
+        .is_err());
+        assert!(published_to(&dims(&[("X", "$.resources[0].ARN")]), HERE).is_err());
     }
 
     #[test]

@@ -28,6 +28,8 @@ use crate::aws::throttle::CallError;
 use crate::facts::{AccountFacts, Fetched, RegionFacts, ScanFacts, TrailFacts};
 use catalog::{CheckId, Status};
 pub use finding::{sort, ExceptionMark, ExceptionState, Finding, Subject, ACCOUNT_WIDE};
+pub use recording::covers_kms_keys;
+pub use trails::{captures_kms_writes, qualifies as trail_qualifies};
 
 /// What the pattern evaluators answer when a pattern uses a construct they
 /// do not implement, with the construct that stopped them. The alerting
@@ -72,9 +74,23 @@ impl<'a> RegionContext<'a> {
         self.account.id == self.scan.management_account_id
     }
 
-    /// Organisation trails that cover this member account (none for the
-    /// management account, whose own trails already include them).
+    /// Organisation trails that log for this member account: none for the
+    /// management account (its own trails already include them), and none
+    /// unless trusted access for CloudTrail is known to be enabled ("If you
+    /// disable trusted access … the trails stop functioning for member
+    /// accounts",
+    /// https://docs.aws.amazon.com/organizations/latest/userguide/services-that-can-integrate-cloudtrail.html).
     fn organization_trails(&self) -> &'a [TrailFacts] {
+        match self.scan.organization_trails {
+            Ok(_) if !matches!(self.scan.cloudtrail_trusted_access, Some(Ok(true))) => &[],
+            Ok(trails) if !self.is_management_account() => trails,
+            _ => &[],
+        }
+    }
+
+    /// The management account's organisation trails, for a member, whether
+    /// or not they log for it.
+    fn listed_organization_trails(&self) -> &'a [TrailFacts] {
         match self.scan.organization_trails {
             Ok(trails) if !self.is_management_account() => trails,
             _ => &[],
@@ -93,7 +109,12 @@ impl<'a> RegionContext<'a> {
 /// What every account's verdicts share: the scan-wide facts.
 pub struct ScanContext<'a> {
     pub management_account_id: &'a str,
+    /// `o-…`; empty in facts recorded before it was kept.
+    pub organization_id: &'a str,
     pub organization_trails: &'a Fetched<Vec<TrailFacts>>,
+    /// Whether trusted access for CloudTrail is enabled; `None`: not
+    /// collected.
+    pub cloudtrail_trusted_access: &'a Option<Fetched<bool>>,
     pub lookback_days: u32,
 }
 
@@ -101,7 +122,9 @@ impl<'a> ScanContext<'a> {
     pub fn of(facts: &'a ScanFacts) -> Self {
         ScanContext {
             management_account_id: &facts.management_account_id,
+            organization_id: &facts.organization_id,
             organization_trails: &facts.organization_trails,
+            cloudtrail_trusted_access: &facts.cloudtrail_trusted_access,
             lookback_days: facts.lookback_days,
         }
     }

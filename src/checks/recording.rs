@@ -124,6 +124,7 @@ mod tests {
             excluded_resource_types: exclude.iter().map(|s| s.to_string()).collect(),
             recording: true,
             last_status: Some("SUCCESS".into()),
+            ..RecorderFacts::default()
         }
     }
 
@@ -131,6 +132,7 @@ mod tests {
         ConfigFacts {
             recorders,
             delivery_channels: vec!["default".into()],
+            channels: None,
         }
     }
 

@@ -49,14 +49,68 @@ pub enum TrailGap {
     Undecidable(String),
 }
 
+/// Whether a trail records DisableKey and ScheduleKeyDeletion as events,
+/// wherever it delivers them: logging, with selectors that keep KMS write
+/// management events. What EventBridge needs of a trail ("To record events
+/// with one of the CloudTrail detail-type values, you must enable a
+/// CloudTrail trail with logging",
+/// https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-service-event-cloudtrail.html);
+/// no document ties EventBridge's copy to the trail's S3 delivery.
+pub fn records_kms_writes(trail: &TrailFacts) -> Result<(), TrailGap> {
+    let status = match &trail.status {
+        Err(err) => return Err(TrailGap::Unknown(err.to_string())),
+        Ok(status) => status,
+    };
+    if !status.is_logging {
+        return Err(TrailGap::Missing("is not logging".into()));
+    }
+    match &trail.selectors {
+        Err(err) => Err(TrailGap::Unknown(err.to_string())),
+        Ok(selectors) => captures_kms_writes(selectors),
+    }
+}
+
 /// Trails covering `region`: the account's own (homed there or multi-region)
-/// and, for members, the management account's organisation trails.
+/// and, for members, the management account's organisation trails while
+/// trusted access for CloudTrail is enabled.
 pub fn covering<'a>(ctx: &'a RegionContext<'a>) -> impl Iterator<Item = &'a TrailFacts> + 'a {
     let own = ctx.account.trails.iter();
     let org = ctx.organization_trails().iter();
-    own.chain(org).filter(move |t| {
-        t.described.is_multi_region || t.described.home_region == ctx.region.region
-    })
+    own.chain(org).filter(move |t| covers_region(t, ctx))
+}
+
+fn covers_region(trail: &TrailFacts, ctx: &RegionContext<'_>) -> bool {
+    trail.described.is_multi_region || trail.described.home_region == ctx.region.region
+}
+
+/// Organisation trails that would cover this member's region but are not
+/// counted, because trusted access for CloudTrail is disabled, unknown or
+/// not collected: each with why (the text completes "organisation trail
+/// T …"). Callers judge a trail whose trusted access is merely unknown on
+/// its own merits first: one that would not count anyway needs no doubt.
+pub fn withheld_organization_trails<'a>(
+    ctx: &'a RegionContext<'a>,
+) -> Vec<(&'a TrailFacts, TrailGap)> {
+    if !ctx.organization_trails().is_empty() {
+        return Vec::new();
+    }
+    let reason = match ctx.scan.cloudtrail_trusted_access {
+        Some(Ok(true)) => return Vec::new(),
+        Some(Ok(false)) => TrailGap::Missing(
+            "does not log for this account: trusted access for cloudtrail.amazonaws.com is disabled in Organizations".into(),
+        ),
+        Some(Err(err)) => TrailGap::Unknown(format!(
+            "may not log for this account: trusted access for cloudtrail.amazonaws.com: {err}"
+        )),
+        None => TrailGap::Undecidable(
+            "may not log for this account: whether trusted access for cloudtrail.amazonaws.com is enabled in Organizations was not collected (evidence from an earlier cmkscan)".into(),
+        ),
+    };
+    ctx.listed_organization_trails()
+        .iter()
+        .filter(|t| covers_region(t, ctx))
+        .map(|t| (t, reason.clone()))
+        .collect()
 }
 
 pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
@@ -96,6 +150,22 @@ pub fn check(ctx: &RegionContext<'_>, out: &mut Vec<Finding>) {
             }
             Err(TrailGap::Undecidable(why)) => {
                 undecidable.push(format!("trail {} {why}", trail.described.arn))
+            }
+        }
+    }
+    for (trail, withheld) in withheld_organization_trails(ctx) {
+        // Unless it certainly does not log for members, a trail that would
+        // not qualify anyway is judged like any other.
+        let gap = match (withheld, qualifies(trail)) {
+            (withheld @ TrailGap::Missing(_), _) | (withheld, Ok(())) => withheld,
+            (_, Err(own)) => own,
+        };
+        let arn = &trail.described.arn;
+        match gap {
+            TrailGap::Missing(why) => gaps.push(format!("organisation trail {arn} {why}")),
+            TrailGap::Unknown(why) => unknown.push(format!("organisation trail {arn} {why}")),
+            TrailGap::Undecidable(why) => {
+                undecidable.push(format!("organisation trail {arn} {why}"))
             }
         }
     }
@@ -351,6 +421,59 @@ mod tests {
     }
 
     #[test]
+    fn organisation_trails_credit_members_only_with_trusted_access() {
+        use crate::checks::fixtures::{account, empty_region, evaluate_region_with, verdicts};
+        let mut org = trail(logging());
+        org.described.is_organization_trail = true;
+        org.described.arn = "arn:aws:cloudtrail:us-east-1:999999999999:trail/org".into();
+        let rows = |org: TrailFacts, access: Option<crate::facts::Fetched<bool>>| {
+            let member = account(empty_region());
+            verdicts(
+                &evaluate_region_with(&member, &Ok(vec![org]), &access),
+                CheckId::KmsEventsLogged,
+            )
+        };
+        assert_eq!(rows(org.clone(), Some(Ok(true)))[0].0, Status::Pass);
+        assert_eq!(
+            rows(org.clone(), Some(Ok(false))),
+            vec![(
+                Status::Fail,
+                "no trail qualifies: organisation trail arn:aws:cloudtrail:us-east-1:999999999999:trail/org does not log for this account: trusted access for cloudtrail.amazonaws.com is disabled in Organizations".to_string()
+            )]
+        );
+        let denied = CallError::new(
+            Api::OrganizationsListAwsServiceAccessForOrganization,
+            "AccessDeniedException",
+            "no",
+        );
+        assert_eq!(
+            rows(org.clone(), Some(Err(denied.clone()))),
+            vec![(
+                Status::Error,
+                "organisation trail arn:aws:cloudtrail:us-east-1:999999999999:trail/org may not log for this account: trusted access for cloudtrail.amazonaws.com: organizations:ListAWSServiceAccessForOrganization failed: AccessDeniedException: no".to_string()
+            )]
+        );
+        let old = rows(org.clone(), None);
+        assert_eq!(old[0].0, Status::Warn);
+        assert!(
+            old[0]
+                .1
+                .contains("was not collected (evidence from an earlier cmkscan)"),
+            "{old:?}"
+        );
+        // A trail that would not qualify anyway is judged on its own.
+        let mut stopped = org;
+        stopped.status = Ok(TrailStatus::default());
+        assert_eq!(
+            rows(stopped, Some(Err(denied))),
+            vec![(
+                Status::Fail,
+                "no trail qualifies: organisation trail arn:aws:cloudtrail:us-east-1:999999999999:trail/org is not logging".to_string()
+            )]
+        );
+    }
+
+    #[test]
     fn logging_trail_without_delivery_errors_qualifies() {
         assert_eq!(qualifies(&trail(logging())), Ok(()));
     }
@@ -403,6 +526,7 @@ mod tests {
             include_management_events: include,
             read_write_type: rw.into(),
             exclude_management_event_sources: exclude.iter().map(|s| s.to_string()).collect(),
+            data_resources: None,
         }
     }
 

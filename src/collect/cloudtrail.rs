@@ -10,13 +10,13 @@ use std::collections::BTreeMap;
 
 use futures::future::join_all;
 
-use super::alarms::log_group_chain;
+use super::alarms::{log_group_chain, AlarmListings};
 use crate::aws::api::Api;
 use crate::aws::arn::Arn;
 use crate::aws::session::AccountSession;
 use crate::facts::{
-    AdvancedFieldSelector, AdvancedSelector, ClassicSelector, DescribedTrail, EventSelectors,
-    Fetched, TrailFacts, TrailStatus,
+    AdvancedFieldSelector, AdvancedSelector, ClassicSelector, DataResourceFacts, DescribedTrail,
+    EventSelectors, Fetched, TrailFacts, TrailStatus,
 };
 
 /// A trail as listed in one region, before its details are fetched.
@@ -80,21 +80,27 @@ pub async fn describe_trails(
         .into_iter()
         .map(|t| (t.described.arn.clone(), t))
         .collect();
+    // Trails whose log groups share a region share one alarm listing.
+    let listings = AlarmListings::default();
     join_all(
         unique
             .into_values()
-            .map(|trail| describe_trail(session, trail)),
+            .map(|trail| describe_trail(session, trail, &listings)),
     )
     .await
 }
 
-async fn describe_trail(session: &AccountSession, trail: ListedTrail) -> TrailFacts {
+async fn describe_trail(
+    session: &AccountSession,
+    trail: ListedTrail,
+    listings: &AlarmListings,
+) -> TrailFacts {
     let (status, selectors, metric_filters) = futures::join!(
         trail_status(session, &trail.described),
         event_selectors(session, &trail),
         async {
             match &trail.described.log_group_arn {
-                Some(arn) => Some(log_group_chain(session, arn).await),
+                Some(arn) => Some(log_group_chain(session, arn, listings).await),
                 None => None,
             }
         }
@@ -189,6 +195,15 @@ async fn event_selectors(session: &AccountSession, trail: &ListedTrail) -> Fetch
                     .map(|t| t.as_str().to_string())
                     .unwrap_or_else(|| "All".into()),
                 exclude_management_event_sources: s.exclude_management_event_sources().to_vec(),
+                data_resources: Some(
+                    s.data_resources()
+                        .iter()
+                        .map(|d| DataResourceFacts {
+                            resource_type: d.r#type().unwrap_or_default().to_string(),
+                            values: d.values().to_vec(),
+                        })
+                        .collect(),
+                ),
             })
             .collect(),
     ))

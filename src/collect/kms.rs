@@ -1,13 +1,15 @@
-//! The customer-managed keys of a region, their state and aliases.
+//! The customer-managed keys of a region, their state and aliases; and the
+//! key that encrypts an SNS topic of the alerting chain, with its policy.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::stream::{self, StreamExt};
 
 use crate::aws::api::Api;
+use crate::aws::arn::Arn;
 use crate::aws::session::AccountSession;
 use crate::aws::throttle::{CallError, QuotaScope};
-use crate::facts::{Fetched, KeyFacts, KmsFacts, UndescribedKey};
+use crate::facts::{DescribedTopicKey, Fetched, KeyFacts, KmsFacts, TopicKeyFacts, UndescribedKey};
 
 /// DescribeKey calls in flight per region; the rate limiter sets the pace,
 /// this only bounds memory for regions with thousands of keys.
@@ -127,6 +129,84 @@ async fn describe_key(
             .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok()),
         aliases,
     })
+}
+
+/// The AWS managed key for SNS, by alias: "the alias of the AWS managed
+/// key for Amazon SNS is always alias/aws/sns"
+/// (https://docs.aws.amazon.com/sns/latest/dg/sns-server-side-encryption.html).
+pub const SNS_MANAGED_ALIAS: &str = "alias/aws/sns";
+
+/// Whether a topic's `KmsMasterKeyId` names the AWS managed key for SNS by
+/// its alias (name or ARN).
+pub fn names_sns_managed_key(named: &str) -> bool {
+    named == SNS_MANAGED_ALIAS
+        || Arn::parse(named)
+            .is_ok_and(|arn| arn.service == "kms" && arn.resource == SNS_MANAGED_ALIAS)
+}
+
+/// The key a topic in `region` names (`KmsMasterKeyId`: an alias, alias
+/// ARN, key id or key ARN): `DescribeKey` resolves it and says who manages
+/// it, and `GetKeyPolicy` reads the policy of a customer managed key in the
+/// session's own account. `GetKeyPolicy` takes a key id or ARN, not an
+/// alias, and does not work across accounts
+/// (https://docs.aws.amazon.com/kms/latest/APIReference/API_GetKeyPolicy.html).
+pub async fn topic_key(session: &AccountSession, region: &str, named: &str) -> TopicKeyFacts {
+    let mut facts = TopicKeyFacts {
+        named: named.to_string(),
+        described: None,
+        policy: None,
+    };
+    // The AWS managed key's policy cannot let CloudWatch or EventBridge use
+    // it whatever it says: recognised by name, nothing to ask.
+    if names_sns_managed_key(named) {
+        return facts;
+    }
+    let client = session.kms(region);
+    let scope = session.scope(region);
+    let described = session
+        .throttle
+        .call(Api::KmsDescribeKey, &scope, || {
+            client.describe_key().key_id(named).send()
+        })
+        .await
+        .and_then(|out| {
+            let meta = out.key_metadata().ok_or_else(|| {
+                CallError::new(
+                    Api::KmsDescribeKey,
+                    "MalformedResponse",
+                    "DescribeKey returned no key metadata",
+                )
+            })?;
+            Ok(DescribedTopicKey {
+                arn: meta.arn().unwrap_or(named).to_string(),
+                manager: meta.key_manager().map(|m| m.as_str().to_string()),
+            })
+        });
+    if let Ok(key) = &described {
+        let own = Arn::parse(&key.arn)
+            .ok()
+            .and_then(|arn| arn.account())
+            .is_some_and(|account| account == session.account_id);
+        if own && key.manager.as_deref() == Some("CUSTOMER") {
+            // moto refuses GetKeyPolicy without a policy name; AWS's default
+            // is the same name.
+            facts.policy = Some(
+                session
+                    .throttle
+                    .call(Api::KmsGetKeyPolicy, &scope, || {
+                        client
+                            .get_key_policy()
+                            .key_id(&key.arn)
+                            .policy_name("default")
+                            .send()
+                    })
+                    .await
+                    .map(|out| out.policy().unwrap_or_default().to_string()),
+            );
+        }
+    }
+    facts.described = Some(described);
+    facts
 }
 
 enum Described {

@@ -9,8 +9,11 @@ mod config_service;
 mod eventbridge;
 mod kms;
 mod lookup_events;
+mod mute_rules;
 pub mod organizations;
+mod query;
 pub mod regions;
+mod sns;
 
 use std::time::SystemTime;
 
@@ -19,19 +22,22 @@ use futures::future::join_all;
 use crate::aws::session::AccountSession;
 use crate::facts::{Fetched, RegionFacts, TrailFacts};
 use cloudtrail::ListedTrail;
+pub use eventbridge::Buses;
 
 /// Region facts plus the trails listed in each region, then the details of
-/// every distinct trail, each fetched once.
+/// every distinct trail, each fetched once. Event buses the account's rules
+/// forward to are read through `buses`.
 pub async fn collect_regions(
     session: &AccountSession,
     regions: &[String],
     lookback_days: u32,
     now: SystemTime,
+    buses: &Buses,
 ) -> (Vec<RegionFacts>, Vec<TrailFacts>) {
     let per_region = join_all(
         regions
             .iter()
-            .map(|region| collect_region(session, region, lookback_days, now)),
+            .map(|region| collect_region(session, region, lookback_days, now, buses)),
     )
     .await;
     let mut listed = Vec::new();
@@ -51,11 +57,12 @@ async fn collect_region(
     region: &str,
     lookback_days: u32,
     now: SystemTime,
+    buses: &Buses,
 ) -> (RegionFacts, Fetched<Vec<ListedTrail>>) {
     let (trails, config, rules, keys, recent_events) = futures::join!(
         cloudtrail::list_trails(session, region),
         config_service::config_facts(session, region),
-        eventbridge::rules(session, region),
+        eventbridge::rules(session, region, buses),
         kms::kms_facts(session, region),
         lookup_events::recent_key_events(session, region, lookback_days, now),
     );

@@ -97,6 +97,45 @@ impl OuScope {
     }
 }
 
+/// The service principal of CloudTrail, whose trusted access organisation
+/// trails need.
+pub const CLOUDTRAIL_PRINCIPAL: &str = "cloudtrail.amazonaws.com";
+
+/// Whether trusted access for CloudTrail is enabled in the organisation
+/// (`ListAWSServiceAccessForOrganization`, which only the management account
+/// or a delegated administrator may call). "If you disable trusted access
+/// … the trails stop functioning for member accounts because CloudTrail
+/// can't access the organization"
+/// (https://docs.aws.amazon.com/organizations/latest/userguide/services-that-can-integrate-cloudtrail.html).
+pub async fn cloudtrail_trusted_access(
+    session: &AccountSession,
+    region: &str,
+) -> Result<bool, CallError> {
+    let client = session.organizations(region);
+    let principals = session
+        .throttle
+        .all_pages(
+            Api::OrganizationsListAwsServiceAccessForOrganization,
+            session.scope(region),
+            move |token| {
+                client
+                    .list_aws_service_access_for_organization()
+                    .max_results(PAGE)
+                    .set_next_token(token)
+                    .send()
+            },
+            |page| page.next_token(),
+            |page| {
+                page.enabled_service_principals()
+                    .iter()
+                    .filter_map(|p| p.service_principal().map(str::to_string))
+                    .collect()
+            },
+        )
+        .await?;
+    Ok(principals.iter().any(|p| p == CLOUDTRAIL_PRINCIPAL))
+}
+
 /// The organisation's roots (there is one today; the API is paged anyway).
 pub async fn roots(session: &AccountSession, region: &str) -> Result<Vec<Parent>, CallError> {
     let client = session.organizations(region);
@@ -150,6 +189,38 @@ pub async fn ou_exists(
     match answer {
         Ok(_) => Ok(true),
         Err(err) if err.code == "OrganizationalUnitNotFoundException" => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+/// Whether the organisation has this account: `ListParents` answers for
+/// any account in it, active or not, and fails with
+/// `ChildNotFoundException` for one it does not have (the emulator says
+/// `AccountNotFoundException`).
+pub async fn account_exists(
+    session: &AccountSession,
+    region: &str,
+    account_id: &str,
+) -> Result<bool, CallError> {
+    let client = session.organizations(region);
+    let answer = session
+        .throttle
+        .call(
+            Api::OrganizationsListParents,
+            &session.scope(region),
+            || client.list_parents().child_id(account_id).send(),
+        )
+        .await;
+    match answer {
+        Ok(_) => Ok(true),
+        Err(err)
+            if matches!(
+                err.code.as_str(),
+                "ChildNotFoundException" | "AccountNotFoundException"
+            ) =>
+        {
+            Ok(false)
+        }
         Err(err) => Err(err),
     }
 }

@@ -56,6 +56,10 @@ impl<W: Write> FactsSink for FactsWriter<W> {
             self.field("exceptions", exceptions)?;
         }
         self.field("previous_report", &header.previous_report)?;
+        self.field(
+            "cloudtrail_trusted_access",
+            &header.cloudtrail_trusted_access,
+        )?;
         self.out.write_all(b",\"accounts\":[")
     }
 

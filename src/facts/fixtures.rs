@@ -4,7 +4,8 @@ use super::{PreviousReport, ScanHeader};
 
 /// A scan of 2026-11-28 10:15 UTC in the commercial partition, management
 /// account 111111111111, with a 7-day lookback, no exceptions file and no
-/// previous report asked for: tests change the fields they are about.
+/// previous report asked for, trusted access for CloudTrail enabled: tests
+/// change the fields they are about.
 pub fn header() -> ScanHeader {
     ScanHeader {
         scan_id: "20261128T101500Z-ab12".into(),
@@ -15,5 +16,6 @@ pub fn header() -> ScanHeader {
         lookback_days: 7,
         exceptions: None,
         previous_report: PreviousReport::NotRequested,
+        cloudtrail_trusted_access: Some(Ok(true)),
     }
 }

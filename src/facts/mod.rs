@@ -2,6 +2,7 @@
 //! these; `checks` reads them and nothing else, so a saved facts file is the
 //! scan's evidence and re-evaluating it reproduces the findings.
 
+mod alerting;
 pub mod evidence;
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -12,6 +13,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::aws::throttle::CallError;
+pub use alerting::{
+    AlarmDetails, DescribedTopicKey, FilterPolicyFacts, FollowedBus, MetricQueryFacts,
+    MuteRuleFacts, MuteSchedule, SubscriptionFacts, TargetFacts, TopicAttributes, TopicFacts,
+    TopicKeyFacts, WatchedMetric, SUBSCRIPTIONS_READ,
+};
 
 /// A fact AWS gave us, or the failed request that should have given it.
 pub type Fetched<T> = Result<T, CallError>;
@@ -56,6 +62,9 @@ pub struct ScanFacts {
     /// compared, which read as [`PreviousReport::NotRequested`].
     #[serde(default)]
     pub previous_report: PreviousReport,
+    /// See [`ScanHeader::cloudtrail_trusted_access`].
+    #[serde(default)]
+    pub cloudtrail_trusted_access: Option<Fetched<bool>>,
 }
 
 /// The part of [`ScanFacts`] known before the first account is scanned:
@@ -76,6 +85,12 @@ pub struct ScanHeader {
     pub exceptions: Option<StoredExceptions>,
     /// Chosen and read before the scan starts; the scan only records it.
     pub previous_report: PreviousReport,
+    /// Whether trusted access for CloudTrail (`cloudtrail.amazonaws.com`)
+    /// is enabled in Organizations (`ListAWSServiceAccessForOrganization`,
+    /// read once per scan): organisation trails log for member accounts
+    /// only while it is. `None` in facts recorded before it was read.
+    #[serde(default)]
+    pub cloudtrail_trusted_access: Option<Fetched<bool>>,
 }
 
 /// The earlier report a scan was compared with (`--previous`, or the latest
@@ -126,6 +141,7 @@ impl ScanFacts {
             duration_seconds: tail.duration_seconds,
             api_calls: tail.api_calls,
             previous_report: header.previous_report,
+            cloudtrail_trusted_access: header.cloudtrail_trusted_access,
         }
     }
 
@@ -139,6 +155,7 @@ impl ScanFacts {
             lookback_days: self.lookback_days,
             exceptions: self.exceptions.clone(),
             previous_report: self.previous_report.clone(),
+            cloudtrail_trusted_access: self.cloudtrail_trusted_access.clone(),
         }
     }
 }
@@ -242,6 +259,20 @@ pub struct ClassicSelector {
     /// `All`, `ReadOnly` or `WriteOnly`.
     pub read_write_type: String,
     pub exclude_management_event_sources: Vec<String>,
+    /// The selector's data events (S3 objects, Lambda functions, DynamoDB
+    /// tables): no verdict reads them, but `PutEventSelectors` replaces
+    /// every selector, so putting the selectors back needs them. `None` in
+    /// facts written before they were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_resources: Option<Vec<DataResourceFacts>>,
+}
+
+/// One `DataResources` entry of a basic event selector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataResourceFacts {
+    /// e.g. `AWS::S3::Object`.
+    pub resource_type: String,
+    pub values: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -268,6 +299,11 @@ pub struct MetricFilterFacts {
     pub metrics: Vec<MetricRef>,
     /// Alarms on the filter's metrics.
     pub alarms: Fetched<Vec<AlarmFacts>>,
+    /// `emitSystemFieldDimensions` (`@aws.account`, `@aws.region`): system
+    /// fields the filter adds to its metrics as dimensions. `None` in facts
+    /// recorded before it was read.
+    #[serde(default)]
+    pub system_field_dimensions: Option<Vec<String>>,
 }
 
 /// A metric a filter publishes to (one metric transformation).
@@ -280,6 +316,14 @@ pub struct MetricRef {
     pub value: String,
     /// `defaultValue`: published for log events that do not match.
     pub default_value: Option<f64>,
+    /// `dimensions`: dimension name → the `$.field` selector whose value
+    /// in the matching event names the dimension's value. `None` in facts
+    /// recorded before dimensions were read (and `unit` with them).
+    #[serde(default)]
+    pub dimensions: Option<BTreeMap<String, String>>,
+    /// `unit` of the published datapoints.
+    #[serde(default)]
+    pub unit: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -301,6 +345,11 @@ pub struct AlarmFacts {
     pub evaluation_periods: Option<i32>,
     /// `None` means the same as `evaluation_periods`.
     pub datapoints_to_alarm: Option<i32>,
+    /// Its own metric and dimensions, period, unit, missing-data treatment,
+    /// state and mute rules; `None` in facts recorded before they were
+    /// read.
+    #[serde(default)]
+    pub details: Option<AlarmDetails>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -309,6 +358,11 @@ pub struct AlarmActionFacts {
     /// Confirmed subscriptions of the SNS topic; `None` when the action is
     /// not an SNS topic (Auto Scaling, EC2, Systems Manager actions).
     pub confirmed_subscriptions: Option<Fetched<u32>>,
+    /// For an SNS topic with a confirmed subscriber: what delivery to it
+    /// depends on. `None` otherwise, and in facts recorded before it was
+    /// read.
+    #[serde(default)]
+    pub topic: Option<TopicFacts>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -328,6 +382,24 @@ pub struct RegionFacts {
 pub struct ConfigFacts {
     pub recorders: Vec<RecorderFacts>,
     pub delivery_channels: Vec<String>,
+    /// Every setting of each delivery channel (`delivery_channels` keeps
+    /// their names, which the checks read), so that a plan can put a
+    /// channel back exactly; `None` in facts written before they were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<Vec<DeliveryChannelFacts>>,
+}
+
+/// A delivery channel as `DescribeDeliveryChannels` describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DeliveryChannelFacts {
+    pub name: String,
+    pub s3_bucket_name: Option<String>,
+    pub s3_key_prefix: Option<String>,
+    pub s3_kms_key_arn: Option<String>,
+    pub sns_topic_arn: Option<String>,
+    /// `configSnapshotDeliveryProperties.deliveryFrequency`, e.g.
+    /// `TwentyFour_Hours`.
+    pub delivery_frequency: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -343,9 +415,50 @@ pub struct RecorderFacts {
     pub recording: bool,
     /// `Pending`, `Success` or `Failure` (AWS spells them in any case).
     pub last_status: Option<String>,
+    /// What `PutConfigurationRecorder` needs, beside the fields above, to
+    /// put the recorder back exactly as it was; `None` in facts written
+    /// before it was kept (`cmkscan plan` then refuses: evidence too old).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settings: Option<RecorderSettings>,
+    /// The status's `lastErrorCode: lastErrorMessage` when the recorder's
+    /// last recording failed; `None` when it did not, and in older facts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A recorder's settings that no verdict reads but a put-back needs
+/// (`PutConfigurationRecorder` replaces the whole recorder).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RecorderSettings {
+    /// `roleARN`: the role the recorder records with.
+    pub role_arn: Option<String>,
+    /// `recordingGroup.includeGlobalResourceTypes`.
+    pub include_global_resource_types: bool,
+    /// `recordingMode`; `None` when AWS did not describe one.
+    pub recording_mode: Option<RecordingModeFacts>,
+    /// Set on a service-linked recorder (the linked service's principal):
+    /// only that service may change it.
+    pub service_principal: Option<String>,
+    /// `recordingScope`: `INTERNAL` or `PAID`, where AWS describes it.
+    pub recording_scope: Option<String>,
+}
+
+/// `recordingMode`: how often the recorder records, and the exceptions.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RecordingModeFacts {
+    /// `CONTINUOUS` or `DAILY`.
+    pub recording_frequency: String,
+    pub overrides: Vec<RecordingModeOverrideFacts>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RecordingModeOverrideFacts {
+    pub description: Option<String>,
+    pub resource_types: Vec<String>,
+    pub recording_frequency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleFacts {
     pub name: String,
     /// `ENABLED`, `DISABLED` or `ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS`.
@@ -359,6 +472,15 @@ pub struct RuleFacts {
     /// the KMS events.
     #[serde(default)]
     pub targets_fetch: TargetsFetch,
+    /// The rule's ARN (`aws:SourceArn` of what it delivers); `None` in
+    /// facts recorded before it was kept.
+    #[serde(default)]
+    pub arn: Option<String>,
+    /// The targets themselves, when `targets` was fetched: the same
+    /// `ListTargetsByRule` answer. `None` in facts recorded before they
+    /// were kept.
+    #[serde(default)]
+    pub target_details: Option<Vec<TargetFacts>>,
 }
 
 /// Why a rule's targets were or were not fetched.

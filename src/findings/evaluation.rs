@@ -21,6 +21,8 @@ pub struct Evaluation {
     key_activity: KeyActivity,
     spool: FindingSpool,
     management_account_id: String,
+    organization_id: String,
+    cloudtrail_trusted_access: Option<Fetched<bool>>,
     lookback_days: u32,
     /// `--exceptions`, applied to each account's findings before they are
     /// counted and parked.
@@ -45,6 +47,8 @@ impl Evaluation {
             key_activity: KeyActivity::default(),
             spool: FindingSpool::new()?,
             management_account_id: scan.management_account_id.clone(),
+            organization_id: scan.organization_id.clone(),
+            cloudtrail_trusted_access: scan.cloudtrail_trusted_access.clone(),
             lookback_days: scan.lookback_days,
             judge,
         })
@@ -62,7 +66,9 @@ impl Evaluation {
         self.key_activity.account(facts);
         let scan = ScanContext {
             management_account_id: &self.management_account_id,
+            organization_id: &self.organization_id,
             organization_trails,
+            cloudtrail_trusted_access: &self.cloudtrail_trusted_access,
             lookback_days: self.lookback_days,
         };
         let mut findings = Vec::new();

@@ -6,6 +6,7 @@
 //! `cmkscan evaluate` over a saved facts file, the same way.
 
 pub(crate) mod activity;
+mod anchor;
 mod evaluation;
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -15,10 +16,11 @@ pub mod spool;
 mod summary;
 
 pub use activity::{KeyActivity, KeyPlace, PendingKey, TimeLeft};
+pub use anchor::plan_anchor;
 pub use evaluation::{evaluate, Evaluated, Evaluation};
 pub use row::{
     defuse, printable, rows, FindingRows, Row, CSV_COLUMNS, EARLIER_CSV_WIDTHS,
     REPORT_SCHEMA_VERSION,
 };
 pub use security_hub::{IssueOutcome, SecurityHubIssue, SecurityHubSummary};
-pub use summary::{Summary, Tally};
+pub use summary::{Summary, Tally, Telling};

@@ -184,6 +184,39 @@ impl Tally {
     }
 }
 
+/// How the summary is told on stdout.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Telling {
+    /// ANSI colour on the FAIL and ERROR counts (`--color`).
+    pub colour: bool,
+    /// Told of a re-evaluation (`cmkscan evaluate`): the duration and the
+    /// requests are the scan's, read from its evidence, not this run's.
+    pub re_evaluation: bool,
+}
+
+/// Red, as cargo and ripgrep colour an error.
+const RED: &str = "\x1b[1;31m";
+/// Yellow: an ERROR row is a verdict not made, not a failure.
+const YELLOW: &str = "\x1b[1;33m";
+const RESET: &str = "\x1b[0m";
+
+impl Telling {
+    /// `text` (already padded) coloured for `status` when it counts
+    /// something worth the eye: a non-zero FAIL or ERROR count.
+    fn count(&self, status: Status, count: usize, text: String) -> String {
+        let colour = match status {
+            Status::Fail => RED,
+            Status::Error => YELLOW,
+            _ => return text,
+        };
+        if self.colour && count > 0 {
+            format!("{colour}{text}{RESET}")
+        } else {
+            text
+        }
+    }
+}
+
 impl Summary {
     /// Accounts whose role could not be assumed or whose regions could not
     /// be listed (one `scan.account_access` ERROR row each): the
@@ -193,8 +226,31 @@ impl Summary {
         self.coverage.accounts_unreachable
     }
 
+    /// Rows of `threshold` or worse (by [`Status::WORST_FIRST`]: a FAIL is
+    /// worse than an ERROR) that no exception accepts, by status, worst
+    /// first: what `--fail-on` gates on. Rows under an expired exception
+    /// count; ERROR rows are never accepted.
+    pub fn unaccepted_at_or_worse(&self, threshold: Status) -> Vec<(Status, usize)> {
+        Status::WORST_FIRST
+            .into_iter()
+            .filter(|status| status.rank() <= threshold.rank())
+            .map(|status| {
+                let accepted = self
+                    .exceptions
+                    .as_ref()
+                    .map_or(0, |e| e.accepted_rows.get(status));
+                (status, self.by_status.get(status).saturating_sub(accepted))
+            })
+            .collect()
+    }
+
     /// The table printed on stdout at the end of a scan.
     pub fn render(&self) -> String {
+        self.tell(Telling::default())
+    }
+
+    /// The table printed on stdout, told as `telling` says.
+    pub fn tell(&self, telling: Telling) -> String {
         let mut out = String::new();
         let skipped = self
             .accounts_skipped
@@ -240,15 +296,14 @@ impl Summary {
             "check", "PASS", "FAIL", "WARN", "ERROR"
         );
         let row = |out: &mut String, name: &str, counts: &StatusCounts| {
-            let _ = writeln!(
-                out,
-                "{:<34} {:>6} {:>6} {:>6} {:>6}",
-                name,
-                counts.get(Status::Pass),
-                counts.get(Status::Fail),
-                counts.get(Status::Warn),
-                counts.get(Status::Error)
-            );
+            let cells: Vec<String> = [Status::Pass, Status::Fail, Status::Warn, Status::Error]
+                .into_iter()
+                .map(|status| {
+                    let count = counts.get(status);
+                    telling.count(status, count, format!("{count:>6}"))
+                })
+                .collect();
+            let _ = writeln!(out, "{name:<34} {}", cells.join(" "));
         };
         for (check, counts) in &self.by_check {
             row(&mut out, check.as_str(), counts);
@@ -268,11 +323,19 @@ impl Summary {
             render_exceptions(&mut out, exceptions, &self.by_status);
         }
         let calls: u64 = self.api_calls.values().sum();
-        let _ = writeln!(
-            out,
-            "duration: {:.1}s, AWS requests: {calls}",
-            self.duration_seconds
-        );
+        if telling.re_evaluation {
+            let _ = writeln!(
+                out,
+                "the scan (from its evidence): duration {:.1}s, AWS requests {calls}",
+                self.duration_seconds
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "duration: {:.1}s, AWS requests: {calls}",
+                self.duration_seconds
+            );
+        }
         out
     }
 }
@@ -627,6 +690,65 @@ mod tests {
             ),
             "{}",
             summary.render()
+        );
+    }
+
+    #[test]
+    fn only_non_zero_fail_and_error_counts_are_coloured_and_evaluate_names_the_scan() {
+        let mut by_status = StatusCounts::default();
+        by_status.add(Status::Fail);
+        by_status.add(Status::Pass);
+        let summary = Summary {
+            by_status,
+            ..Summary::default()
+        };
+        let plain = summary.render();
+        assert!(!plain.contains('\x1b'), "{plain}");
+        let coloured = summary.tell(Telling {
+            colour: true,
+            re_evaluation: false,
+        });
+        let total = coloured
+            .lines()
+            .find(|l| l.starts_with("total"))
+            .expect("total");
+        assert_eq!(
+            total,
+            format!(
+                "{:<34} {:>6} {RED}{:>6}{RESET} {:>6} {:>6}",
+                "total", 1, 1, 0, 0
+            )
+        );
+        // Without colour, the same table.
+        assert_eq!(coloured.replace(RED, "").replace(RESET, ""), plain);
+        let told = summary.tell(Telling {
+            colour: false,
+            re_evaluation: true,
+        });
+        assert!(
+            told.contains("the scan (from its evidence): duration 0.0s, AWS requests 0"),
+            "{told}"
+        );
+        assert!(!told.contains("\nduration:"), "{told}");
+    }
+
+    #[test]
+    fn fail_on_counts_rows_at_or_worse_than_its_status_less_the_accepted() {
+        let mut by_status = StatusCounts::default();
+        for status in [Status::Fail, Status::Fail, Status::Error, Status::Warn] {
+            by_status.add(status);
+        }
+        let summary = Summary {
+            by_status,
+            ..Summary::default()
+        };
+        assert_eq!(
+            summary.unaccepted_at_or_worse(Status::Fail),
+            vec![(Status::Fail, 2)]
+        );
+        assert_eq!(
+            summary.unaccepted_at_or_worse(Status::Error),
+            vec![(Status::Fail, 2), (Status::Error, 1)]
         );
     }
 }

@@ -131,6 +131,19 @@ impl Changes {
         self.compared.as_ref().map(|compared| &compared.diff)
     }
 
+    /// One line for stdout after the summary of a re-evaluation, which has
+    /// `--previous` and no `--s3-uri`: a scan that compared with nothing
+    /// is said in its terms. (The report keeps the scan's reason, byte for
+    /// byte.)
+    pub fn render_for_evaluate(&self) -> String {
+        match (&self.compared, &self.previous) {
+            (None, PreviousReport::NotRequested) => "changes: not compared: no --previous was \
+                 given, and the scan compared with no earlier report\n"
+                .into(),
+            _ => self.render(),
+        }
+    }
+
     /// One line for stdout after the summary.
     pub fn render(&self) -> String {
         match self.against() {

@@ -8,12 +8,14 @@ use std::str::FromStr;
 use crate::aws::arn::Arn;
 
 mod kms_key;
+mod metric_namespace;
 mod s3;
 mod topic;
 
 pub use crate::aws::external_id::ExternalId;
 pub use kms_key::KmsKeyId;
-pub use s3::{FileSource, S3Uri};
+pub use metric_namespace::MetricNamespace;
+pub use s3::{BucketName, FileSource, S3Uri};
 pub use topic::TopicArn;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +46,10 @@ pub enum InputError {
     RoleArn { value: String, why: String },
     #[error("{0:?} is not an organizational unit id (ou-xxxx-xxxxxxxx) or root id (r-xxxx)")]
     OuId(String),
+    #[error("{value:?} is not a CloudWatch metric namespace: {why}")]
+    MetricNamespace { value: String, why: &'static str },
+    #[error("{0:?} is not an email address (one @, no spaces or quotes, at most 254 characters)")]
+    EmailAddress(String),
 }
 
 /// A 12-digit AWS account id.
@@ -245,6 +251,45 @@ impl fmt::Display for RoleArn {
     }
 }
 
+/// An email address an alert goes to (`cmkscan plan --alert-email`): the
+/// shape SNS needs, `local@domain`, and nothing a shell or a template
+/// would read as more than text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailAddress(String);
+
+impl EmailAddress {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for EmailAddress {
+    type Err = InputError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let shaped = s.len() <= 254
+            && s.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty() && domain.contains('.') && !domain.starts_with('.')
+            })
+            && s.matches('@').count() == 1
+            && s.chars().all(|c| {
+                c.is_ascii_graphic() && !matches!(c, '"' | '\'' | '`' | '\\' | '<' | '>' | '$')
+            });
+        if shaped {
+            Ok(EmailAddress(s.to_string()))
+        } else {
+            Err(InputError::EmailAddress(s.to_string()))
+        }
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// Which regions to scan, as `--regions` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegionSelection {
@@ -287,6 +332,23 @@ pub fn partition_of(region: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn email_addresses() {
+        assert!("security@example.com".parse::<EmailAddress>().is_ok());
+        for bad in [
+            "",
+            "security",
+            "a@b",
+            "a@@example.com",
+            "a b@example.com",
+            "a'b@example.com",
+            "$(id)@example.com",
+            "a@.example.com",
+        ] {
+            assert!(bad.parse::<EmailAddress>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn ou_and_root_ids() {

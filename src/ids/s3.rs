@@ -61,6 +61,32 @@ impl fmt::Display for S3Uri {
     }
 }
 
+/// An S3 bucket name, by the general-purpose naming rules (`cmkscan plan
+/// --config-bucket`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketName(String);
+
+impl BucketName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for BucketName {
+    type Err = InputError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        check_bucket(s)?;
+        Ok(BucketName(s.to_string()))
+    }
+}
+
+impl fmt::Display for BucketName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The general-purpose bucket naming rules that can be checked offline.
 fn check_bucket(name: &str) -> Result<(), InputError> {
     let bad = |why| InputError::BucketName {
@@ -157,6 +183,23 @@ mod tests {
             "https://bucket.s3.amazonaws.com/x",
         ] {
             assert!(bad.parse::<S3Uri>().is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn bucket_names() {
+        assert_eq!(
+            "config-logs.example"
+                .parse::<BucketName>()
+                .unwrap()
+                .as_str(),
+            "config-logs.example"
+        );
+        for bad in ["", "ab", "Config", "s3://bucket", "a..b", "-a-", "a b c"] {
+            assert!(
+                bad.parse::<BucketName>().is_err(),
+                "{bad} should be rejected"
+            );
         }
     }
 

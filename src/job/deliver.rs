@@ -3,9 +3,17 @@
 //! Security Hub import (with `findings.json` written and uploaded again
 //! with what it did); then the SNS message, sent even after a failed upload
 //! or import, because keys being deleted are news either way and the
-//! message says where the files are. The local files are written before
-//! any of this and are never removed. [`Delivery`] says what each step did;
-//! the run fails when any step failed.
+//! message says where the files are; last, the heartbeat metric, only when
+//! the report is where it belongs (uploaded, or written locally when no
+//! upload was asked for), whatever became of the import and the message:
+//! it tells the "no report" alarm that a report arrived, which a failed
+//! import or message does not change, and which a failed upload makes
+//! untrue. The local files are written before any of this and are never
+//! removed. [`Delivery`] says what each step did; the run fails when any
+//! step failed, the heartbeat included: a report without its heartbeat
+//! would raise the "no report" alarm days later for a report that exists,
+//! so the run says at once, through its exit code and the failure alert,
+//! why the heartbeat is missing.
 //!
 //! The AWS calls are behind [`Destinations`], so that the order and the
 //! failure policy are tested here without AWS.
@@ -20,8 +28,9 @@ use crate::aws::throttle::CallError;
 use crate::facts::ScanHeader;
 use crate::findings::{FindingRows, SecurityHubSummary, Summary};
 use crate::history::Changes;
-use crate::ids::{RoleName, TopicArn};
+use crate::ids::{MetricNamespace, RoleName, TopicArn};
 use crate::report::Report;
+use crate::sink::heartbeat::METRIC_NAME;
 use crate::sink::notify::{Notice, ReportLocation, Scan};
 use crate::sink::{self, LocalError, LocalFile, S3Error, JSON_NAME};
 
@@ -52,6 +61,10 @@ pub(crate) trait Destinations {
     fn topic(&self) -> Option<&TopicArn>;
     /// The message id.
     async fn publish(&mut self, notice: &Notice) -> Result<String, CallError>;
+    /// The namespace, when `--heartbeat-namespace` was given.
+    fn heartbeat_namespace(&self) -> Option<&MetricNamespace>;
+    /// Publishes the heartbeat metric ([`crate::sink::heartbeat`]).
+    async fn heartbeat(&mut self) -> Result<(), CallError>;
 }
 
 /// What a step of the delivery did.
@@ -59,8 +72,8 @@ pub(crate) trait Destinations {
 pub enum Step<T, E> {
     /// The command line did not ask for it.
     NotAsked,
-    /// Asked for, but not tried: an earlier step failed (the import after a
-    /// failed upload).
+    /// Asked for, but not tried: an earlier step failed (the import or the
+    /// heartbeat after a failed upload).
     NotTried,
     Done(T),
     Failed(E),
@@ -83,6 +96,7 @@ pub struct Delivery {
     pub security_hub: Step<SecurityHubSummary, SecurityHubFailed>,
     /// The message id.
     pub notification: Step<String, NotificationFailed>,
+    pub heartbeat: Step<(), HeartbeatFailed>,
 }
 
 /// The upload failed; the local files are kept.
@@ -150,11 +164,43 @@ pub enum NotificationFailed {
     Publish { topic: TopicArn, error: CallError },
 }
 
+/// The heartbeat metric was not published: the report is in its place,
+/// but the "no report" alarm will not know it.
+#[derive(Debug, thiserror::Error)]
+#[error("the heartbeat metric {METRIC_NAME} was not published to namespace {namespace}: {error}; the \"no report\" alarm fires unless a later run publishes it")]
+pub struct HeartbeatFailed {
+    pub namespace: MetricNamespace,
+    pub error: CallError,
+}
+
 impl Delivery {
     /// Ok when every step asked for was done; otherwise the run's last
-    /// line: the first failure (the upload's, else the import's), and a
-    /// failed message added to it.
+    /// line: the first failure (the upload's, else the import's), then a
+    /// failed message and a failed heartbeat added to it.
     pub fn result(&self) -> Result<(), DeliveryFailed> {
+        let Err(DeliveryFailed(before)) = self.result_before_heartbeat() else {
+            return match self.heartbeat.failure() {
+                None => Ok(()),
+                Some(heartbeat) => {
+                    let uploaded = if matches!(self.upload, Step::Done(_)) {
+                        " and uploaded"
+                    } else {
+                        ""
+                    };
+                    Err(DeliveryFailed(format!(
+                        "{heartbeat}; the report is written{uploaded}"
+                    )))
+                }
+            };
+        };
+        Err(DeliveryFailed(match self.heartbeat.failure() {
+            None => before,
+            Some(heartbeat) => format!("{before}; and {heartbeat}"),
+        }))
+    }
+
+    /// [`Delivery::result`] of the steps before the heartbeat.
+    fn result_before_heartbeat(&self) -> Result<(), DeliveryFailed> {
         let failure = match (self.upload.failure(), self.security_hub.failure()) {
             (Some(upload), _) => Some(upload.to_string()),
             (None, Some(import)) => Some(chain(import)),
@@ -247,10 +293,26 @@ pub(crate) async fn deliver(
             }
         }
     };
+    let heartbeat = match (to.heartbeat_namespace().cloned(), &upload) {
+        (None, _) => Step::NotAsked,
+        // No report where it belongs: the alarm must keep seeing silence.
+        (Some(_), Step::Failed(_)) => Step::NotTried,
+        (Some(namespace), _) => match to.heartbeat().await {
+            Ok(()) => {
+                say(
+                    out,
+                    format_args!("heartbeat: {METRIC_NAME} published to namespace {namespace}\n"),
+                );
+                Step::Done(())
+            }
+            Err(error) => Step::Failed(HeartbeatFailed { namespace, error }),
+        },
+    };
     Delivery {
         upload,
         security_hub,
         notification,
+        heartbeat,
     }
 }
 
@@ -353,6 +415,8 @@ mod tests {
         fail_second_upload: bool,
         import_result: SecurityHubSummary,
         fail_publish: bool,
+        heartbeat: Option<MetricNamespace>,
+        fail_heartbeat: bool,
         calls: Vec<String>,
         published: Vec<String>,
     }
@@ -405,6 +469,22 @@ mod tests {
             }
             Ok("m-1".into())
         }
+
+        fn heartbeat_namespace(&self) -> Option<&MetricNamespace> {
+            self.heartbeat.as_ref()
+        }
+
+        async fn heartbeat(&mut self) -> Result<(), CallError> {
+            self.calls.push("heartbeat".into());
+            if self.fail_heartbeat {
+                return Err(CallError::new(
+                    Api::CloudWatchPutMetricData,
+                    "AccessDenied",
+                    "no",
+                ));
+            }
+            Ok(())
+        }
     }
 
     fn all_asked() -> Fake {
@@ -412,6 +492,7 @@ mod tests {
             uploads: true,
             role: Some("CmkScanSecurityHubImport".parse().unwrap()),
             topic: Some("arn:aws:sns:us-east-1:111111111111:alerts".parse().unwrap()),
+            heartbeat: Some("cmkscan/runner".parse().unwrap()),
             ..Fake::default()
         }
     }
@@ -453,10 +534,12 @@ mod tests {
                 "upload findings.csv,findings.json",
                 "import",
                 "upload findings.json",
-                "publish"
+                "publish",
+                "heartbeat"
             ]
         );
         assert!(delivery.result().is_ok());
+        assert!(matches!(delivery.heartbeat, Step::Done(())));
         assert!(matches!(delivery.upload, Step::Done(ref uris) if uris.len() == 2));
         assert!(matches!(delivery.security_hub, Step::Done(_)));
         assert!(matches!(delivery.notification, Step::Done(ref id) if id == "m-1"));
@@ -470,7 +553,8 @@ mod tests {
         assert!(printed.contains("security hub: 0 imported"), "{printed}");
         assert!(
             printed.ends_with(
-                "published to arn:aws:sns:us-east-1:111111111111:alerts (message m-1)\n"
+                "published to arn:aws:sns:us-east-1:111111111111:alerts (message m-1)\n\
+                 heartbeat: ReportDelivered published to namespace cmkscan/runner\n"
             ),
             "{printed}"
         );
@@ -486,6 +570,7 @@ mod tests {
         assert!(matches!(delivery.upload, Step::NotAsked));
         assert!(matches!(delivery.security_hub, Step::NotAsked));
         assert!(matches!(delivery.notification, Step::NotAsked));
+        assert!(matches!(delivery.heartbeat, Step::NotAsked));
         assert!(delivery.result().is_ok());
     }
 
@@ -498,6 +583,9 @@ mod tests {
         let (delivery, _, dir) = deliver_to(&mut to);
         assert_eq!(to.calls, ["upload findings.csv,findings.json", "publish"]);
         assert!(matches!(delivery.security_hub, Step::NotTried));
+        // No report in its place: no heartbeat, so the alarm keeps seeing
+        // the silence.
+        assert!(matches!(delivery.heartbeat, Step::NotTried));
         let reason = delivery.result().unwrap_err().to_string();
         assert_eq!(
             reason,
@@ -568,7 +656,10 @@ mod tests {
             ..all_asked()
         };
         let (delivery, _, dir) = deliver_to(&mut lost);
-        assert_eq!(lost.calls.last().map(String::as_str), Some("publish"));
+        assert_eq!(
+            lost.calls[lost.calls.len() - 2..],
+            ["publish".to_string(), "heartbeat".to_string()]
+        );
         assert_eq!(
             delivery.result().unwrap_err().to_string(),
             format!(
@@ -603,5 +694,63 @@ mod tests {
             Step::Failed(SecurityHubFailed::Reupload(_))
         ));
         assert!(matches!(delivery.notification, Step::Done(_)));
+    }
+
+    #[test]
+    fn the_heartbeat_goes_after_a_failed_import_or_message_since_the_report_arrived() {
+        let mut to = Fake {
+            fail_second_upload: true,
+            fail_publish: true,
+            ..all_asked()
+        };
+        let (delivery, _, _dir) = deliver_to(&mut to);
+        assert_eq!(to.calls.last().map(String::as_str), Some("heartbeat"));
+        assert!(matches!(delivery.heartbeat, Step::Done(())));
+        // Still a failed run, for the import and the message.
+        assert!(delivery.result().is_err());
+    }
+
+    #[test]
+    fn a_local_report_without_upload_gets_its_heartbeat() {
+        let mut to = Fake {
+            uploads: false,
+            ..all_asked()
+        };
+        let (delivery, _, _dir) = deliver_to(&mut to);
+        assert_eq!(to.calls, ["import", "publish", "heartbeat"]);
+        assert!(delivery.result().is_ok());
+    }
+
+    #[test]
+    fn a_failed_heartbeat_fails_the_run_saying_the_report_is_there() {
+        let mut to = Fake {
+            fail_heartbeat: true,
+            ..all_asked()
+        };
+        let (delivery, _, _dir) = deliver_to(&mut to);
+        assert!(matches!(delivery.heartbeat, Step::Failed(_)));
+        assert_eq!(
+            delivery.result().unwrap_err().to_string(),
+            "the heartbeat metric ReportDelivered was not published to namespace cmkscan/runner: \
+             cloudwatch:PutMetricData failed: AccessDenied: no; the \"no report\" alarm fires \
+             unless a later run publishes it; the report is written and uploaded"
+        );
+        let mut also_message = Fake {
+            fail_heartbeat: true,
+            fail_publish: true,
+            ..all_asked()
+        };
+        let (delivery, _, _dir) = deliver_to(&mut also_message);
+        let reason = delivery.result().unwrap_err().to_string();
+        assert!(
+            reason.starts_with(
+                "the message to arn:aws:sns:us-east-1:111111111111:alerts was not published"
+            ),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("uploaded; and the heartbeat metric ReportDelivered was not published"),
+            "{reason}"
+        );
     }
 }

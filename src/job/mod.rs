@@ -4,24 +4,32 @@
 //! request, scans ([`crate::scan`]), compares, writes the report locally,
 //! then delivers it ([`deliver`]); `evaluate` makes the same report from
 //! saved facts, with the same evaluation ([`crate::findings::evaluate`])
-//! and the same comparison. Each returns a typed outcome; the binary only
-//! maps it to an exit code.
+//! and the same comparison; `plan` turns saved facts into a plan
+//! ([`crate::plan`]). Each returns a typed outcome; the binary only maps
+//! it to an exit code.
 
 mod deliver;
 mod evaluate;
+mod gate;
+mod plan;
 mod scan;
+mod stop;
 
 use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
 pub use deliver::{
-    Delivery, DeliveryFailed, NotificationFailed, SecurityHubFailed, Step, UploadFailed, Written,
+    Delivery, DeliveryFailed, HeartbeatFailed, NotificationFailed, SecurityHubFailed, Step,
+    UploadFailed, Written,
 };
-pub use evaluate::{evaluate, EvaluateError, EvaluateJob};
-pub use scan::{scan, ScanJob, ScanJobError, SecurityHubJob, Upload};
+pub use evaluate::{evaluate, EvaluateError, EvaluateJob, EvaluateRun};
+pub use gate::Gate;
+pub use plan::{plan, PlanError, PlanJob};
+pub use scan::{scan, ScanJob, ScanJobError, ScanRun, SecurityHubJob, Upload};
+pub use stop::{format_duration, Signal, StopCause, Stopped};
 
-use crate::findings::KeyActivity;
+use crate::findings::{KeyActivity, Telling};
 use crate::report::html::HtmlPage;
 use crate::report::Report;
 use crate::sink::{self, LocalError, LocalFile};
@@ -33,6 +41,7 @@ fn write_local(
     key_activity: &KeyActivity,
     dir: &Path,
     out: &mut dyn Write,
+    telling: Telling,
 ) -> Result<Vec<LocalFile>, LocalError> {
     let mut files = sink::write_report(dir, report)?;
     files.push(sink::write_html(
@@ -42,9 +51,14 @@ fn write_local(
             activity: key_activity,
         },
     )?);
+    let changes = if telling.re_evaluation {
+        report.changes.render_for_evaluate()
+    } else {
+        report.changes.render()
+    };
     say(
         out,
-        format_args!("{}{}", report.summary.render(), report.changes.render()),
+        format_args!("{}{changes}", report.summary.tell(telling)),
     );
     Ok(files)
 }

@@ -1,32 +1,40 @@
 //! `cmkscan scan` as a run: the exceptions file and the previous report
 //! before the first request, the scan with its evidence streamed to disk,
-//! the comparison, the local report, then the delivery.
+//! the comparison, the local report, then the delivery; the whole of it
+//! raced against a signal and the deadline ([`super::stop`]).
 
+use std::future::Future;
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::time::SystemTime;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_smithy_types::date_time::{DateTime, Format};
 use flate2::write::GzEncoder;
 
 use super::deliver::{deliver, Delivery, Destinations, Written};
+use super::gate::Gate;
+use super::stop::{until_stopped, Signal, Stopped};
 use super::{print_written, write_local};
 use crate::aws::access::RoleRequest;
 use crate::aws::session::AccountSession;
 use crate::aws::throttle::{CallError, Throttle};
+use crate::checks::catalog::Status;
 use crate::exceptions::{self, Exceptions, LoadError};
 use crate::facts::evidence::FactsWriter;
 use crate::facts::{PreviousReport, ScanHeader};
-use crate::findings::SecurityHubSummary;
+use crate::findings::{SecurityHubSummary, Telling};
 use crate::history::previous::{self, Previous};
 use crate::history::{compare, CompareError};
-use crate::ids::{FileSource, KmsKeyId, RegionName, RoleName, S3Uri, TopicArn};
+use crate::ids::{FileSource, KmsKeyId, MetricNamespace, RegionName, RoleName, S3Uri, TopicArn};
 use crate::report::Report;
+use crate::scan::progress::{Phase, Progress};
 use crate::scan::{self, ScanError, ScanOptions, ScanOutcome};
 use crate::sink::notify::{self, Notice};
-use crate::sink::security_hub;
-use crate::sink::{self, LocalError, LocalFile, PendingFile, S3Error, S3Target};
+use crate::sink::{
+    self, heartbeat, security_hub, LocalError, LocalFile, OutputDir, PendingFile, S3Error, S3Target,
+};
 
 /// Everything `cmkscan scan` was asked to do.
 pub struct ScanJob {
@@ -42,6 +50,24 @@ pub struct ScanJob {
     pub upload: Option<Upload>,
     pub security_hub: Option<SecurityHubJob>,
     pub sns_topic: Option<TopicArn>,
+    /// `--heartbeat-namespace`: the heartbeat metric's namespace, published
+    /// to in the runner's region once the report is in its place.
+    pub heartbeat: Option<MetricNamespace>,
+    /// `--fail-on`: the status at or worse than which unaccepted rows make
+    /// the run's [`Gate`] trip, once the report is delivered.
+    pub fail_on: Option<Status>,
+    /// `--deadline`: the whole run stops when it has run this long.
+    pub deadline: Option<Duration>,
+    /// Colour on the summary printed (`--color`).
+    pub colour: bool,
+}
+
+/// What became of a scan that wrote its report.
+#[derive(Debug)]
+pub struct ScanRun {
+    pub delivery: Delivery,
+    /// `--fail-on`'s verdict; `None` without it.
+    pub gate: Option<Gate>,
 }
 
 /// `--s3-uri` and its options.
@@ -70,6 +96,13 @@ pub enum ScanJobError {
     Evidence(#[source] io::Error),
     #[error(transparent)]
     Compare(#[from] CompareError),
+    /// `--previous` names a report that cannot be read: said before the
+    /// scan's first request.
+    #[error("cannot use the report --previous names: {reason}")]
+    Previous { source_name: String, reason: String },
+    /// A signal or the deadline stopped the run.
+    #[error(transparent)]
+    Stopped(Box<Stopped>),
 }
 
 impl ScanJobError {
@@ -78,38 +111,68 @@ impl ScanJobError {
         match self {
             ScanJobError::Exceptions(err) => err.is_usage(),
             ScanJobError::Scan(err) => err.is_usage(),
+            ScanJobError::Previous { .. } => true,
             _ => false,
+        }
+    }
+
+    /// What the one-line message leaves out, for the JSON log and debug
+    /// level.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            ScanJobError::Scan(err) => err.detail(),
+            _ => None,
         }
     }
 }
 
 /// Runs the scan and delivers its report with the runner's configuration
 /// `config` (tests pass one pointing at the emulator), printing on `out`
-/// what it wrote and where it went. `Err` means no report was written;
-/// `Ok` says what became of the report, which may be a failed delivery.
+/// what it wrote and where it went, and telling `progress` what it does.
+/// It stops early when `signal` comes or `job.deadline` passes. `Err`
+/// means no report was written (or, stopped while delivering, not all of
+/// it delivered); `Ok` says what became of the report, which may be a
+/// failed delivery.
 pub async fn scan(
     config: SdkConfig,
     job: ScanJob,
+    progress: &Arc<Progress>,
+    signal: impl Future<Output = Signal>,
     out: &mut dyn Write,
-) -> Result<Delivery, ScanJobError> {
+) -> Result<ScanRun, ScanJobError> {
+    let work = run(config, &job, progress, out);
+    until_stopped(work, signal, job.deadline, progress, job.output_dir.clone())
+        .await
+        .map_err(ScanJobError::Stopped)?
+}
+
+async fn run(
+    config: SdkConfig,
+    job: &ScanJob,
+    progress: &Arc<Progress>,
+    out: &mut dyn Write,
+) -> Result<ScanRun, ScanJobError> {
+    progress.set_phase(Phase::Preparing);
+    let mut output_dir = OutputDir::prepare(&job.output_dir)?;
     let dir = &job.output_dir;
-    sink::check_writable(dir)?;
+    // The runner's session outside the scan: the exceptions file, the
+    // previous report, the upload and the message (none of them counted in
+    // the summary).
+    let throttle = Arc::new(Throttle::for_config(&config));
+    progress.watch(&throttle);
+    let session = AccountSession::runner(config.clone(), throttle);
     // Before the scan's first request: a bad file must cost nothing.
     let exceptions = match &job.exceptions {
-        Some(source) => Some(load_exceptions(source, &config).await?),
+        Some(source) => Some(load_exceptions(source, &session, &config).await?),
         None => None,
     };
-    // The runner's session outside the scan: the previous report, the
-    // upload and the message (none of them counted in the summary).
-    let throttle = Throttle::for_config(&config);
-    let session = AccountSession::runner(config.clone(), throttle.into());
     let bucket_region = job
         .upload
         .as_ref()
         .and_then(|upload| upload.region.as_ref())
         .map(|r| r.as_str().to_string())
         .or_else(|| config.region().map(|r| r.to_string()));
-    let previous = find_previous(&job, &session, bucket_region.as_deref()).await;
+    let previous = find_previous(job, &session, bucket_region.as_deref()).await?;
     let options = ScanOptions {
         exceptions,
         previous_report: previous.record(),
@@ -119,7 +182,8 @@ pub async fn scan(
     // only if the scan completes, and vanishes if it fails.
     let (pending_facts, facts_out) = PendingFile::create(dir, sink::FACTS_NAME)?;
     let mut facts = FactsWriter::new(GzEncoder::new(facts_out, flate2::Compression::default()));
-    let outcome = scan::run(config, options, &mut facts).await?;
+    let outcome = scan::run_observed(config, options, &mut facts, progress).await?;
+    progress.set_phase(Phase::Writing);
     let facts_out = facts
         .into_inner()
         .finish()
@@ -133,9 +197,15 @@ pub async fn scan(
         changes: &changes,
         findings: &evaluated.findings,
     };
-    let mut files = write_local(&report, &evaluated.key_activity, dir, out)?;
+    let telling = Telling {
+        colour: job.colour,
+        re_evaluation: false,
+    };
+    let mut files = write_local(&report, &evaluated.key_activity, dir, out, telling)?;
+    output_dir.keep();
     files.push(LocalFile::facts(facts_path));
     print_written(&files, out);
+    progress.set_phase(Phase::Delivering);
 
     let written = Written {
         dir,
@@ -155,39 +225,45 @@ pub async fn scan(
         }),
         session: &session,
         scan: &outcome,
-        job: &job,
+        job,
     };
-    Ok(deliver(&written, &mut destinations, out).await)
+    let delivery = deliver(&written, &mut destinations, out).await;
+    let gate = job
+        .fail_on
+        .map(|threshold| Gate::of(&evaluated.summary, threshold));
+    Ok(ScanRun { delivery, gate })
 }
 
 /// The `--exceptions` file, read (an S3 object with the runner's
 /// credentials, in its region) and validated with its window counted from
 /// today.
-async fn load_exceptions(source: &FileSource, config: &SdkConfig) -> Result<Exceptions, LoadError> {
-    let session = source.is_s3().then(|| {
-        let throttle = Throttle::for_config(config);
-        AccountSession::runner(config.clone(), throttle.into())
-    });
-    let s3 = session.as_ref().zip(config.region().map(|r| r.as_ref()));
+async fn load_exceptions(
+    source: &FileSource,
+    session: &AccountSession,
+    config: &SdkConfig,
+) -> Result<Exceptions, LoadError> {
+    let s3 = config.region().map(|r| (session, r.as_ref()));
     exceptions::load(source, s3, exceptions::today_utc()).await
 }
 
-/// The report `--previous` names, or the latest earlier one under
-/// `--s3-uri`; never an error (what was not read is recorded with why).
+/// The report `--previous` names, which must be read (a usage error
+/// otherwise, before the scan's first request), or else the latest earlier
+/// one under `--s3-uri`, which never fails the scan (what was not read is
+/// recorded with why).
 async fn find_previous(
     job: &ScanJob,
     session: &AccountSession,
     bucket_region: Option<&str>,
-) -> Previous {
+) -> Result<Previous, ScanJobError> {
     let Some(region) = bucket_region else {
         // The scan stops at once for the missing region; nothing is asked.
         return match &job.previous {
-            Some(FileSource::Local(path)) => previous::read_local(path),
-            _ => Previous::Missing(Default::default()),
+            Some(FileSource::Local(path)) => named(previous::read_local(path)),
+            _ => Ok(Previous::Missing(Default::default())),
         };
     };
     let found = match (&job.previous, &job.upload) {
-        (Some(source), _) => previous::read_named(session, region, source).await,
+        (Some(source), _) => return named(previous::read_named(session, region, source).await),
         (None, Some(upload)) => {
             previous::read_latest(
                 session,
@@ -208,7 +284,25 @@ async fn find_previous(
         }
         Previous::Missing(_) => {}
     }
-    found
+    Ok(found)
+}
+
+/// A report named on the command line: read, or the reason it was not.
+fn named(found: Previous) -> Result<Previous, ScanJobError> {
+    match found {
+        Previous::Missing(PreviousReport::Unavailable { source, reason }) => {
+            Err(ScanJobError::Previous {
+                source_name: source,
+                reason,
+            })
+        }
+        found => {
+            if let Previous::Found { source, findings } = &found {
+                tracing::info!(source, scan_id = findings.scan_id, "previous report read");
+            }
+            Ok(found)
+        }
+    }
 }
 
 /// The scan's destinations in AWS, with the runner's credentials (and, for
@@ -277,6 +371,23 @@ impl Destinations for AwsDestinations<'_> {
             return Ok(String::new());
         };
         notify::publish(self.session, topic, &self.scan.scan.scan_id, notice).await
+    }
+
+    fn heartbeat_namespace(&self) -> Option<&MetricNamespace> {
+        self.job.heartbeat.as_ref()
+    }
+
+    async fn heartbeat(&mut self) -> Result<(), CallError> {
+        let Some(namespace) = &self.job.heartbeat else {
+            return Ok(());
+        };
+        heartbeat::publish(
+            self.session,
+            &self.scan.runner_region,
+            namespace,
+            SystemTime::now(),
+        )
+        .await
     }
 }
 

@@ -11,19 +11,26 @@ use crate::collect::regions;
 use crate::facts::{AccountFacts, OrgAccount};
 use crate::ids::{RegionName, RegionSelection};
 
+use super::progress::AccountInFlight;
 use super::Context;
 
 /// An account's facts; its rate limiters are dropped afterwards, however it
 /// went, so memory follows the accounts in flight, not the organisation.
 pub(super) async fn scan(ctx: &Context, account: OrgAccount) -> AccountFacts {
-    let facts = collect_account(ctx, account).await;
+    let mut in_flight = ctx.progress.account_started(&account.id, &account.name);
+    let facts = collect_account(ctx, account, &mut in_flight).await;
+    in_flight.done();
     if !ctx.keeps_limiters(&facts.id) {
         ctx.start.runner.throttle.forget_account(&facts.id);
     }
     facts
 }
 
-async fn collect_account(ctx: &Context, account: OrgAccount) -> AccountFacts {
+async fn collect_account(
+    ctx: &Context,
+    account: OrgAccount,
+    in_flight: &mut AccountInFlight<'_>,
+) -> AccountFacts {
     let mut facts = AccountFacts {
         id: account.id,
         name: account.name,
@@ -51,8 +58,15 @@ async fn collect_account(ctx: &Context, account: OrgAccount) -> AccountFacts {
             return facts;
         }
     };
-    let (regions, trails) =
-        collect::collect_regions(&session, &scan, ctx.options.lookback_days, ctx.now).await;
+    in_flight.regions(scan.len());
+    let (regions, trails) = collect::collect_regions(
+        &session,
+        &scan,
+        ctx.options.lookback_days,
+        ctx.now,
+        &ctx.buses,
+    )
+    .await;
     facts.skipped_regions = skipped;
     facts.regions = regions;
     facts.trails = trails;

@@ -7,23 +7,24 @@
 mod account;
 mod finished;
 mod management;
+pub mod progress;
 mod start;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::num::NonZeroUsize;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::{Instant, SystemTime};
 
 use aws_config::SdkConfig;
 use aws_smithy_types::date_time::{DateTime, Format};
-use futures::stream::TryStreamExt;
+use futures::stream::{StreamExt, TryStreamExt};
 
 use crate::aws::throttle::{CallError, Throttle};
 use crate::collect::organizations::{self, UNREPORTED_STATE};
+use crate::collect::Buses;
 use crate::exceptions::{self, Exceptions, Judge};
 use crate::facts::evidence::FactsSink;
 use crate::facts::{AccountFacts, OrgAccount, PreviousReport, ScanHeader};
@@ -31,6 +32,7 @@ use crate::findings::Evaluated;
 use crate::ids::{AccountId, ExternalId, OuId, RegionSelection, RoleArn};
 use finished::FinishedAccounts;
 use management::ManagementAccount;
+use progress::{Phase, Progress};
 use start::Start;
 
 #[derive(Debug, Clone)]
@@ -65,8 +67,11 @@ pub struct ScanOptions {
 pub enum ScanError {
     #[error("no AWS region configured: set AWS_REGION (or a profile region)")]
     NoRegion,
-    #[error("cannot identify the caller (are AWS credentials configured?)")]
-    Identity(#[source] CallError),
+    /// `cause` names what a newcomer fixes; the failed call, whose text can
+    /// run to a paragraph of credential providers, is kept for
+    /// [`ScanError::detail`] rather than said as the error's source.
+    #[error("cannot identify the caller: {cause}")]
+    Identity { cause: String, call: CallError },
     #[error("cannot read the organization: run from the management account, from an account it has delegated the Organizations reads to, or with --org-role")]
     Organization(#[source] CallError),
     #[error("cannot assume --org-role {role} for the Organizations reads")]
@@ -79,6 +84,10 @@ pub enum ScanError {
     AccountListing(#[source] CallError),
     #[error("no such organizational unit or root in this organization: {}", .0.join(", "))]
     UnknownOus(Vec<String>),
+    #[error("--accounts names account(s) not in this organization: {}", .0.join(", "))]
+    UnknownAccounts(Vec<String>),
+    #[error("cannot check the accounts named by --accounts")]
+    CheckAccounts(#[source] CallError),
     #[error("cannot check the organizational units named by --ous / --exclude-ous")]
     CheckOus(#[source] CallError),
     #[error("cannot write the evidence file")]
@@ -100,8 +109,19 @@ impl ScanError {
     pub fn is_usage(&self) -> bool {
         matches!(
             self,
-            ScanError::UnknownRegions { .. } | ScanError::UnknownOus(_)
+            ScanError::UnknownRegions { .. }
+                | ScanError::UnknownOus(_)
+                | ScanError::UnknownAccounts(_)
         )
+    }
+
+    /// What the one-line message leaves out, for the JSON log and debug
+    /// level: the failed call in full.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            ScanError::Identity { call, .. } => Some(call.to_string()),
+            _ => None,
+        }
     }
 }
 
@@ -118,14 +138,16 @@ pub struct ScanOutcome {
 struct Context {
     /// Who runs the scan, through which sessions, in which organisation.
     start: Start,
+    /// The event buses members' rules forward to, each read once.
+    buses: Buses,
     /// The runner's region: its STS, Organizations and EC2 endpoints serve
     /// the whole scan.
     home_region: String,
     options: ScanOptions,
     /// The scan's start: LookupEvents' window ends here for every account.
     now: SystemTime,
-    /// Accounts scanned so far, for the progress log.
-    done: AtomicUsize,
+    /// Accounts and account-regions started and done, and in flight.
+    progress: Arc<Progress>,
 }
 
 impl Context {
@@ -162,6 +184,18 @@ pub async fn run(
     options: ScanOptions,
     evidence: &mut dyn FactsSink,
 ) -> Result<ScanOutcome, ScanError> {
+    run_observed(config, options, evidence, &Progress::new()).await
+}
+
+/// [`run`], telling `progress` what it does: accounts and account-regions
+/// started and done, its requests, and what is in flight.
+pub async fn run_observed(
+    config: SdkConfig,
+    options: ScanOptions,
+    evidence: &mut dyn FactsSink,
+    progress: &Arc<Progress>,
+) -> Result<ScanOutcome, ScanError> {
+    progress.set_phase(Phase::Scanning);
     let started = Instant::now();
     let now = SystemTime::now();
     // Whole seconds: the scan time names report folders and is read by people.
@@ -174,6 +208,7 @@ pub async fn run(
         .map(|r| r.to_string())
         .ok_or(ScanError::NoRegion)?;
     let throttle = Arc::new(Throttle::for_config(&config));
+    progress.watch(&throttle);
     let (start, roots) = start::start(config, &throttle, &options, &scan_id, &home_region).await?;
     tracing::info!(
         scan_id,
@@ -192,6 +227,7 @@ pub async fn run(
         lookback_days: options.lookback_days,
         exceptions: options.exceptions.as_ref().map(Exceptions::stored),
         previous_report: options.previous_report.clone(),
+        cloudtrail_trusted_access: Some(start.cloudtrail_trusted_access.clone()),
     };
     // Expiry is judged on the scan's day, as `cmkscan evaluate` of its
     // facts will judge it.
@@ -202,24 +238,32 @@ pub async fn run(
     evidence.begin(&header).map_err(ScanError::Evidence)?;
     let mut finished = FinishedAccounts::new(evidence, &header, judge)?;
 
+    let buses = Buses::new(start.runner.clone(), start.role.clone());
     let ctx = Arc::new(Context {
         start,
+        buses,
         home_region,
         options,
         now,
-        done: AtomicUsize::new(0),
+        progress: Arc::clone(progress),
     });
     let management = Arc::new(ManagementAccount::new(&ctx));
 
     // Each account on a task of its own: on a multi-threaded runtime
     // (src/main.rs) accounts are scanned on every core the task has, while
     // this future lists the organisation and records finished accounts.
+    let listing_ended = futures::stream::poll_fn(|_| {
+        ctx.progress.listing_done();
+        std::task::Poll::Ready(None)
+    });
     let accounts = organizations::accounts(
         &ctx.start.organizations,
         &ctx.home_region,
         roots,
         &ctx.start.ou_scope,
     )
+    // Polled once, when the listing has no more accounts.
+    .chain(listing_ended)
     .map_ok(|account| {
         let (ctx, management) = (Arc::clone(&ctx), Arc::clone(&management));
         Task(tokio::spawn(async move {
@@ -331,12 +375,11 @@ async fn scan_listed(
             facts
         }
     };
-    let done = ctx.done.fetch_add(1, Ordering::Relaxed) + 1;
     tracing::info!(
         account = facts.id,
         regions = facts.regions.len(),
         access_ok = facts.access.is_ok(),
-        accounts_done = done,
+        accounts_done = ctx.progress.accounts_done(),
         "account scanned"
     );
     Ok(Listed::Scanned(Box::new(facts)))

@@ -12,9 +12,10 @@ use aws_config::SdkConfig;
 use super::{ScanError, ScanOptions};
 use crate::aws::access::{self, CallerIdentity, RoleRequest};
 use crate::aws::session::AccountSession;
-use crate::aws::throttle::Throttle;
+use crate::aws::throttle::{CallError, Throttle};
 use crate::collect::organizations::{self, OuScope, Parent};
 use crate::collect::regions::{self, RegionInfo};
+use crate::facts::Fetched;
 use crate::ids::{OuId, RegionSelection};
 
 pub(super) struct Start {
@@ -29,6 +30,10 @@ pub(super) struct Start {
     pub management_account_id: String,
     /// The organisation's `o-…` id, recorded in the evidence.
     pub organization_id: String,
+    /// Whether trusted access for CloudTrail is enabled, or why that is not
+    /// known: organisation trails credit members only while it is. A failure
+    /// here does not stop the scan; it becomes part of the members' rows.
+    pub cloudtrail_trusted_access: Fetched<bool>,
     /// `--ous` / `--exclude-ous`, every id known to exist.
     pub ou_scope: OuScope,
     /// Whether the management account is inside `ou_scope`: known before
@@ -44,10 +49,11 @@ pub(super) async fn start(
     scan_id: &str,
     home_region: &str,
 ) -> Result<(Start, Vec<Parent>), ScanError> {
+    let endpoint = config.endpoint_url().map(str::to_string);
     let runner = AccountSession::runner(config, Arc::clone(throttle));
     let caller = access::caller_identity(&runner, home_region)
         .await
-        .map_err(ScanError::Identity)?;
+        .map_err(|call| identity_failure(call, home_region, endpoint.as_deref()))?;
     let runner = AccountSession {
         account_id: caller.account_id.clone(),
         ..runner
@@ -79,6 +85,8 @@ pub(super) async fn start(
     } = organizations::describe_organization(&org_session, home_region)
         .await
         .map_err(ScanError::Organization)?;
+    let cloudtrail_trusted_access =
+        organizations::cloudtrail_trusted_access(&org_session, home_region).await;
     let partition_regions = regions::describe_regions(&runner, home_region, &caller.partition)
         .await
         .map_err(ScanError::PartitionRegions)?;
@@ -87,6 +95,7 @@ pub(super) async fn start(
         .await
         .map_err(ScanError::AccountListing)?;
     let ou_scope = ou_scope(&org_session, home_region, options, &roots).await?;
+    check_accounts(&org_session, home_region, options).await?;
     let management_in_ou_scope = ou_scope == OuScope::default()
         || ou_scope.covers(
             organizations::ancestors(&org_session, home_region, &management_account_id)
@@ -102,10 +111,69 @@ pub(super) async fn start(
         role,
         management_account_id,
         organization_id,
+        cloudtrail_trusted_access,
         ou_scope,
         management_in_ou_scope,
     };
     Ok((start, roots))
+}
+
+/// The first call failed: say why in words a newcomer can act on. The
+/// SDK's own text is the credential chain tried, provider by provider, or a
+/// resolver's message; it stays in the error for the JSON log and debug
+/// level.
+fn identity_failure(call: CallError, region: &str, endpoint: Option<&str>) -> ScanError {
+    let reached = match endpoint {
+        Some(url) => format!("the endpoint {url}"),
+        None => format!("the STS endpoint of region {region}"),
+    };
+    let cause = if call.code == "DispatchFailure" && call.message.contains("no credentials found") {
+        "no AWS credentials found (tried the environment, the profile, web identity, the ECS \
+         container and EC2 instance metadata): set AWS_PROFILE or --profile to a profile with \
+         credentials, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            .to_string()
+    } else if call.code == "DispatchFailure" && call.message.contains("loading credentials") {
+        format!("cannot load AWS credentials: {}", call.message)
+    } else if call.is_unresolved_host() {
+        match endpoint {
+            Some(_) => format!("{reached} does not resolve (DNS): check AWS_ENDPOINT_URL"),
+            None => format!(
+                "{reached} does not resolve (DNS): is {region:?} a region? Check --region or AWS_REGION"
+            ),
+        }
+    } else if matches!(call.code.as_str(), "DispatchFailure" | "TimeoutError") {
+        format!("cannot reach {reached}: {call}")
+    } else {
+        format!("AWS refused the credentials: {call}")
+    };
+    ScanError::Identity { cause, call }
+}
+
+/// Every account `--accounts` names must be in the organisation: an id
+/// outside it would otherwise give an empty report and a success.
+/// `ListParents` of an account the organisation does not have fails with
+/// `ChildNotFoundException` (AWS Organizations API reference, ListParents;
+/// the emulator answers `AccountNotFoundException`). One request per id,
+/// before any account is scanned.
+async fn check_accounts(
+    organizations_session: &AccountSession,
+    region: &str,
+    options: &ScanOptions,
+) -> Result<(), ScanError> {
+    let mut unknown = Vec::new();
+    for id in &options.include_accounts {
+        if !organizations::account_exists(organizations_session, region, id.as_str())
+            .await
+            .map_err(ScanError::CheckAccounts)?
+        {
+            unknown.push(id.to_string());
+        }
+    }
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(ScanError::UnknownAccounts(unknown))
+    }
 }
 
 fn validate_regions(

@@ -17,14 +17,55 @@ pub struct LocalError {
     pub source: std::io::Error,
 }
 
-/// Fails early, before a scan that may take an hour, when `dir` cannot
-/// receive the report.
-pub fn check_writable(dir: &Path) -> Result<(), LocalError> {
-    let probe = write_file(dir, ".cmkscan-write-check", |_| Ok(()))?;
-    std::fs::remove_file(&probe).map_err(|source| LocalError {
-        path: probe,
-        source,
-    })
+/// The output directory of a run, known to take files before a scan that
+/// may take an hour. The directories the run had to make are removed again
+/// (if still empty) when it is dropped, unless [`OutputDir::keep`] was
+/// called: a run that ends before its report leaves no new empty
+/// directory behind.
+#[derive(Debug)]
+pub struct OutputDir {
+    /// The directories made for it, deepest first.
+    made: Vec<PathBuf>,
+    kept: bool,
+}
+
+impl OutputDir {
+    /// Makes `dir` if missing and checks that a file can be written in it.
+    pub fn prepare(dir: &Path) -> Result<OutputDir, LocalError> {
+        let made: Vec<PathBuf> = dir
+            .ancestors()
+            .filter(|a| !a.as_os_str().is_empty())
+            .take_while(|a| !a.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        let output = OutputDir { made, kept: false };
+        let probe = write_file(dir, ".cmkscan-write-check", |_| Ok(()))?;
+        std::fs::remove_file(&probe).map_err(|source| LocalError {
+            path: probe,
+            source,
+        })?;
+        Ok(output)
+    }
+
+    /// A report is in it: it stays.
+    pub fn keep(&mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for OutputDir {
+    fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
+        // `remove_dir` removes only an empty directory: anything written
+        // there meanwhile, by this run or another, stays.
+        for dir in &self.made {
+            if std::fs::remove_dir(dir).is_err() {
+                break;
+            }
+        }
+    }
 }
 
 /// Writes `dir/name` (the directory is created if missing) with `write`.
@@ -114,6 +155,31 @@ mod tests {
         let path = write_file(dir.path(), "findings.csv", |out| out.write_all(b"a,b\n")).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"a,b\n");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn an_output_dir_made_for_a_run_that_wrote_nothing_is_removed() {
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path().join("reports").join("weekly");
+        let output = OutputDir::prepare(&dir).unwrap();
+        assert!(dir.is_dir());
+        drop(output);
+        assert_eq!(std::fs::read_dir(scratch.path()).unwrap().count(), 0);
+
+        // Kept once a report is in it; and one that existed is never removed.
+        let mut output = OutputDir::prepare(&dir).unwrap();
+        output.keep();
+        drop(output);
+        assert!(dir.is_dir());
+        drop(OutputDir::prepare(&dir).unwrap());
+        assert!(dir.is_dir());
+
+        // A file written meanwhile keeps the directory.
+        std::fs::remove_dir(&dir).unwrap();
+        let output = OutputDir::prepare(&dir).unwrap();
+        std::fs::write(dir.join("findings.csv"), "a").unwrap();
+        drop(output);
+        assert!(dir.join("findings.csv").exists());
     }
 
     #[test]

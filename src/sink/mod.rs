@@ -1,6 +1,7 @@
 //! Where reports go: the local directory first, always; then S3 when asked.
 //! A failed upload leaves the local files in place.
 
+pub mod heartbeat;
 mod local;
 pub mod notify;
 mod s3;
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::report::html::HtmlPage;
 use crate::report::Report;
 
-pub use local::{check_writable, write_file, LocalError, PendingFile};
+pub use local::{write_file, LocalError, OutputDir, PendingFile};
 pub use s3::{upload, S3Error, S3Target};
 
 pub const CSV_NAME: &str = "findings.csv";

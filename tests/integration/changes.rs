@@ -1,7 +1,8 @@
 //! Changes since the previous report: a scan compares itself with the
 //! report `--previous` names, or the latest earlier one under `--s3-uri`,
 //! and writes `changes.csv` and findings.json's `changes`; a previous report
-//! that cannot be read never fails the scan; the discovery walk picks the
+//! named that cannot be read is a usage error, one found that cannot be read
+//! never fails the scan; the discovery walk picks the
 //! right report with few requests; `evaluate` reproduces the comparison
 //! from the facts and that report.
 
@@ -243,8 +244,11 @@ async fn two_scans_list_exactly_the_stopped_recorder_and_the_key_scheduled_for_d
     assert!(!alone.path().join("changes.csv").exists());
 }
 
+/// A report `--previous` names must be read: one that cannot be (missing,
+/// malformed, another schema, an S3 object that is not there) is a usage
+/// error before the scan's first request, and no report is written.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_previous_report_that_cannot_be_read_leaves_the_report_written_and_says_why() {
+async fn a_named_previous_report_that_cannot_be_read_is_a_usage_error() {
     let emulator = Emulator::with_organization().await;
     emulator
         .management()
@@ -263,14 +267,16 @@ async fn a_previous_report_that_cannot_be_read_leaves_the_report_written_and_say
     .unwrap();
     let missing_object =
         "s3://reports-bucket/weekly/2026/11/21/20261121T060000Z-ab12/findings.json";
-    for (previous, reason) in [
+    for (previous, reason, requests) in [
         (
             missing.display().to_string(),
             format!("cannot read {}: ", missing.display()),
+            0,
         ),
         (
             malformed.display().to_string(),
             format!("{}: not a cmkscan findings JSON: ", malformed.display()),
+            0,
         ),
         (
             other_schema.display().to_string(),
@@ -278,35 +284,31 @@ async fn a_previous_report_that_cannot_be_read_leaves_the_report_written_and_say
                 "{}: findings.json schema version 2; this cmkscan reads version 1",
                 other_schema.display()
             ),
+            0,
         ),
         (
             missing_object.to_string(),
             format!("cannot read {missing_object}: s3:GetObject failed: NoSuchKey"),
+            1,
         ),
     ] {
         let out_dir = tempfile::tempdir().unwrap();
-        // A changes.csv of an earlier run must not stay beside this report.
-        std::fs::write(out_dir.path().join("changes.csv"), "stale").unwrap();
+        emulator.front.clear_log();
         let output = scan(&emulator, out_dir.path(), &["--previous", &previous]).await;
-        assert_exit(&output, 0);
-        let path = out_dir.path().join("findings.json");
-        assert_eq!(schema_errors(&path), "", "{previous}");
-        let changes = &read_json(&path)["changes"];
-        assert_eq!(changes["compared"], false, "{previous}");
-        assert_eq!(changes["previous"]["source"], previous.as_str());
-        let said = changes["reason"].as_str().unwrap();
-        assert!(said.starts_with(&reason), "{previous}: {said}");
-        assert!(
-            text(&output.stdout).contains(&format!("changes: not compared: {said}")),
-            "{}",
-            describe(&output)
+        assert_exit(&output, 2);
+        let said = crate::support::cli::assert_one_line_reason(
+            &output,
+            &format!("cannot use the report --previous names: {reason}"),
         );
-        assert!(!out_dir.path().join("changes.csv").exists(), "{previous}");
-        assert!(out_dir.path().join("findings.csv").exists());
-        // The page says the same, escaped like every other text.
-        let page = std::fs::read_to_string(out_dir.path().join("report.html")).unwrap();
-        assert!(page.contains("No comparison was made: "), "{previous}");
-        assert!(page.contains(&escape_html(said)), "{previous}: {said}");
+        assert!(!said.contains("\n"), "{said}");
+        // Nothing but the report's own read.
+        assert_eq!(
+            emulator.front.log().len(),
+            requests,
+            "{previous}: {:?}",
+            emulator.front.log()
+        );
+        assert!(!out_dir.path().join("findings.csv").exists());
     }
 
     // A malformed --previous is a usage error, found before any request.
@@ -327,19 +329,70 @@ async fn a_previous_report_that_cannot_be_read_leaves_the_report_written_and_say
             describe(&output)
         );
     }
-    // evaluate --previous takes a local file.
+    // So is an S3 --previous for evaluate with no region to read it in.
     let mut cmd = cmkscan_command(&closed.endpoint);
-    cmd.args(["evaluate", "--facts"])
+    cmd.env_remove("AWS_REGION")
+        .args(["evaluate", "--facts"])
         .arg(fixture())
         .args(["--previous", missing_object, "--output-dir"])
         .arg(work.path().join("evaluated"));
     let output = output_within(cmd, crate::support::cli::TIMEOUT);
     assert_exit(&output, 2);
     assert!(
-        text(&output.stderr).contains("evaluate --previous takes a local file"),
+        text(&output.stderr).contains("no AWS region for the runner"),
         "{}",
         describe(&output)
     );
+}
+
+/// The previous report found under `--s3-uri` (not named) never fails the
+/// scan: one that cannot be read leaves the report written, saying why, and
+/// no changes.csv beside it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_found_previous_report_that_cannot_be_read_leaves_the_report_written_and_says_why() {
+    let emulator = Emulator::with_organization().await;
+    let management = emulator.management().await;
+    management.bucket(REGION, "reports-bucket").await;
+    let key = "weekly/2026/01/05/20260105T060000Z-bbbb/findings.json";
+    management
+        .object(
+            REGION,
+            "reports-bucket",
+            key,
+            "{\"schema_version\": 1, \"findings\": [tru",
+        )
+        .await;
+    let out_dir = tempfile::tempdir().unwrap();
+    // A changes.csv of an earlier run must not stay beside this report.
+    std::fs::write(out_dir.path().join("changes.csv"), "stale").unwrap();
+    let output = scan(
+        &emulator,
+        out_dir.path(),
+        &["--s3-uri", "s3://reports-bucket/weekly"],
+    )
+    .await;
+    assert_exit(&output, 0);
+    let path = out_dir.path().join("findings.json");
+    assert_eq!(schema_errors(&path), "");
+    let changes = &read_json(&path)["changes"];
+    assert_eq!(changes["compared"], false);
+    let said = changes["reason"].as_str().unwrap();
+    assert!(
+        said.starts_with(&format!(
+            "s3://reports-bucket/{key}: not a cmkscan findings JSON: "
+        )),
+        "{said}"
+    );
+    assert!(
+        text(&output.stdout).contains(&format!("changes: not compared: {said}")),
+        "{}",
+        describe(&output)
+    );
+    assert!(!out_dir.path().join("changes.csv").exists());
+    // The page says the same, escaped like every other text.
+    let page = std::fs::read_to_string(out_dir.path().join("report.html")).unwrap();
+    assert!(page.contains("No comparison was made: "));
+    assert!(page.contains(&escape_html(said)), "{said}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

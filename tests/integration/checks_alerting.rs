@@ -1,7 +1,10 @@
 //! `alerting.kms_disable_delete` against the emulator: every link of the
 //! CloudWatch Logs chain (trail → log group → metric filter → alarm → SNS
-//! topic with a subscriber) and of the EventBridge path (enabled rule whose
-//! pattern matches both events, with a target), one scenario per emulator.
+//! topic with a subscriber) and of the EventBridge path (a logging trail,
+//! an enabled rule whose pattern matches both events, a topic EventBridge
+//! may publish to with a subscriber), one scenario per emulator. How each
+//! later link is judged by what AWS does with it is in
+//! `checks_alerting_links.rs`.
 
 use cmkscan::Finding;
 use cmkscan::Status;
@@ -13,9 +16,9 @@ use crate::support::{
     assert_finding, findings_for, options, org, single, Emulator, MANAGEMENT_ACCOUNT,
 };
 
-const CHECK: &str = "alerting.kms_disable_delete";
-const EAST: &str = "us-east-1";
-const WEST: &str = "eu-west-1";
+pub(crate) const CHECK: &str = "alerting.kms_disable_delete";
+pub(crate) const EAST: &str = "us-east-1";
+pub(crate) const WEST: &str = "eu-west-1";
 
 /// A logging trail delivering to the CloudWatch Logs group `log_group`.
 async fn trail_with_logs(
@@ -45,7 +48,7 @@ async fn filter_chain(account: &Account, region: &str, log_group: &str, pattern:
 
 /// An organisation whose management account has the multi-region trail
 /// `main` delivering to the log group `trail-logs`.
-async fn org_with_logged_trail() -> (Emulator, Account) {
+pub(crate) async fn org_with_logged_trail() -> (Emulator, Account) {
     let (emulator, m) = org().await;
     trail_with_logs(&m, "main", EAST, true, "trail-logs").await;
     (emulator, m)
@@ -53,7 +56,7 @@ async fn org_with_logged_trail() -> (Emulator, Account) {
 
 /// On `trail-logs`, the CIS metric filter `kms-filter` on metric
 /// `KmsMetric`; returns the topic `kms-alerts` for an alarm to notify.
-async fn cis_filter_and_topic(account: &Account, subscribed: bool) -> String {
+pub(crate) async fn cis_filter_and_topic(account: &Account, subscribed: bool) -> String {
     account
         .metric_filter(EAST, "trail-logs", "kms-filter", CIS_FILTER, "KmsMetric")
         .await;
@@ -61,9 +64,9 @@ async fn cis_filter_and_topic(account: &Account, subscribed: bool) -> String {
 }
 
 /// EventBridge rule `name` with `pattern`, enabled or not, targeting a
-/// subscribed topic `kms-alerts`.
+/// subscribed topic `kms-alerts` that EventBridge may publish to.
 async fn rule_to_topic(account: &Account, region: &str, name: &str, pattern: &str, enabled: bool) {
-    let topic = account.topic(region, "kms-alerts", true).await;
+    let topic = account.events_topic(region, "kms-alerts").await;
     account
         .rule(region, name, pattern, enabled, Some(&topic))
         .await;
@@ -71,7 +74,7 @@ async fn rule_to_topic(account: &Account, region: &str, name: &str, pattern: &st
 
 /// The management account's single alerting finding after scanning
 /// us-east-1 alone.
-async fn east_verdict(emulator: &Emulator) -> Finding {
+pub(crate) async fn east_verdict(emulator: &Emulator) -> Finding {
     let outcome = emulator.scan(options(&[EAST])).await;
     single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST, CHECK).clone()
 }
@@ -210,7 +213,7 @@ async fn alarm_on_another_metric_fails() {
 /// [`east_verdict`] for the CIS filter `kms-filter` on `trail-logs` and the
 /// alarm `kms-alarm` on its metric, judging it by `rule`, notifying a
 /// subscribed topic.
-async fn east_verdict_for_alarm(rule: AlarmRule) -> Finding {
+pub(crate) async fn east_verdict_for_alarm(rule: AlarmRule) -> Finding {
     let (emulator, m) = org_with_logged_trail().await;
     let topic = cis_filter_and_topic(&m, true).await;
     m.alarm_with(EAST, "kms-alarm", "KmsMetric", &[&topic], true, rule)
@@ -234,10 +237,28 @@ async fn alarm_above_ten_fails_naming_the_threshold() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn alarm_needing_three_of_three_periods_fails() {
+async fn alarm_needing_three_of_three_periods_warns_it_fires_late_at_best() {
+    // Missing data left "missing" and no default value: CloudWatch's rule
+    // against premature alarms fires it on one event, periods late.
     let f = east_verdict_for_alarm(AlarmRule {
         evaluation_periods: 3,
         datapoints_to_alarm: Some(3),
+        ..AlarmRule::default()
+    })
+    .await;
+    assert_finding(
+        &f,
+        Status::Warn,
+        &["alarm kms-alarm needs 3 of 3 breaching periods: CloudWatch fires it on one event only through its rule against premature alarms, up to 2 periods late"],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn alarm_needing_three_of_three_periods_with_missing_data_not_breaching_fails() {
+    let f = east_verdict_for_alarm(AlarmRule {
+        evaluation_periods: 3,
+        datapoints_to_alarm: Some(3),
+        treat_missing_data: Some("notBreaching"),
         ..AlarmRule::default()
     })
     .await;
@@ -398,16 +419,24 @@ async fn organisation_trail_chain_covers_a_bare_member() {
 
 // ---- EventBridge ------------------------------------------------------------
 
+/// An organisation whose management account has a logging multi-region
+/// trail `main` (S3 only): what puts its KMS calls on EventBridge.
+pub(crate) async fn org_with_trail() -> (Emulator, Account) {
+    let (emulator, m) = org().await;
+    m.trail(TrailSpec::multi_region("main", EAST)).await;
+    (emulator, m)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn canonical_rule_with_target_passes() {
-    let (emulator, m) = org().await;
+    let (emulator, m) = org_with_trail().await;
     rule_to_topic(&m, EAST, "kms-disable-delete", CIS_RULE, true).await;
 
     let f = east_verdict(&emulator).await;
     assert_finding(
         &f,
         Status::Pass,
-        &["EventBridge rule kms-disable-delete matches both events and has 1 target(s)"],
+        &["trail arn:aws:cloudtrail:us-east-1:123456789012:trail/main → EventBridge rule kms-disable-delete matches both events → SNS topic arn:aws:sns:us-east-1:123456789012:kms-alerts (1 confirmed subscription(s))"],
     );
     assert_eq!(f.resource_id, "kms-disable-delete");
     assert!(!f.detail.contains("broader"), "{f:#?}");
@@ -415,7 +444,7 @@ async fn canonical_rule_with_target_passes() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn source_only_rule_passes_as_broader() {
-    let (emulator, m) = org().await;
+    let (emulator, m) = org_with_trail().await;
     rule_to_topic(&m, EAST, "all-kms", r#"{"source":["aws.kms"]}"#, true).await;
 
     let f = east_verdict(&emulator).await;
@@ -428,7 +457,7 @@ async fn source_only_rule_passes_as_broader() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn prefix_and_anything_but_rules_that_match_both_pass() {
-    let (emulator, m) = org().await;
+    let (emulator, m) = org_with_trail().await;
     rule_to_topic(
         &m,
         EAST,
@@ -605,7 +634,7 @@ async fn proven_rule_wins_over_denied_metric_filters() {
 async fn the_evidence_says_whose_targets_were_fetched_and_why_not() {
     use cmkscan::TargetsFetch;
 
-    let (emulator, m) = org().await;
+    let (emulator, m) = org_with_trail().await;
     rule_to_topic(&m, EAST, "kms-disable-delete", CIS_RULE, true).await;
     rule_to_topic(&m, EAST, "kms-off", CIS_RULE, false).await;
     rule_to_topic(&m, EAST, "ec2-only", r#"{"source":["aws.ec2"]}"#, true).await;
@@ -650,6 +679,6 @@ async fn the_evidence_says_whose_targets_were_fetched_and_why_not() {
     assert_finding(
         single(&outcome.findings, MANAGEMENT_ACCOUNT, EAST, CHECK),
         Status::Pass,
-        &["EventBridge rule kms-disable-delete matches both events and has 1 target(s)"],
+        &["EventBridge rule kms-disable-delete matches both events → SNS topic"],
     );
 }

@@ -279,20 +279,24 @@ async fn a_refused_read_the_scan_needs_is_a_runtime_error() {
     }
 }
 
+/// An output directory that cannot be one (a file, or under a file) is a
+/// usage error said in words, before any request.
 #[tokio::test(flavor = "multi_thread")]
-async fn unwritable_output_dir_is_a_runtime_error() {
-    let emulator = Emulator::with_organization().await;
+async fn an_output_dir_under_a_file_is_a_usage_error() {
+    let closed = ClosedPort::bind();
     let scratch = tempfile::tempdir().unwrap();
     let file = scratch.path().join("a-file");
     std::fs::write(&file, b"not a directory").unwrap();
-    let (output, _) = scan_failure(
-        emulator.endpoint(),
-        &file.join("reports"),
-        "cannot write the report",
-    )
-    .await;
+    let mut cmd = cmkscan_command(&closed.endpoint);
+    scan_args(&mut cmd, &file.join("reports"));
+    let output = run_within(cmd, Duration::from_secs(30)).await;
+    assert_exit(&output, 2);
     assert!(
-        !text(&output.stdout).contains("wrote "),
+        text(&output.stderr).contains(&format!(
+            "{} is a file, so {} cannot be made under it",
+            file.display(),
+            file.join("reports").display()
+        )),
         "{}",
         describe(&output)
     );
@@ -550,7 +554,7 @@ async fn evaluate_rejects_missing_and_foreign_facts_files() {
         .arg("--output-dir")
         .arg(dir.path().join("out"));
     let output = run_within(cmd, Duration::from_secs(30)).await;
-    assert_exit(&output, 1);
+    assert_exit(&output, 2);
     assert_one_line_reason(&output, "cannot read");
 
     let foreign = dir.path().join("foreign.json");
@@ -561,7 +565,7 @@ async fn evaluate_rejects_missing_and_foreign_facts_files() {
         .arg("--output-dir")
         .arg(dir.path().join("out"));
     let output = run_within(cmd, Duration::from_secs(30)).await;
-    assert_exit(&output, 1);
+    assert_exit(&output, 2);
     assert_one_line_reason(&output, "not a cmkscan facts file");
     assert!(!dir.path().join("out").join("findings.csv").exists());
 }
@@ -839,20 +843,30 @@ async fn s3_region_is_the_region_the_reports_are_uploaded_to() {
 }
 
 /// A scan with an S3 URI and no region anywhere (no `AWS_REGION`, no
-/// profile, no `--s3-region`) fails before any request and leaves nothing:
-/// the scan itself needs the region, so it is the scan that names it.
+/// profile, no `--region`, all regions) fails before any request and leaves
+/// nothing: the runner needs a region, and `--s3-region` is only the
+/// bucket's.
 #[tokio::test(flavor = "multi_thread")]
 async fn no_region_anywhere_fails_before_any_report() {
     let emulator = Emulator::with_organization().await;
     let out_dir = tempfile::tempdir().unwrap();
     let mut cmd = cmkscan_command(emulator.endpoint());
-    scan_args(&mut cmd, out_dir.path());
     cmd.env_remove("AWS_REGION")
-        .args(["--s3-uri", "s3://reports-bucket/cmkscan"]);
+        .args(["scan", "--output-dir"])
+        .arg(out_dir.path())
+        .args([
+            "--s3-uri",
+            "s3://reports-bucket/cmkscan",
+            "--s3-region",
+            "eu-west-1",
+        ]);
     emulator.front.clear_log();
     let output = run(cmd).await;
-    assert_exit(&output, 1);
-    assert_one_line_reason(&output, "no AWS region configured: set AWS_REGION");
+    assert_exit(&output, 2);
+    assert_one_line_reason(
+        &output,
+        "no AWS region for the runner: pass --region (or --regions with the regions to scan), set AWS_REGION",
+    );
     assert_empty_dir(out_dir.path());
     assert!(
         emulator.front.log().is_empty(),

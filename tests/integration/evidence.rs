@@ -87,6 +87,12 @@ pub fn schema_errors(doc: &Path) -> String {
     validate("findings.schema.json", VALIDATE, doc)
 }
 
+/// The plan schema's complaints about the plan.json at `doc`
+/// (`cmkscan plan`); empty when it validates.
+pub fn plan_schema_errors(doc: &Path) -> String {
+    validate("plan.schema.json", VALIDATE, doc)
+}
+
 /// Reads a YAML document as cmkscan does: dates stay text (YAML 1.1's
 /// timestamps are not resolved), and validates it like [`VALIDATE`].
 const VALIDATE_YAML: &str = r#"
@@ -323,6 +329,89 @@ fn facts_from_before_ou_paths_evaluate_to_the_same_verdicts() {
     let report: serde_json::Value =
         serde_json::from_str(&read(&old_out.join("findings.json"))).unwrap();
     assert_eq!(report["summary"]["by_top_level_ou"], serde_json::json!({}));
+    assert_eq!(schema_errors(&old_out.join("findings.json")), "");
+}
+
+/// Facts recorded before cmkscan read what an alerting chain's later links
+/// depend on (alarm settings and state, topics, targets, dimensions,
+/// trusted access) still load, and every chain that passed on them says it
+/// cannot be decided because those facts were not collected: never a
+/// guessed PASS. Every other row is unchanged.
+#[test]
+fn facts_from_before_the_alerting_links_were_read_warn_instead_of_guessing() {
+    fn strip(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for key in [
+                    "cloudtrail_trusted_access",
+                    "details",
+                    "topic",
+                    "target_details",
+                    "dimensions",
+                    "unit",
+                    "system_field_dimensions",
+                ] {
+                    map.remove(key);
+                }
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut facts: serde_json::Value =
+        serde_json::from_str(&read(&fixture())).expect("the fixture is JSON");
+    strip(&mut facts);
+    let dir = tempfile::tempdir().unwrap();
+    let older = dir.path().join("older.json");
+    std::fs::write(&older, serde_json::to_vec(&facts).unwrap()).unwrap();
+    let (old_out, new_out) = (dir.path().join("old"), dir.path().join("new"));
+    std::fs::create_dir_all(&old_out).unwrap();
+    std::fs::create_dir_all(&new_out).unwrap();
+    evaluate(&older, &old_out);
+    evaluate(&fixture(), &new_out);
+    let rows = |dir: &Path| {
+        let report: serde_json::Value =
+            serde_json::from_str(&read(&dir.join("findings.json"))).unwrap();
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let text = |k: &str| f[k].as_str().unwrap_or_default().to_string();
+                (
+                    (text("account_id"), text("region"), text("check_id")),
+                    (text("status"), text("detail")),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let (old, new) = (rows(&old_out), rows(&new_out));
+    assert_eq!(old.len(), new.len());
+    let mut warned = 0;
+    for ((key, (old_status, old_detail)), (new_key, (new_status, new_detail))) in
+        old.iter().zip(&new)
+    {
+        assert_eq!(key, new_key);
+        if key.2 == "alerting.kms_disable_delete" && new_status == "PASS" {
+            warned += 1;
+            assert_eq!(old_status, "WARN", "{key:?}: {old_detail}");
+            assert!(
+                old_detail.starts_with("cannot decide: ")
+                    && old_detail.contains("(evidence from an earlier cmkscan)")
+                    || old_detail.contains("was read by an earlier cmkscan"),
+                "{key:?}: {old_detail}"
+            );
+        } else {
+            assert_eq!(
+                (old_status, old_detail),
+                (new_status, new_detail),
+                "{key:?}"
+            );
+        }
+    }
+    // The fixture's passing chains: an EventBridge rule and an alarm chain.
+    assert!(warned >= 2, "{warned}");
     assert_eq!(schema_errors(&old_out.join("findings.json")), "");
 }
 

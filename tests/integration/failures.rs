@@ -188,13 +188,26 @@ async fn include_and_exclude_filters_choose_the_accounts() {
     let outcome = emulator.scan(both).await;
     assert_eq!(accounts_in(&outcome.findings), set(&[&a.id]));
 
-    // Including an id that is not in the organisation scans nothing.
+    // Including an id that is not in the organisation is a usage error
+    // naming it, before any account is scanned (an empty report would pass
+    // for a clean one).
     let mut stranger = options(&["us-east-1"]);
-    stranger.include_accounts = parse(&["999999999999"]);
-    let outcome = emulator.scan(stranger).await;
-    assert!(outcome.findings.is_empty(), "{:#?}", outcome.findings);
-    assert_eq!(outcome.summary.accounts_scanned, 0);
-    assert!(outcome.summary.accounts_skipped.is_empty());
+    stranger.include_accounts = parse(&["999999999999", &a.id]);
+    emulator.front.clear_log();
+    let mut facts = cmkscan::CollectedFacts::default();
+    let refused = cmkscan::run_scan(emulator.runner_config().await, stranger, &mut facts).await;
+    match refused {
+        Err(err @ cmkscan::ScanError::UnknownAccounts(_)) => {
+            assert!(err.is_usage());
+            assert_eq!(
+                err.to_string(),
+                "--accounts names account(s) not in this organization: 999999999999"
+            );
+        }
+        Err(err) => panic!("{err}"),
+        Ok(_) => panic!("a scan of an account outside the organisation"),
+    }
+    assert_eq!(emulator.front.requests("AssumeRole"), 0);
 }
 
 #[tokio::test(flavor = "multi_thread")]

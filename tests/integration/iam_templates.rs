@@ -8,8 +8,10 @@
 //! Hub import role exactly the Security Hub calls, which the task role
 //! never holds itself (it may only assume that role, and only when
 //! `SecurityHubImportRoleName` is set); nothing is a wildcard, and cfn-lint
-//! passes. The member, import and task roles are also checked against
-//! a scan's calls, identity by identity, as the front saw them signed.
+//! passes in regions of every partition. The member, import and task roles
+//! are also checked against a scan's calls, identity by identity, as the
+//! front saw them signed. (How the runner's operations parts fit together
+//! is `runner_template.rs`'s.)
 //!
 //! The templates are read through cfn-lint's own decoder (pinned in
 //! `.tools/venv` by `scripts/install-tools.sh`), which understands the short
@@ -25,12 +27,26 @@ use cmkscan::{Api, Caller};
 use serde_json::Value;
 
 use crate::support::cli::{assert_exit, cmkscan_command, output_within, run};
+use crate::support::front::MuteRule;
 use crate::support::sample_org;
 use crate::support::seed::{TrailSpec, CIS_RULE};
 use crate::support::{Emulator, MANAGEMENT_ACCOUNT};
 
-/// Generous for cfn-lint on every template, on a loaded machine.
-const TOOL_TIMEOUT: Duration = Duration::from_secs(120);
+/// Generous for cfn-lint on every template in every region below, on a
+/// loaded machine.
+pub(crate) const TOOL_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// cfn-lint checks resource types and properties against each region's
+/// CloudFormation schema: two commercial regions, both China regions
+/// (`aws-cn`) and both GovCloud regions (`aws-us-gov`).
+const LINT_REGIONS: [&str; 6] = [
+    "us-east-1",
+    "eu-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "us-gov-west-1",
+    "us-gov-east-1",
+];
 
 const INSTALL_HINT: &str = "run scripts/install-tools.sh to install moto[server] and cfn-lint";
 
@@ -46,11 +62,11 @@ const SSE_KMS_UPLOAD: &str = "kms:GenerateDataKey";
 /// data key, [`SSE_KMS_UPLOAD`]) on the caller's behalf.
 const KMS_DECRYPT_VIA_SERVICE: &str = "kms:Decrypt";
 
-fn project_root() -> &'static Path {
+pub(crate) fn project_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn venv_tool(name: &str) -> PathBuf {
+pub(crate) fn venv_tool(name: &str) -> PathBuf {
     let path = project_root().join(".tools/venv/bin").join(name);
     assert!(
         path.is_file(),
@@ -86,7 +102,7 @@ fn decode_template(file_name: &str) -> Value {
         .unwrap_or_else(|e| panic!("decoded {} is not JSON: {e}", path.display()))
 }
 
-fn runner() -> &'static Value {
+pub(crate) fn runner() -> &'static Value {
     static TEMPLATE: OnceLock<Value> = OnceLock::new();
     TEMPLATE.get_or_init(|| decode_template("runner.yaml"))
 }
@@ -106,14 +122,26 @@ fn security_hub_role() -> &'static Value {
     TEMPLATE.get_or_init(|| decode_template("member-securityhub-role.yaml"))
 }
 
+pub(crate) fn network() -> &'static Value {
+    static TEMPLATE: OnceLock<Value> = OnceLock::new();
+    TEMPLATE.get_or_init(|| decode_template("network.yaml"))
+}
+
+pub(crate) fn image_repository() -> &'static Value {
+    static TEMPLATE: OnceLock<Value> = OnceLock::new();
+    TEMPLATE.get_or_init(|| decode_template("image-repository.yaml"))
+}
+
 /// Every template, by file name, for the checks that apply to all of them.
-fn all_templates() -> [(&'static str, &'static Value); 5] {
+fn all_templates() -> [(&'static str, &'static Value); 7] {
     [
         ("runner.yaml", runner()),
         ("member-role.yaml", member_role()),
         ("member-securityhub-role.yaml", security_hub_role()),
         ("org-reader-role.yaml", org_reader_role()),
         ("org-delegation-policy.yaml", org_delegation_policy()),
+        ("network.yaml", network()),
+        ("image-repository.yaml", image_repository()),
     ]
 }
 
@@ -123,7 +151,7 @@ fn member_role() -> &'static Value {
 }
 
 /// The template's resources of one type, by logical id.
-fn resources_of_type<'a>(template: &'a Value, ty: &str) -> Vec<(&'a str, &'a Value)> {
+pub(crate) fn resources_of_type<'a>(template: &'a Value, ty: &str) -> Vec<(&'a str, &'a Value)> {
     template["Resources"]
         .as_object()
         .expect("template has a Resources map")
@@ -143,7 +171,7 @@ fn get_att_arn_target(value: &Value) -> Option<&str> {
 }
 
 /// The one task definition's properties.
-fn task_definition(template: &Value) -> &Value {
+pub(crate) fn task_definition(template: &Value) -> &Value {
     let task_definitions = resources_of_type(template, "AWS::ECS::TaskDefinition");
     let [(_, task_definition)] = task_definitions.as_slice() else {
         panic!("runner.yaml should hold one task definition, found {task_definitions:?}");
@@ -170,7 +198,7 @@ fn only_role_id(template: &Value) -> &str {
 /// given: the chosen branch of every `Fn::If` on one of them, with the
 /// `AWS::NoValue` it may leave behind dropped from lists and maps. An
 /// `Fn::If` on any other condition stays, so both its branches still count.
-fn with_conditions(node: &Value, decided: &BTreeMap<&str, bool>) -> Option<Value> {
+pub(crate) fn with_conditions(node: &Value, decided: &BTreeMap<&str, bool>) -> Option<Value> {
     let no_value = serde_json::json!({ "Ref": "AWS::NoValue" });
     match node {
         Value::Object(map) => {
@@ -207,7 +235,7 @@ fn with_conditions(node: &Value, decided: &BTreeMap<&str, bool>) -> Option<Value
 /// `role_id`: its inline policies and any policy resource attached to it by
 /// `!Ref`. Its trust policy is not one of them, and neither are AWS managed
 /// policies (`ManagedPolicyArns`), whose contents are not in the template.
-fn permission_policies<'a>(template: &'a Value, role_id: &str) -> Vec<&'a Value> {
+pub(crate) fn permission_policies<'a>(template: &'a Value, role_id: &str) -> Vec<&'a Value> {
     let role = &template["Resources"][role_id];
     let mut documents: Vec<&Value> = role["Properties"]["Policies"]
         .as_array()
@@ -277,7 +305,7 @@ fn collect_allowed_actions(node: &Value, out: &mut BTreeSet<String>) {
     }
 }
 
-fn allowed_actions(documents: &[&Value]) -> BTreeSet<String> {
+pub(crate) fn allowed_actions(documents: &[&Value]) -> BTreeSet<String> {
     let mut actions = BTreeSet::new();
     for document in documents {
         collect_allowed_actions(document, &mut actions);
@@ -613,7 +641,7 @@ fn assert_trusts_only_the_scanner_with_the_external_id(name: &str, template: &Va
 }
 
 /// The one container of the runner's task definition.
-fn runner_container() -> &'static Value {
+pub(crate) fn runner_container() -> &'static Value {
     let containers = task_definition(runner())["ContainerDefinitions"]
         .as_array()
         .expect("the task definition has ContainerDefinitions");
@@ -748,8 +776,24 @@ fn templates_pass_cfn_lint() {
         .collect();
     templates.sort();
     assert!(!templates.is_empty(), "no templates in {}", dir.display());
+    let names: BTreeSet<String> = templates
+        .iter()
+        .filter_map(|path| path.file_name()?.to_str().map(str::to_owned))
+        .collect();
+    let checked: BTreeSet<String> = all_templates()
+        .iter()
+        .map(|(name, _)| name.to_string())
+        .collect();
+    assert_eq!(
+        names, checked,
+        "every template is checked by all_templates()"
+    );
     let mut cmd = Command::new(venv_tool("cfn-lint"));
-    cmd.env_clear().arg("--").args(&templates);
+    cmd.env_clear()
+        .arg("--regions")
+        .args(LINT_REGIONS)
+        .arg("--")
+        .args(&templates);
     let output = output_within(cmd, TOOL_TIMEOUT);
     assert!(
         output.status.success(),
@@ -808,6 +852,17 @@ async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
     management
         .cis_alarm_chain("us-east-1", "management-trail-logs")
         .await;
+    // A mute rule on that alarm, whose schedule is read.
+    emulator.front.add_mute_rule(MuteRule {
+        account: MANAGEMENT_ACCOUNT.into(),
+        region: "us-east-1".into(),
+        name: "maintenance".into(),
+        status: "SCHEDULED".into(),
+        expression: "cron(0 3 ? * SAT)".into(),
+        duration: "PT1H".into(),
+        expire: None,
+        alarms: vec!["kms-disable-delete".into()],
+    });
     management.bucket("us-east-1", "iam-reports").await;
     management
         .object(
@@ -822,10 +877,35 @@ async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
     // topic for the scan's summary (Publish).
     crate::changes::put_fixture_report(&management, "iam-reports", "cmkscan").await;
     let summary_topic = management.topic("us-east-1", "scan-summary", false).await;
-    // An enabled rule with a target in a member, whose targets are read.
+    // An enabled rule with a target in a member, whose targets are read: a
+    // topic encrypted with a key of the member (its policy read), and an
+    // event bus of another member (read with that member's role).
     let prod = emulator.account(&org.prod).await;
-    let topic = prod.topic("us-east-1", "prod-alerts", true).await;
+    let key = prod
+        .key_with_policy(
+            "us-east-1",
+            &format!(
+                r#"{{"Statement":[{{"Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{}:root"}},"Action":"kms:*","Resource":"*"}}]}}"#,
+                org.prod
+            ),
+        )
+        .await;
+    let topic = prod
+        .topic_with(
+            "us-east-1",
+            "prod-alerts",
+            true,
+            &[("KmsMasterKeyId", &key)],
+        )
+        .await;
     prod.rule("us-east-1", "kms-alerts", CIS_RULE, true, Some(&topic))
+        .await;
+    let dev_bus = emulator
+        .account(&org.dev)
+        .await
+        .event_bus("us-east-1", "dev-security", None)
+        .await;
+    prod.rule("us-east-1", "kms-to-dev", CIS_RULE, true, Some(&dev_bus))
         .await;
     prod.enable_security_hub("us-east-1").await;
 
@@ -838,6 +918,7 @@ async fn each_role_grants_exactly_what_its_identity_was_seen_calling() {
         .args(["--exceptions", "s3://iam-reports/exceptions.yaml"])
         .args(["--external-id", "sample-external-id", "--security-hub"])
         .args(["--sns-topic-arn", &summary_topic])
+        .args(["--heartbeat-namespace", "cmkscan/iam"])
         // The OU checks (DescribeOrganizationalUnit, ListParents) are made
         // only when OUs are named: an empty one left out changes nothing.
         .args(["--exclude-ous", &org.quarantine_ou]);

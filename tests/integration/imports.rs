@@ -13,10 +13,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// The stages, in pipeline order: the shared ground first (`aws`, `ids`),
-/// then the data's way from AWS to the places reports go, then the two
-/// orchestrators. `src/lib.rs` only declares and re-exports them; the
+/// then the data's way from AWS to the places reports go, the plan made
+/// from the evidence, then the two orchestrators. `src/lib.rs` only declares and re-exports them; the
 /// binary (`src/main.rs`, `src/cli/`) uses the library's public API.
-const STAGES: [&str; 12] = [
+const STAGES: [&str; 13] = [
     "aws",
     "ids",
     "facts",
@@ -27,6 +27,7 @@ const STAGES: [&str; 12] = [
     "history",
     "report",
     "sink",
+    "plan",
     "scan",
     "job",
 ];

@@ -4,8 +4,11 @@
 //!
 //! `ListAccountsForParent` (tests/integration/failures.rs) and `LookupEvents`
 //! (tests/integration/checks_keys.rs) are paged in their own tests.
-//! `DescribeAlarmsForMetric` has no pages: the API returns every alarm of
-//! the metric at once.
+//! `ListAlarmMuteRules`, which the front serves one rule a page, is paged in
+//! `checks_alerting_links.rs`. The other Query (XML) listings,
+//! `DescribeAlarms` and `ListSubscriptionsByTopic`, follow `NextToken`
+//! through the same `Throttle::pages` as these; moto answers them in one
+//! page and the front splits only JSON listings.
 
 use aws_sdk_eventbridge::types::Target;
 

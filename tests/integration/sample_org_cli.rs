@@ -1,10 +1,10 @@
 //! The binary, end to end: `cmkscan scan` with AWS_ENDPOINT_URL pointing at
 //! the seeded sample organisation in the emulator. The same run also shows
 //! that the AWS operations the binary really calls (with every option that
-//! makes calls: an upload, an exceptions file read from S3 and the Security
-//! Hub import) are exactly the catalogue (`Api::ALL`) that the IAM
-//! templates are checked against; the exceptions file, with nothing in it,
-//! changes no row.
+//! makes calls: an upload, an exceptions file read from S3, the Security
+//! Hub import, the summary and the heartbeat) are exactly the catalogue
+//! (`Api::ALL`) that the IAM templates are checked against; the exceptions
+//! file, with nothing in it, changes no row.
 
 use crate::support::cli::cmkscan_command;
 use crate::support::sample_org::{self, OPT_IN_REGION};
@@ -43,6 +43,7 @@ async fn scan_of_sample_org_gives_every_expected_verdict() {
         .args(["--exceptions", "s3://sample-reports/risk/exceptions.yaml"])
         .arg("--security-hub")
         .args(["--sns-topic-arn", &topic])
+        .args(["--heartbeat-namespace", "cmkscan/sample"])
         .arg("--output-dir")
         .arg(out_dir.path())
         .env("CMKSCAN_EXTERNAL_ID", "sample-external-id");

@@ -45,6 +45,24 @@ pub struct RecordedEvent {
     pub record: Value,
 }
 
+/// A CloudWatch alarm mute rule the front serves (`ListAlarmMuteRules`,
+/// `GetAlarmMuteRule`), which moto does not implement.
+#[derive(Debug, Clone)]
+pub struct MuteRule {
+    pub account: String,
+    pub region: String,
+    pub name: String,
+    /// `SCHEDULED`, `ACTIVE` or `EXPIRED`.
+    pub status: String,
+    /// `cron(…)` or `at(…)`.
+    pub expression: String,
+    /// ISO 8601, e.g. `PT4H`.
+    pub duration: String,
+    pub expire: Option<String>,
+    /// The alarms it mutes.
+    pub alarms: Vec<String>,
+}
+
 /// Which requests a [`Rule`] applies to; every field left `None` matches
 /// anything.
 #[derive(Debug, Clone, Default)]
@@ -251,6 +269,7 @@ struct State {
     /// Secret keys and session tokens moto issued through AssumeRole.
     issued_secrets: Vec<String>,
     events: Vec<RecordedEvent>,
+    mute_rules: Vec<MuteRule>,
     /// Checked in order; the first that matches and fires decides.
     rules: Vec<Rule>,
     rules_added: usize,
@@ -356,6 +375,11 @@ impl Front {
 
     pub fn add_event(&self, event: RecordedEvent) {
         self.state.lock().unwrap().events.push(event);
+    }
+
+    /// Serves `rule` to its account and region.
+    pub fn add_mute_rule(&self, rule: MuteRule) {
+        self.state.lock().unwrap().mute_rules.push(rule);
     }
 
     /// Injects `fault` into the requests `matcher` picks, as often as
@@ -763,6 +787,9 @@ async fn answer(
     if operation == "LookupEvents" {
         return Ok(lookup_events(state, caller, region, &req.body));
     }
+    if operation == "ListAlarmMuteRules" || operation == "GetAlarmMuteRule" {
+        return Ok(mute_rules(state, operation, caller, region, &req.body));
+    }
     if let Some(listing) = listing {
         return one_item_page(req, upstream, &listing, body).await;
     }
@@ -973,6 +1000,94 @@ fn fault_answer(
             }
         }
     }
+}
+
+/// Serves the seeded mute rules of the caller's account and region, as
+/// CloudWatch's Query API does: `ListAlarmMuteRules` (filtered by
+/// `AlarmName`, one rule a page so callers must follow `NextToken`) and
+/// `GetAlarmMuteRule`.
+fn mute_rules(
+    state: &Mutex<State>,
+    operation: &str,
+    account: &str,
+    region: &str,
+    body: &[u8],
+) -> Vec<u8> {
+    let state = state.lock().unwrap();
+    let here: Vec<&MuteRule> = state
+        .mute_rules
+        .iter()
+        .filter(|r| r.account == account && r.region == region)
+        .collect();
+    let arn = |r: &MuteRule| {
+        format!(
+            "arn:aws:cloudwatch:{region}:{account}:alarm-mute-rule:{}",
+            r.name
+        )
+    };
+    let expire = |r: &MuteRule| {
+        r.expire
+            .as_ref()
+            .map(|e| format!("<ExpireDate>{e}</ExpireDate>"))
+            .unwrap_or_default()
+    };
+    let xml = if operation == "ListAlarmMuteRules" {
+        let alarm = form_value(body, "AlarmName");
+        let offset: usize = form_value(body, "NextToken")
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
+        let matching: Vec<&&MuteRule> = here
+            .iter()
+            .filter(|r| alarm.as_ref().is_none_or(|a| r.alarms.contains(a)))
+            .collect();
+        let members: String = matching
+            .iter()
+            .skip(offset)
+            .take(1)
+            .map(|r| {
+                format!(
+                    "<member><AlarmMuteRuleArn>{}</AlarmMuteRuleArn>{}<Status>{}</Status><MuteType>RECURRING</MuteType><LastUpdatedTimestamp>2026-11-01T00:00:00Z</LastUpdatedTimestamp></member>",
+                    arn(r),
+                    expire(r),
+                    r.status
+                )
+            })
+            .collect();
+        let next = if offset + 1 < matching.len() {
+            format!("<NextToken>{}</NextToken>", offset + 1)
+        } else {
+            String::new()
+        };
+        format!(
+            "<ListAlarmMuteRulesResponse xmlns=\"http://monitoring.amazonaws.com/doc/2010-08-01/\"><ListAlarmMuteRulesResult><AlarmMuteRuleSummaries>{members}</AlarmMuteRuleSummaries>{next}</ListAlarmMuteRulesResult><ResponseMetadata><RequestId>front-0001</RequestId></ResponseMetadata></ListAlarmMuteRulesResponse>"
+        )
+    } else {
+        let name = form_value(body, "AlarmMuteRuleName").unwrap_or_default();
+        let Some(r) = here.iter().find(|r| r.name == name) else {
+            return error_response(
+                "cloudwatch",
+                false,
+                "404 Not Found",
+                "ResourceNotFoundException",
+                &format!("no alarm mute rule {name}"),
+            );
+        };
+        let targets: String = r
+            .alarms
+            .iter()
+            .map(|a| format!("<member>{a}</member>"))
+            .collect();
+        format!(
+            "<GetAlarmMuteRuleResponse xmlns=\"http://monitoring.amazonaws.com/doc/2010-08-01/\"><GetAlarmMuteRuleResult><Name>{}</Name><AlarmMuteRuleArn>{}</AlarmMuteRuleArn><Rule><Schedule><Expression>{}</Expression><Duration>{}</Duration></Schedule></Rule><MuteTargets><AlarmNames>{targets}</AlarmNames></MuteTargets><StartDate>2026-11-01T00:00:00Z</StartDate>{}<Status>{}</Status><MuteType>RECURRING</MuteType></GetAlarmMuteRuleResult><ResponseMetadata><RequestId>front-0002</RequestId></ResponseMetadata></GetAlarmMuteRuleResponse>",
+            r.name,
+            arn(r),
+            r.expression,
+            r.duration,
+            expire(r),
+            r.status
+        )
+    };
+    http_response("200 OK", "text/xml", &xml)
 }
 
 /// Serves seeded events one per page, so callers must follow NextToken.

@@ -12,6 +12,7 @@ pub mod pace;
 pub mod sample_org;
 pub mod seed;
 pub mod synthetic;
+pub mod terminal;
 pub mod wire;
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -106,6 +107,19 @@ impl Emulator {
         self.account(&id).await
     }
 
+    /// The organisation's id (`o-…`).
+    pub async fn organization_id(&self) -> String {
+        aws_sdk_organizations::Client::new(&self.runner_config().await)
+            .describe_organization()
+            .send()
+            .await
+            .expect("describe organization")
+            .organization()
+            .and_then(|o| o.id())
+            .expect("organization id")
+            .to_string()
+    }
+
     /// The organisation's root id (`r-…`).
     pub async fn root_id(&self) -> String {
         let org = aws_sdk_organizations::Client::new(&self.runner_config().await);
@@ -140,6 +154,17 @@ impl Emulator {
             .send()
             .await
             .expect("move account");
+    }
+
+    /// Disables CloudTrail's trusted access in Organizations: organisation
+    /// trails then stop logging for members.
+    pub async fn disable_cloudtrail_trusted_access(&self) {
+        aws_sdk_organizations::Client::new(&self.runner_config().await)
+            .disable_aws_service_access()
+            .service_principal(seed::CLOUDTRAIL_PRINCIPAL)
+            .send()
+            .await
+            .expect("disable trusted access for CloudTrail");
     }
 
     /// Closes an account: Organizations then lists it as SUSPENDED.

@@ -6,8 +6,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_cloudtrail::types::ReadWriteType;
 use serde_json::json;
 
-use super::front::RecordedEvent;
-use super::seed::{KeyState, Recording, Selectors, TrailSpec, CIS_RULE};
+use aws_sdk_eventbridge::types::Target;
+
+use super::front::{MuteRule, RecordedEvent};
+use super::seed::{events_may_publish, KeyState, Recording, Selectors, TrailSpec, CIS_RULE};
 use super::{Emulator, MANAGEMENT_ACCOUNT};
 
 pub const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
@@ -95,12 +97,35 @@ pub async fn seed(emulator: &Emulator) -> SampleOrg {
     // The role was never deployed in legacy: AssumeRole is refused.
     emulator.front.deny(&legacy.id, "AssumeRole");
 
-    // Management: an organisation trail to S3 only, an EventBridge rule in
-    // us-east-1, Config in us-east-1 only.
+    // Management: an organisation trail to S3 only (CloudTrail's trusted
+    // access enabled with it), an EventBridge rule in us-east-1 notifying a
+    // topic encrypted with its one key (whose policy lets EventBridge use
+    // it), the organisation's central security event bus there, Config in
+    // us-east-1 only.
     let mut org_trail = TrailSpec::multi_region("org-trail", "us-east-1");
     org_trail.organization = true;
     management.trail(org_trail).await;
-    let alerts = management.topic("us-east-1", "security-alerts", true).await;
+    let payments = management
+        .key_with_policy("us-east-1", &key_policy(MANAGEMENT_ACCOUNT))
+        .await;
+    aws_sdk_kms::Client::new(&management.at("us-east-1"))
+        .create_alias()
+        .alias_name("alias/payments")
+        .target_key_id(payments.rsplit('/').next().unwrap_or(&payments))
+        .send()
+        .await
+        .expect("create alias");
+    let alerts = management
+        .topic_with(
+            "us-east-1",
+            "security-alerts",
+            true,
+            &[("KmsMasterKeyId", "alias/payments")],
+        )
+        .await;
+    management
+        .set_topic_policy("us-east-1", &alerts, &events_may_publish(&alerts))
+        .await;
     management
         .rule(
             "us-east-1",
@@ -110,11 +135,22 @@ pub async fn seed(emulator: &Emulator) -> SampleOrg {
             Some(&alerts),
         )
         .await;
-    management
-        .recorder("us-east-1", Recording::AllSupported, true, true)
+    let organization_id = emulator.organization_id().await;
+    let security_bus = management
+        .event_bus("us-east-1", "security", Some(&bus_policy(&organization_id)))
         .await;
     management
-        .key("us-east-1", Some("alias/payments"), KeyState::Enabled)
+        .rule_on(
+            "us-east-1",
+            Some("security"),
+            "kms-from-members",
+            CIS_RULE,
+            true,
+            vec![target("notify", &alerts, None)],
+        )
+        .await;
+    management
+        .recorder("us-east-1", Recording::AllSupported, true, true)
         .await;
 
     // Prod: its own multi-region trail homed in eu-west-1 with the full CIS
@@ -125,6 +161,24 @@ pub async fn seed(emulator: &Emulator) -> SampleOrg {
     prod_trail.selectors = Selectors::Classic(true, ReadWriteType::WriteOnly, vec![]);
     prod.trail(prod_trail).await;
     prod.cis_alarm_chain("eu-west-1", "prod-trail-logs").await;
+    // Prod also forwards KMS events to the central security bus (its own
+    // alarm chain already covers it).
+    prod.rule_on(
+        "us-east-1",
+        None,
+        "kms-to-security",
+        CIS_RULE,
+        true,
+        vec![target(
+            "central",
+            &security_bus,
+            Some(&format!(
+                "arn:aws:iam::{}:role/forward-to-security",
+                prod.id
+            )),
+        )],
+    )
+    .await;
     prod.recorder(
         "us-east-1",
         Recording::Include(vec!["AWS::KMS::Key"]),
@@ -184,6 +238,17 @@ pub async fn seed(emulator: &Emulator) -> SampleOrg {
         true,
     )
     .await;
+    // Its alarm is muted during the weekly patch window.
+    emulator.front.add_mute_rule(MuteRule {
+        account: dev.id.clone(),
+        region: "us-east-1".into(),
+        name: "patch-window".into(),
+        status: "SCHEDULED".into(),
+        expression: "cron(0 2 ? * SUN)".into(),
+        duration: "PT4H".into(),
+        expire: None,
+        alarms: vec!["kms-disable".into()],
+    });
     let dev_eu_topic = dev.topic("eu-west-1", "dev-alerts", true).await;
     dev.rule(
         "eu-west-1",
@@ -206,6 +271,32 @@ pub async fn seed(emulator: &Emulator) -> SampleOrg {
         workloads_ou: workloads,
         quarantine_ou,
     }
+}
+
+/// A key policy delegating to the account's IAM and letting EventBridge and
+/// CloudWatch alarms publish to SNS topics encrypted with the key.
+fn key_policy(account: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Enable IAM User Permissions","Effect":"Allow","Principal":{{"AWS":"arn:aws:iam::{account}:root"}},"Action":"kms:*","Resource":"*"}},{{"Sid":"AllowAlertPublishers","Effect":"Allow","Principal":{{"Service":["events.amazonaws.com","cloudwatch.amazonaws.com"]}},"Action":["kms:Decrypt","kms:GenerateDataKey*"],"Resource":"*"}}]}}"#
+    )
+}
+
+/// The central security bus's policy: every account of the organisation may
+/// put events on it (they forward through a role, as PutTargets requires
+/// for an organisation-wide grant).
+fn bus_policy(organization_id: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"WholeOrganisation","Effect":"Allow","Principal":"*","Action":"events:PutEvents","Resource":"arn:aws:events:us-east-1:{MANAGEMENT_ACCOUNT}:event-bus/security","Condition":{{"StringEquals":{{"aws:PrincipalOrgID":"{organization_id}"}}}}}}]}}"#
+    )
+}
+
+fn target(id: &str, arn: &str, role: Option<&str>) -> Target {
+    Target::builder()
+        .id(id)
+        .arn(arn)
+        .set_role_arn(role.map(str::to_string))
+        .build()
+        .expect("target")
 }
 
 /// Every (account, region, check, status) row the scan must produce for

@@ -6,7 +6,9 @@ use aws_config::SdkConfig;
 use aws_sdk_cloudtrail::types::{
     AdvancedEventSelector, AdvancedFieldSelector, EventSelector, ReadWriteType,
 };
-use aws_sdk_cloudwatch::types::{ComparisonOperator, Statistic};
+use aws_sdk_cloudwatch::types::{
+    ComparisonOperator, Dimension, Metric, MetricDataQuery, MetricStat, StateValue, Statistic,
+};
 use aws_sdk_cloudwatchlogs::types::MetricTransformation;
 use aws_sdk_config::types::{
     ConfigurationRecorder, DeliveryChannel, ExclusionByResourceTypes, RecordingGroup,
@@ -17,6 +19,19 @@ use aws_types::region::Region;
 
 pub const CIS_FILTER: &str = "{($.eventSource = kms.amazonaws.com) && (($.eventName=DisableKey)||($.eventName=ScheduleKeyDeletion)) }";
 pub const CIS_RULE: &str = r#"{"source":["aws.kms"],"detail-type":["AWS API Call via CloudTrail"],"detail":{"eventSource":["kms.amazonaws.com"],"eventName":["DisableKey","ScheduleKeyDeletion"]}}"#;
+
+/// CloudTrail's service principal, whose trusted access organisation
+/// trails need.
+pub const CLOUDTRAIL_PRINCIPAL: &str = "cloudtrail.amazonaws.com";
+
+/// A topic policy statement letting EventBridge publish to `topic`, as the
+/// EventBridge console adds it ("Your Amazon SNS topic's resource-based
+/// policy must allow EventBridge").
+pub fn events_may_publish(topic: &str) -> String {
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"AllowEventBridge","Effect":"Allow","Principal":{{"Service":"events.amazonaws.com"}},"Action":"sns:Publish","Resource":"{topic}"}}]}}"#
+    )
+}
 
 /// Seeds one account; `config` carries that account's credentials.
 pub struct Account {
@@ -67,6 +82,10 @@ pub struct AlarmRule {
     pub threshold: f64,
     pub evaluation_periods: i32,
     pub datapoints_to_alarm: Option<i32>,
+    /// `TreatMissingData`; `None` leaves AWS's default (`missing`).
+    pub treat_missing_data: Option<&'static str>,
+    /// The alarm's metric dimensions (name, value).
+    pub dimensions: Vec<(&'static str, &'static str)>,
 }
 
 impl Default for AlarmRule {
@@ -77,6 +96,8 @@ impl Default for AlarmRule {
             threshold: 1.0,
             evaluation_periods: 1,
             datapoints_to_alarm: None,
+            treat_missing_data: None,
+            dimensions: Vec::new(),
         }
     }
 }
@@ -153,6 +174,17 @@ impl Account {
             Some(name) => Some(self.log_group(region, name).await),
             None => None,
         };
+        if spec.organization {
+            // AWS refuses an organisation trail until CloudTrail has trusted
+            // access (CloudTrailAccessNotEnabledException); moto does not
+            // check, so enable it here, as AWS would have it.
+            aws_sdk_organizations::Client::new(&self.at(region))
+                .enable_aws_service_access()
+                .service_principal(CLOUDTRAIL_PRINCIPAL)
+                .send()
+                .await
+                .expect("enable trusted access for CloudTrail");
+        }
         let cloudtrail = aws_sdk_cloudtrail::Client::new(&self.at(region));
         let mut request = cloudtrail
             .create_trail()
@@ -247,19 +279,37 @@ impl Account {
         metric: &str,
         metric_value: &str,
     ) {
+        self.metric_filter_with(region, log_group, name, pattern, metric, |t| {
+            t.metric_value(metric_value)
+        })
+        .await;
+    }
+
+    /// [`Account::metric_filter`] with its metric transformation (value 1,
+    /// namespace `CISBenchmark`) edited by `edit`: a default value,
+    /// dimensions, a unit.
+    pub async fn metric_filter_with(
+        &self,
+        region: &str,
+        log_group: &str,
+        name: &str,
+        pattern: &str,
+        metric: &str,
+        edit: impl FnOnce(
+            aws_sdk_cloudwatchlogs::types::builders::MetricTransformationBuilder,
+        )
+            -> aws_sdk_cloudwatchlogs::types::builders::MetricTransformationBuilder,
+    ) {
         let logs = aws_sdk_cloudwatchlogs::Client::new(&self.at(region));
+        let transformation = MetricTransformation::builder()
+            .metric_name(metric)
+            .metric_namespace("CISBenchmark")
+            .metric_value("1");
         logs.put_metric_filter()
             .log_group_name(log_group)
             .filter_name(name)
             .filter_pattern(pattern)
-            .metric_transformations(
-                MetricTransformation::builder()
-                    .metric_name(metric)
-                    .metric_namespace("CISBenchmark")
-                    .metric_value(metric_value)
-                    .build()
-                    .expect("metric transformation"),
-            )
+            .metric_transformations(edit(transformation).build().expect("metric transformation"))
             .send()
             .await
             .expect("put metric filter");
@@ -267,10 +317,28 @@ impl Account {
 
     /// An SNS topic, with one confirmed subscription when `subscribed`.
     pub async fn topic(&self, region: &str, name: &str, subscribed: bool) -> String {
+        self.topic_with(region, name, subscribed, &[]).await
+    }
+
+    /// [`Account::topic`] created with these attributes (`KmsMasterKeyId`,
+    /// `Policy`, …).
+    pub async fn topic_with(
+        &self,
+        region: &str,
+        name: &str,
+        subscribed: bool,
+        attributes: &[(&str, &str)],
+    ) -> String {
         let sns = aws_sdk_sns::Client::new(&self.at(region));
         let arn = sns
             .create_topic()
             .name(name)
+            .set_attributes(Some(
+                attributes
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ))
             .send()
             .await
             .expect("create topic")
@@ -287,6 +355,120 @@ impl Account {
                 .expect("subscribe");
         }
         arn
+    }
+
+    /// An SNS topic EventBridge may publish to (its policy says so), with
+    /// one confirmed subscription.
+    pub async fn events_topic(&self, region: &str, name: &str) -> String {
+        let arn = self.topic(region, name, true).await;
+        self.set_topic_policy(region, &arn, &events_may_publish(&arn))
+            .await;
+        arn
+    }
+
+    pub async fn set_topic_policy(&self, region: &str, topic: &str, policy: &str) {
+        aws_sdk_sns::Client::new(&self.at(region))
+            .set_topic_attributes()
+            .topic_arn(topic)
+            .attribute_name("Policy")
+            .attribute_value(policy)
+            .send()
+            .await
+            .expect("set topic policy");
+    }
+
+    /// A confirmed email subscription to `topic` with a filter policy.
+    pub async fn filtered_subscription(
+        &self,
+        region: &str,
+        topic: &str,
+        policy: &str,
+        scope: &str,
+    ) {
+        aws_sdk_sns::Client::new(&self.at(region))
+            .subscribe()
+            .topic_arn(topic)
+            .protocol("email")
+            .endpoint("filtered@example.com")
+            .attributes("FilterPolicy", policy)
+            .attributes("FilterPolicyScope", scope)
+            .send()
+            .await
+            .expect("subscribe with a filter policy");
+    }
+
+    /// A customer managed key with `policy`; its ARN.
+    pub async fn key_with_policy(&self, region: &str, policy: &str) -> String {
+        aws_sdk_kms::Client::new(&self.at(region))
+            .create_key()
+            .policy(policy)
+            .send()
+            .await
+            .expect("create key")
+            .key_metadata()
+            .and_then(|m| m.arn())
+            .expect("key arn")
+            .to_string()
+    }
+
+    /// Sets an alarm's state, as CloudWatch would after evaluating it.
+    pub async fn set_alarm_state(&self, region: &str, name: &str, state: StateValue) {
+        aws_sdk_cloudwatch::Client::new(&self.at(region))
+            .set_alarm_state()
+            .alarm_name(name)
+            .state_value(state)
+            .state_reason("seeded")
+            .send()
+            .await
+            .expect("set alarm state");
+    }
+
+    /// A metric math alarm returning `expression` over `m1`, the metric
+    /// `CISBenchmark/<metric>` read with `stat` over 5 minutes; ≥ 1 over one
+    /// period.
+    pub async fn math_alarm(
+        &self,
+        region: &str,
+        name: &str,
+        metric: &str,
+        expression: &str,
+        stat: &str,
+        actions: &[&str],
+    ) {
+        let m1 = MetricDataQuery::builder()
+            .id("m1")
+            .return_data(false)
+            .metric_stat(
+                MetricStat::builder()
+                    .metric(
+                        Metric::builder()
+                            .namespace("CISBenchmark")
+                            .metric_name(metric)
+                            .build(),
+                    )
+                    .period(300)
+                    .stat(stat)
+                    .build(),
+            )
+            .build();
+        let e1 = MetricDataQuery::builder()
+            .id("e1")
+            .expression(expression)
+            .return_data(true)
+            .build();
+        aws_sdk_cloudwatch::Client::new(&self.at(region))
+            .put_metric_alarm()
+            .alarm_name(name)
+            .metrics(m1)
+            .metrics(e1)
+            .evaluation_periods(1)
+            .threshold(1.0)
+            .comparison_operator(ComparisonOperator::GreaterThanOrEqualToThreshold)
+            .actions_enabled(true)
+            .set_alarm_actions(Some(actions.iter().map(|a| a.to_string()).collect()))
+            .send()
+            .await
+            .expect("put metric math alarm");
     }
 
     /// A CIS alarm: Sum ≥ 1 over one 5-minute period.
@@ -334,12 +516,21 @@ impl Account {
             .comparison_operator(rule.comparison)
             .actions_enabled(actions_enabled)
             .set_alarm_actions(Some(actions.iter().map(|a| a.to_string()).collect()))
+            .set_treat_missing_data(rule.treat_missing_data.map(str::to_string))
+            .set_dimensions(Some(
+                rule.dimensions
+                    .iter()
+                    .map(|(name, value)| Dimension::builder().name(*name).value(*value).build())
+                    .collect(),
+            ))
             .send()
             .await
             .expect("put metric alarm");
     }
 
-    /// The full CIS chain on a log group: filter, alarm, subscribed topic.
+    /// The full CIS chain on a log group: filter, alarm (as the CIS
+    /// benchmark's example makes it: missing data left `missing`),
+    /// subscribed topic.
     pub async fn cis_alarm_chain(&self, region: &str, log_group: &str) {
         self.metric_filter(
             region,
@@ -434,10 +625,35 @@ impl Account {
         enabled: bool,
         target: Option<&str>,
     ) {
+        let targets = target
+            .map(|arn| {
+                Target::builder()
+                    .id("notify")
+                    .arn(arn)
+                    .build()
+                    .expect("target")
+            })
+            .into_iter()
+            .collect();
+        self.rule_on(region, None, name, pattern, enabled, targets)
+            .await;
+    }
+
+    /// A rule on `bus` (`None`: the default bus) with these targets.
+    pub async fn rule_on(
+        &self,
+        region: &str,
+        bus: Option<&str>,
+        name: &str,
+        pattern: &str,
+        enabled: bool,
+        targets: Vec<Target>,
+    ) {
         let events = aws_sdk_eventbridge::Client::new(&self.at(region));
         events
             .put_rule()
             .name(name)
+            .set_event_bus_name(bus.map(str::to_string))
             .event_pattern(pattern)
             .state(if enabled {
                 RuleState::Enabled
@@ -447,21 +663,40 @@ impl Account {
             .send()
             .await
             .expect("put rule");
-        if let Some(arn) = target {
+        if !targets.is_empty() {
             events
                 .put_targets()
                 .rule(name)
-                .targets(
-                    Target::builder()
-                        .id("notify")
-                        .arn(arn)
-                        .build()
-                        .expect("target"),
-                )
+                .set_event_bus_name(bus.map(str::to_string))
+                .set_targets(Some(targets))
                 .send()
                 .await
                 .expect("put targets");
         }
+    }
+
+    /// A custom event bus with `policy` (who may put events on it); its ARN.
+    pub async fn event_bus(&self, region: &str, name: &str, policy: Option<&str>) -> String {
+        let events = aws_sdk_eventbridge::Client::new(&self.at(region));
+        let arn = events
+            .create_event_bus()
+            .name(name)
+            .send()
+            .await
+            .expect("create event bus")
+            .event_bus_arn()
+            .expect("event bus arn")
+            .to_string();
+        if let Some(policy) = policy {
+            events
+                .put_permission()
+                .event_bus_name(name)
+                .policy(policy)
+                .send()
+                .await
+                .expect("put event bus permission");
+        }
+        arn
     }
 
     /// Stops the `default` recorder, as an administrator would.

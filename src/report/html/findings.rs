@@ -173,5 +173,11 @@ pub(super) fn finding_row(
     if let Some(mark) = &finding.exception {
         exception_note(page, mark, exceptions)?;
     }
+    if finding.status == Status::Fail {
+        // Where `cmkscan plan` links the row to its plan (`link_plan`).
+        page.raw(PLAN_MARKER)?;
+        page.text(&plan_anchor(finding))?;
+        page.raw("-->")?;
+    }
     page.raw("</td></tr>\n")
 }

@@ -33,7 +33,7 @@ use crate::checks::catalog::{CheckId, Status, StatusCounts};
 use crate::checks::{ExceptionMark, ExceptionState};
 use crate::checks::{Finding, ACCOUNT_WIDE};
 use crate::exceptions::{format_date, ExceptionOutcome};
-use crate::findings::{KeyActivity, KeyPlace, PendingKey, TimeLeft};
+use crate::findings::{plan_anchor, KeyActivity, KeyPlace, PendingKey, TimeLeft};
 use exceptions::{accepted, exception_note};
 pub use markup::Markup;
 use organisation::{grid, AccountRollup, Organisation};
@@ -53,6 +53,52 @@ const UNREACHABLE_LISTED: usize = 5;
 const ROWS_IN_VIEW: usize = 25;
 /// A key deleted within this many days is highlighted.
 const SOON_DAYS: u64 = 7;
+
+/// Opens the comment after each FAIL row's detail that names the row's
+/// section of a plan (`findings::plan_anchor`); [`link_plan`] turns it
+/// into a link when a plan is written beside the page. Text from AWS is
+/// escaped, so it can never contain this.
+const PLAN_MARKER: &str = "<!--plan:";
+
+/// `html` (a report.html of scan `scan_id`) with the FAIL rows whose
+/// anchor is in `sections` (anchor → step id) linked to that section of
+/// `plan.md` beside it; `None` when the page is not that scan's report.
+pub fn link_plan(html: &str, scan_id: &str, sections: &BTreeMap<String, String>) -> Option<String> {
+    let mut title = b"<title>cmkscan report ".to_vec();
+    markup::escape(scan_id, &mut title).ok()?;
+    title.extend_from_slice(b"</title>");
+    if !html.contains(std::str::from_utf8(&title).ok()?) {
+        return None;
+    }
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    let mut out = String::with_capacity(html.len() + 64 * sections.len());
+    let mut rest = html;
+    while let Some(at) = rest.find(PLAN_MARKER) {
+        let after = &rest[at + PLAN_MARKER.len()..];
+        let Some(end) = after.find("-->") else {
+            break;
+        };
+        let anchor = &after[..end];
+        out.push_str(&rest[..at]);
+        match sections.get(anchor) {
+            Some(step) if plain(anchor) && plain(step) => {
+                out.push_str(" <a class=\"plan\" href=\"plan.md#");
+                out.push_str(anchor);
+                out.push_str("\">plan ");
+                out.push_str(step);
+                out.push_str("</a>");
+            }
+            _ => out.push_str(&rest[at..at + PLAN_MARKER.len() + end + 3]),
+        }
+        rest = &after[end + 3..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
 
 /// The page, from the same report the CSV and JSON are written from.
 pub struct HtmlPage<'a> {
