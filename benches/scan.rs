@@ -871,9 +871,10 @@ struct Member<'a> {
 ///   none for the management account), then its regions in parallel. A
 ///   region takes the longer of its LookupEvents requests at 2 a second
 ///   ((k − 1) / 2 s + one round trip) and its longest chain of dependent
-///   calls (DescribeTrails → DescribeMetricFilters → DescribeAlarmsForMetric
-///   → ListSubscriptionsByTopic where the account has an alarm chain, else
-///   ListKeys → DescribeKey: 2 round trips).
+///   calls (DescribeTrails → DescribeMetricFilters → DescribeAlarms →
+///   ListSubscriptionsByTopic → GetTopicAttributes →
+///   GetSubscriptionAttributes where the account has an alarm chain with a
+///   subscriber, 6 round trips; else ListKeys → DescribeKey: 2).
 /// - At most `--concurrency` members are scanned at once, in listing order;
 ///   the management account (the first listed) runs beside them from the
 ///   start, and members' verdicts need its organisation trails.
@@ -882,7 +883,7 @@ fn lower_bound(accounts: &[Member], walk: &[ListRequest], settings: &Settings) -
     let lookup_rate = 2.0;
     let list_rate = 1.0;
     let account_path = |account: &Seeded, entry_round_trips: f64| {
-        let chain = if account.alarm_chain { 4.0 } else { 2.0 } * rtt;
+        let chain = if account.alarm_chain { 6.0 } else { 2.0 } * rtt;
         let regions = account
             .lookups_per_region
             .iter()
