@@ -27,7 +27,11 @@
 //!   its template's recording under its own id
 //!   (`tests/support/synthetic.rs` says what is synthesised), with
 //!   `--security-hub` (`CMKSCAN_BENCH_SECURITY_HUB=0` leaves it out) against
-//!   a synthesised Security Hub paced at its published quotas.
+//!   a synthesised Security Hub paced at its published quotas; then what
+//!   the import costs (finding ingestion events per account × region
+//!   against the free tier) and the comparison with a previous report at
+//!   that size (`cmkscan diff` and `cmkscan evaluate --previous`: wall,
+//!   CPU, peak RSS).
 //!
 //! Settings come from the environment (defaults in brackets):
 //! `CMKSCAN_BENCH_ACCOUNTS` [200] members, `CMKSCAN_BENCH_REGIONS` [4],
@@ -178,9 +182,9 @@ struct Seeded {
     /// LookupEvents requests each region needs: one page per event (the
     /// front serves one a page), at least one per event name.
     lookups_per_region: Vec<usize>,
-    /// Has its own trail with a log group, so its scan follows the chain
-    /// DescribeTrails → DescribeMetricFilters → DescribeAlarmsForMetric →
-    /// ListSubscriptionsByTopic (four dependent calls).
+    /// Has its own trail with a log group, so its scan follows the alarm
+    /// chain to the topic's subscriber (six dependent calls, see
+    /// [`lower_bound`]).
     alarm_chain: bool,
 }
 
@@ -423,6 +427,7 @@ fn synthetic(
     if settings.security_hub {
         print_import(&run, &stats, settings);
     }
+    compare(run.dir.as_ref().expect("the run's report").path());
 }
 
 /// Security Hub: time, requests, and what the ingestion costs.
@@ -444,6 +449,54 @@ fn print_import(run: &Run, stats: &BTreeMap<String, OperationStats>, settings: &
             run.security_hub
         );
     }
+    print_ingestion_cost(run.dir.as_ref().expect("the run's report").path());
+}
+
+/// Security Hub CSPM's price for findings imported from other products:
+/// 10,000 finding ingestion events free per account per region a month,
+/// then $0.00003 an event (us-east-1 list price, 2026).
+const FREE_EVENTS_A_MONTH: f64 = 10_000.0;
+const PRICE_PER_EVENT: f64 = 0.00003;
+/// A weekly schedule: 52 runs a year.
+const RUNS_A_MONTH: f64 = 52.0 / 12.0;
+
+/// What importing every finding of each weekly run costs: the rows of
+/// findings.csv per account × region they are imported into (a `global`
+/// row into the runner's region), each an ingestion event every run.
+fn print_ingestion_cost(report: &Path) {
+    let mut per_key: HashMap<(String, String), u64> = HashMap::new();
+    let mut rows = csv::Reader::from_path(report.join("findings.csv")).expect("findings.csv");
+    let headers = rows.headers().expect("header").clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("findings.csv has no {name} column"))
+    };
+    let (account, region) = (column("account_id"), column("region"));
+    for row in rows.records() {
+        let row = row.expect("findings.csv row");
+        let region = match &row[region] {
+            "global" => support::REGION,
+            other => other,
+        };
+        *per_key
+            .entry((row[account].to_string(), region.to_string()))
+            .or_default() += 1;
+    }
+    let events: u64 = per_key.values().sum();
+    let most = per_key.values().copied().max().unwrap_or(0);
+    let cost: f64 = per_key
+        .values()
+        .map(|&n| (n as f64 * RUNS_A_MONTH - FREE_EVENTS_A_MONTH).max(0.0) * PRICE_PER_EVENT)
+        .sum();
+    println!(
+        "Security Hub ingestion: {events} events a run over {} account-regions, at most {most} \
+         in one ({:.0} a month at one run a week, against {FREE_EVENTS_A_MONTH:.0} free per \
+         account-region a month): ${cost:.2} a month beyond the free tier",
+        per_key.len(),
+        most as f64 * RUNS_A_MONTH
+    );
 }
 
 /// The listing of the moto organisation without OUs: the root's accounts
@@ -487,6 +540,8 @@ struct Run {
     report_written: Option<Duration>,
     /// The scan's CPU and peak when report.html appeared (polled).
     at_report: Option<AtReport>,
+    /// The report files, kept until the run is dropped.
+    dir: Option<tempfile::TempDir>,
 }
 
 /// The report files, in the order they are written.
@@ -651,7 +706,66 @@ fn run(pace: &Pace, settings: &Settings, extra: &[&str]) -> Run {
             }
         }
     }
+    run.dir = Some(out);
     run
+}
+
+/// Comparing with the previous report at the scan's size, each command's
+/// wall time, CPU and peak RSS: `cmkscan diff` of the scan's findings.csv
+/// against its findings.json (every row read by both readers, sorted on
+/// disk and matched; the same rows, so no change), and `cmkscan evaluate`
+/// of its facts.json.gz with `--previous` its findings.json (the whole
+/// report written again from the evidence, and compared).
+fn compare(report: &Path) {
+    let out = tempfile::tempdir().expect("temp dir");
+    let measure = |what: &str, args: &[&std::ffi::OsStr]| {
+        let started = Instant::now();
+        // No AWS: an endpoint nothing listens on.
+        let mut command = support::cli::cmkscan_command("http://127.0.0.1:9");
+        // Reaped by wait4 below, which std's Child cannot see.
+        #[allow(clippy::zombie_processes)]
+        let child = command
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start cmkscan");
+        let usage = wait_with_rusage(child.id(), &out.path().join("none"), started);
+        assert!(
+            usage.status == 0,
+            "{what} exited with status {}",
+            usage.status
+        );
+        println!(
+            "{what}: wall {:.2} s | CPU {:.2} s | peak RSS {:.1} MiB",
+            started.elapsed().as_secs_f64(),
+            (usage.user + usage.sys).as_secs_f64(),
+            usage.peak_rss_kib as f64 / 1024.0
+        );
+    };
+    let changes = out.path().join("changes.csv");
+    measure(
+        "compare: cmkscan diff findings.csv findings.json --output changes.csv",
+        &[
+            "diff".as_ref(),
+            report.join("findings.csv").as_os_str(),
+            report.join("findings.json").as_os_str(),
+            "--output".as_ref(),
+            changes.as_os_str(),
+        ],
+    );
+    let evaluated = out.path().join("evaluated");
+    measure(
+        "compare: cmkscan evaluate facts.json.gz --previous findings.json",
+        &[
+            "evaluate".as_ref(),
+            report.join("facts.json.gz").as_os_str(),
+            "--previous".as_ref(),
+            report.join("findings.json").as_os_str(),
+            "--output-dir".as_ref(),
+            evaluated.as_os_str(),
+        ],
+    );
 }
 
 /// Opens the scan's `report.html` in headless Chromium, timed.
@@ -767,6 +881,7 @@ fn read_report(dir: &Path, wall: Duration, usage: Usage) -> Run {
         page: Page::default(),
         outputs: Vec::new(),
         report_written: None,
+        dir: None,
     }
 }
 
