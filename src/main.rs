@@ -22,11 +22,12 @@ fn main() -> ExitCode {
         color: cli.color,
     };
     init_logging(terminal);
-    // As many threads as the task has cores: at 10,000 accounts × 17
-    // regions the requests' own CPU (signing, parsing, the SDK) is more than
-    // one core keeps up with while Organizations lists 20 accounts a second
-    // (docs/performance.md). With one core, one thread: a multi-threaded
-    // runtime there only hands each response across threads.
+    // As many threads as the process may use cores: at 17 regions the
+    // requests' own CPU (signing, parsing, the SDK) is close to a whole
+    // core at the pace Organizations lists accounts (0.9 of one at 10,000
+    // accounts, docs/performance.md), so with more cores the scan spreads
+    // over them. With one core, one thread: a multi-threaded runtime there
+    // only hands each response across threads.
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let mut builder = if cores > 1 {
         let mut builder = tokio::runtime::Builder::new_multi_thread();
