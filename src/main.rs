@@ -23,11 +23,11 @@ fn main() -> ExitCode {
     };
     init_logging(terminal);
     // As many threads as the process may use cores: at 17 regions the
-    // requests' own CPU (signing, parsing, the SDK) is close to a whole
-    // core at the pace Organizations lists accounts (0.9 of one at 10,000
-    // accounts, docs/performance.md), so with more cores the scan spreads
-    // over them. With one core, one thread: a multi-threaded runtime there
-    // only hands each response across threads.
+    // requests' own CPU (signing, parsing, the SDK) keeps one core 77%
+    // busy at the pace Organizations lists accounts (10,000 accounts,
+    // docs/performance.md), so with more cores the scan spreads over them
+    // and keeps that margin. With one core, one thread: a multi-threaded
+    // runtime there only hands each response across threads.
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let mut builder = if cores > 1 {
         let mut builder = tokio::runtime::Builder::new_multi_thread();
