@@ -18,12 +18,28 @@
 //!   the scan walks the whole OU tree and scans nothing, so its wall time
 //!   and Organizations requests are the listing's. Run alone, it seeds the
 //!   members without their resources and skips the warm-up scan.
+//! - **synthetic**: the largest organisations, which the emulator cannot
+//!   hold (`scripts/bench.sh large`: 10,000 members × 17 regions).
+//!   `CMKSCAN_BENCH_TEMPLATES` members are seeded and scanned for real (the
+//!   warm-up, then a recorded raw scan: "template"), then a replay, paced
+//!   the same way, of an organisation of `CMKSCAN_BENCH_ACCOUNTS` members
+//!   in a synthetic OU tree of realistic shape, each member answered with
+//!   its template's recording under its own id
+//!   (`tests/support/synthetic.rs` says what is synthesised), with
+//!   `--security-hub` (`CMKSCAN_BENCH_SECURITY_HUB=0` leaves it out) against
+//!   a synthesised Security Hub paced at its published quotas; then what
+//!   the import costs (finding ingestion events per account × region
+//!   against the free tier) and the comparison with a previous report at
+//!   that size (`cmkscan diff` and `cmkscan evaluate --previous`: wall,
+//!   CPU, peak RSS).
 //!
 //! Settings come from the environment (defaults in brackets):
 //! `CMKSCAN_BENCH_ACCOUNTS` [200] members, `CMKSCAN_BENCH_REGIONS` [4],
 //! `CMKSCAN_BENCH_LATENCY_MS` [50], `CMKSCAN_BENCH_CONCURRENCY` [64],
 //! `CMKSCAN_BENCH_MODES` [raw,paced,replay] (replay needs raw first; or
-//! listing), `CMKSCAN_BENCH_OUS` [0] organizational units (a fifth of them
+//! listing; or synthetic), `CMKSCAN_BENCH_TEMPLATES` [100] (synthetic),
+//! `CMKSCAN_BENCH_SECURITY_HUB` [1] (synthetic),
+//! `CMKSCAN_BENCH_OUS` [0] organizational units (a fifth of them
 //! under the root, the others spread under those; members spread over the
 //! OUs without children),
 //! `CMKSCAN_BENCH_WRAP` [unset] (a profiler command the measured scans
@@ -33,7 +49,9 @@
 //!
 //! Each measured scan's `report.html` is also opened in headless Chromium
 //! (`tests/support/chromium.rs`): its size and the time Chromium takes to
-//! load it and dump its DOM, and to load it and take a screenshot.
+//! load it and dump its DOM, and to load it and take a screenshot. Each
+//! output file's size and write time (its last modification less its
+//! creation: each is created, written and renamed in turn) are printed.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -47,8 +65,11 @@ use futures::StreamExt;
 use support::pace::{OperationStats, Pace, PaceConfig, Tape};
 use support::sample_org::key_event;
 use support::seed::{KeyState, Recording, TrailSpec, CIS_RULE};
+use support::synthetic::{ListRequest, SyntheticOrg};
 
-const ALL_REGIONS: [&str; 8] = [
+/// The 17 regions every account has enabled by default (no opt-in), the
+/// first four those of the earlier measurements.
+const ALL_REGIONS: [&str; 17] = [
     "us-east-1",
     "eu-west-1",
     "ap-southeast-2",
@@ -57,14 +78,31 @@ const ALL_REGIONS: [&str; 8] = [
     "ap-northeast-1",
     "sa-east-1",
     "ca-central-1",
+    "us-east-2",
+    "us-west-1",
+    "ap-south-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-southeast-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-north-1",
 ];
-/// AWS's quotas the pacer enforces, per key (account × region × API).
-const QUOTAS: [(&str, u32); 4] = [
+/// AWS's quotas the pacer enforces, per key (account × region × API):
+/// CloudTrail's LookupEvents, the Organizations listing, and Security
+/// Hub's published rates (BatchImportFindings 10 a second with a burst of
+/// 30, GetFindings 3 with a burst of 6; the pacer's bucket holds one
+/// second's worth, so it is the stricter).
+const QUOTAS: [(&str, u32); 6] = [
     ("LookupEvents", 2),
     ("ListRoots", 1),
     ("ListAccountsForParent", 1),
     ("ListOrganizationalUnitsForParent", 1),
+    ("BatchImportFindings", 10),
+    ("GetFindings", 3),
 ];
+/// The import role the synthetic mode's `--security-hub` assumes.
+const IMPORT_ROLE: &str = "CmkScanSecurityHubImport";
 /// Accounts per ListAccountsForParent page: AWS's maximum, which cmkscan
 /// asks for.
 const PAGE: usize = 20;
@@ -76,6 +114,12 @@ struct Settings {
     concurrency: usize,
     modes: Vec<String>,
     ous: usize,
+    /// Synthetic mode: members seeded in the emulator, whose answers the
+    /// synthetic members repeat.
+    templates: usize,
+    /// Synthetic mode: import the findings into (a synthesised) Security
+    /// Hub.
+    security_hub: bool,
 }
 
 impl Settings {
@@ -83,6 +127,19 @@ impl Settings {
     /// warm-up scan.
     fn listing_only(&self) -> bool {
         self.modes.iter().all(|mode| mode == "listing")
+    }
+
+    fn synthetic(&self) -> bool {
+        self.modes.iter().any(|mode| mode == "synthetic")
+    }
+
+    /// Members seeded into the emulator.
+    fn seeded_members(&self) -> usize {
+        if self.synthetic() {
+            self.templates
+        } else {
+            self.members
+        }
     }
 }
 
@@ -113,18 +170,21 @@ impl Settings {
                 .map(str::to_string)
                 .collect(),
             ous: env_or("CMKSCAN_BENCH_OUS", 0),
+            templates: env_or("CMKSCAN_BENCH_TEMPLATES", 100),
+            security_hub: env_or("CMKSCAN_BENCH_SECURITY_HUB", 1u8) == 1,
         }
     }
 }
 
 /// What was seeded in an account, as far as the lower bound needs it.
+#[derive(Clone)]
 struct Seeded {
     /// LookupEvents requests each region needs: one page per event (the
     /// front serves one a page), at least one per event name.
     lookups_per_region: Vec<usize>,
-    /// Has its own trail with a log group, so its scan follows the chain
-    /// DescribeTrails → DescribeMetricFilters → DescribeAlarmsForMetric →
-    /// ListSubscriptionsByTopic (four dependent calls).
+    /// Has its own trail with a log group, so its scan follows the alarm
+    /// chain to the topic's subscriber (six dependent calls, see
+    /// [`lower_bound`]).
     alarm_chain: bool,
 }
 
@@ -139,7 +199,7 @@ fn main() {
     println!(
         "seeded {} accounts (management + {} members) x {} regions ({}) in {} OUs in {:.0} s",
         seeded.len(),
-        settings.members,
+        settings.seeded_members(),
         settings.regions.len(),
         settings.regions.join(","),
         settings.ous,
@@ -154,21 +214,26 @@ fn main() {
         println!("warm-up scan: {:.1} s", warm_up.wall.as_secs_f64());
     }
 
+    let paced = |tape, synthetic| PaceConfig {
+        latency: settings.latency,
+        quotas: QUOTAS.iter().map(|(op, q)| (op.to_string(), *q)).collect(),
+        tape,
+        synthetic,
+    };
     let mut raw_throughput = None;
     for mode in &settings.modes {
-        let paced = |tape| PaceConfig {
-            latency: settings.latency,
-            quotas: QUOTAS.iter().map(|(op, q)| (op.to_string(), *q)).collect(),
-            tape,
-        };
+        if mode == "synthetic" {
+            synthetic(&runtime, &emulator, &pace, &settings, &seeded);
+            continue;
+        }
         let config = match mode.as_str() {
             "raw" => PaceConfig {
                 tape: Tape::Record,
                 ..PaceConfig::default()
             },
-            "paced" | "listing" => paced(Tape::Off),
-            "replay" => paced(Tape::Replay),
-            other => panic!("unknown mode {other}: use raw, paced, replay or listing"),
+            "paced" | "listing" => paced(Tape::Off, None),
+            "replay" => paced(Tape::Replay, None),
+            other => panic!("unknown mode {other}: use raw, paced, replay, listing or synthetic"),
         };
         pace.reset(config);
         // No organisation has this account: everything is listed, nothing
@@ -207,7 +272,15 @@ fn main() {
             println!("no lower bound: it assumes every account directly under the root");
             continue;
         }
-        let bound = lower_bound(&seeded, &settings);
+        let flat = flat_walk(seeded.len());
+        let accounts: Vec<Member> = seeded
+            .iter()
+            .map(|(_, seeded)| Member {
+                seeded,
+                scanned: true,
+            })
+            .collect();
+        let bound = lower_bound(&accounts, &flat, &settings);
         let wall = run.wall.as_secs_f64();
         println!(
             "lower bound {bound:.2} s (latency {} ms, quotas {QUOTAS:?}, {PAGE} accounts a page)",
@@ -230,6 +303,220 @@ fn main() {
     }
 }
 
+/// The synthetic mode: the seeded members are the templates; their raw
+/// scan is recorded, then the synthetic organisation is scanned from the
+/// recording, paced.
+fn synthetic(
+    runtime: &tokio::runtime::Runtime,
+    emulator: &support::Emulator,
+    pace: &Pace,
+    settings: &Settings,
+    seeded: &[(String, Seeded)],
+) {
+    pace.reset(PaceConfig {
+        tape: Tape::Record,
+        ..PaceConfig::default()
+    });
+    let template_run = run(pace, settings, &[]);
+    println!(
+        "\n== template: the {} seeded members recorded (raw, --concurrency {})",
+        settings.templates, settings.concurrency
+    );
+    print_run(
+        &template_run,
+        &pace.stats(),
+        seeded.len() * settings.regions.len(),
+    );
+
+    let templates: Vec<String> = seeded[1..].iter().map(|(id, _)| id.clone()).collect();
+    let (root_id, organization_id) = runtime.block_on(async {
+        let org = aws_sdk_organizations::Client::new(&emulator.runner_config().await);
+        let described = org
+            .describe_organization()
+            .send()
+            .await
+            .expect("organization");
+        let id = described
+            .organization()
+            .and_then(|o| o.id())
+            .expect("organization id")
+            .to_string();
+        (emulator.root_id().await, id)
+    });
+    let mut org = SyntheticOrg::generate(
+        settings.members,
+        &templates,
+        support::MANAGEMENT_ACCOUNT,
+        &root_id,
+        &organization_id,
+        IMPORT_ROLE,
+    );
+    for (arn, key) in pace.recorded_access_keys() {
+        // arn:aws:iam::<account>:role/<name>
+        if let Some(account) = arn.split(':').nth(4) {
+            org.set_template_key(account, &key);
+        }
+    }
+    let by_template: HashMap<&str, &Seeded> =
+        seeded.iter().map(|(id, s)| (id.as_str(), s)).collect();
+    let management = &seeded[0].1;
+    let members: Vec<Member> = org
+        .accounts
+        .iter()
+        .map(|account| Member {
+            seeded: if account.template.is_empty() {
+                management
+            } else {
+                by_template[account.template.as_str()]
+            },
+            scanned: account.state == "ACTIVE",
+        })
+        .collect();
+    let walk = org.walk();
+    let active = members.iter().filter(|m| m.scanned).count();
+    let account_regions = active * settings.regions.len();
+    println!(
+        "\nsynthetic organisation: {} accounts ({} members, {} of them SUSPENDED) in {} OUs, \
+         {} Organizations list requests for the walk",
+        org.accounts.len(),
+        org.member_count(),
+        org.accounts.len() - active,
+        org.ou_count(),
+        walk.len()
+    );
+    pace.reset(PaceConfig {
+        latency: settings.latency,
+        quotas: QUOTAS.iter().map(|(op, q)| (op.to_string(), *q)).collect(),
+        tape: Tape::Replay,
+        synthetic: Some(std::sync::Arc::new(org)),
+    });
+    let extra: &[&str] = if settings.security_hub {
+        &["--security-hub", "--security-hub-role-name", IMPORT_ROLE]
+    } else {
+        &[]
+    };
+    let run = run(pace, settings, extra);
+    let stats = pace.stats();
+    println!(
+        "\n== synthetic: {} members x {} regions, --concurrency {}{}",
+        settings.members,
+        settings.regions.len(),
+        settings.concurrency,
+        if settings.security_hub {
+            ", --security-hub"
+        } else {
+            ""
+        }
+    );
+    print_run(&run, &stats, account_regions);
+    let bound = lower_bound(&members, &walk, settings);
+    // The scan ends when its report is on disk; the import follows.
+    let scan_wall = run.report_written.unwrap_or(run.wall).as_secs_f64();
+    println!(
+        "lower bound {bound:.2} s (latency {} ms, quotas {QUOTAS:?}, {PAGE} a page, the synthetic walk)",
+        settings.latency.as_millis()
+    );
+    println!(
+        "scan (start to report on disk) {scan_wall:.2} s: / lower bound = {:.3}",
+        scan_wall / bound
+    );
+    println!(
+        "answers: {} request(s) found neither on the tape nor synthesised",
+        pace.tape_misses()
+    );
+    if settings.security_hub {
+        print_import(&run, &stats, settings);
+    }
+    compare(run.dir.as_ref().expect("the run's report").path());
+}
+
+/// Security Hub: time, requests, and what the ingestion costs.
+fn print_import(run: &Run, stats: &BTreeMap<String, OperationStats>, settings: &Settings) {
+    let ops = ["GetFindings", "BatchImportFindings"];
+    let first = ops.iter().filter_map(|op| stats.get(*op)?.first).min();
+    let last = ops.iter().filter_map(|op| stats.get(*op)?.last).max();
+    let requests = |op: &str| stats.get(op).map_or(0, |s| s.admitted + s.throttled);
+    let imported = run.security_hub["imported"].as_u64().unwrap_or(0);
+    if let (Some(first), Some(last)) = (first, last) {
+        println!(
+            "Security Hub import: {:.1} s (first to last request, + latency), \
+             {} GetFindings, {} BatchImportFindings ({} throttled), {imported} findings imported, \
+             summary {}",
+            (last - first + settings.latency).as_secs_f64(),
+            requests("GetFindings"),
+            requests("BatchImportFindings"),
+            stats.get("BatchImportFindings").map_or(0, |s| s.throttled),
+            run.security_hub
+        );
+    }
+    print_ingestion_cost(run.dir.as_ref().expect("the run's report").path());
+}
+
+/// Security Hub CSPM's price for findings imported from other products:
+/// 10,000 finding ingestion events free per account per region a month,
+/// then $0.00003 an event (us-east-1 list price, 2026).
+const FREE_EVENTS_A_MONTH: f64 = 10_000.0;
+const PRICE_PER_EVENT: f64 = 0.00003;
+/// A weekly schedule: 52 runs a year.
+const RUNS_A_MONTH: f64 = 52.0 / 12.0;
+
+/// What importing every finding of each weekly run costs: the rows of
+/// findings.csv per account × region they are imported into (a `global`
+/// row into the runner's region), each an ingestion event every run.
+fn print_ingestion_cost(report: &Path) {
+    let mut per_key: HashMap<(String, String), u64> = HashMap::new();
+    let mut rows = csv::Reader::from_path(report.join("findings.csv")).expect("findings.csv");
+    let headers = rows.headers().expect("header").clone();
+    let column = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("findings.csv has no {name} column"))
+    };
+    let (account, region) = (column("account_id"), column("region"));
+    for row in rows.records() {
+        let row = row.expect("findings.csv row");
+        let region = match &row[region] {
+            "global" => support::REGION,
+            other => other,
+        };
+        *per_key
+            .entry((row[account].to_string(), region.to_string()))
+            .or_default() += 1;
+    }
+    let events: u64 = per_key.values().sum();
+    let most = per_key.values().copied().max().unwrap_or(0);
+    let cost: f64 = per_key
+        .values()
+        .map(|&n| (n as f64 * RUNS_A_MONTH - FREE_EVENTS_A_MONTH).max(0.0) * PRICE_PER_EVENT)
+        .sum();
+    println!(
+        "Security Hub ingestion: {events} events a run over {} account-regions, at most {most} \
+         in one ({:.0} a month at one run a week, against {FREE_EVENTS_A_MONTH:.0} free per \
+         account-region a month): ${cost:.2} a month beyond the free tier",
+        per_key.len(),
+        most as f64 * RUNS_A_MONTH
+    );
+}
+
+/// The listing of the moto organisation without OUs: the root's accounts
+/// 20 a page, in the order the seeding found them, then its (no) OUs.
+fn flat_walk(accounts: usize) -> Vec<ListRequest> {
+    let indexes: Vec<usize> = (0..accounts).collect();
+    let mut walk: Vec<ListRequest> = indexes
+        .chunks(PAGE)
+        .map(|page| ListRequest {
+            operation: "ListAccountsForParent",
+            accounts: page.to_vec(),
+        })
+        .collect();
+    walk.push(ListRequest {
+        operation: "ListOrganizationalUnitsForParent",
+        accounts: Vec::new(),
+    });
+    walk
+}
+
 struct Run {
     wall: Duration,
     user: Duration,
@@ -239,12 +526,33 @@ struct Run {
     requests_by_api: BTreeMap<String, u64>,
     findings: usize,
     /// ERROR rows, which a scan of the benchmark organisation should not
-    /// have: each is a request that failed for good.
+    /// have: each is a request that failed for good (the first few).
     errors: Vec<String>,
+    errors_total: usize,
     facts_bytes: u64,
     coverage: serde_json::Value,
+    /// `summary.security_hub` of findings.json (`null` without the import).
+    security_hub: serde_json::Value,
     page: Page,
+    /// Each report file: name, size, and the time it took to write.
+    outputs: Vec<(String, u64, Duration)>,
+    /// From the start to the last report file on disk (before any import).
+    report_written: Option<Duration>,
+    /// The scan's CPU and peak when report.html appeared (polled).
+    at_report: Option<AtReport>,
+    /// The report files, kept until the run is dropped.
+    dir: Option<tempfile::TempDir>,
 }
+
+/// The report files, in the order they are written.
+const OUTPUTS: [&str; 6] = [
+    "facts.json.gz",
+    "findings.csv",
+    "findings.json",
+    "findings.ocsf.json",
+    "changes.csv",
+    "report.html",
+];
 
 /// `report.html` in the browser.
 #[derive(Default)]
@@ -280,12 +588,36 @@ fn print_run(run: &Run, stats: &BTreeMap<String, OperationStats>, account_region
     );
     println!("coverage {}", run.coverage);
     println!(
-        "report.html {} bytes | Chromium: load + DOM dump {:.2} s, load + screenshot {:.2} s (an empty page: {:.2} s)",
+        "report.html {} bytes | Chromium: load + DOM dump {:.2} s, load + screenshot {:.2} s (an empty page: {:.2} s, so the page's own {:.2} s)",
         run.page.bytes,
         run.page.dump_dom.as_secs_f64(),
         run.page.screenshot.as_secs_f64(),
-        run.page.blank.as_secs_f64()
+        run.page.blank.as_secs_f64(),
+        run.page.screenshot.saturating_sub(run.page.blank).as_secs_f64()
     );
+    for (name, bytes, took) in &run.outputs {
+        println!(
+            "output {name:<20} {:>14} bytes ({:>7.1} MB) written in {:>7.2} s{}",
+            bytes,
+            *bytes as f64 / 1e6,
+            took.as_secs_f64(),
+            if *name == "facts.json.gz" {
+                " (streamed while the scan runs)"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(at) = run.at_report {
+        let cpu = at.cpu.as_secs_f64();
+        println!(
+            "at report.html on disk: wall {:.2} s | CPU {cpu:.2} s ({:.2} ms per account-region) | peak RSS {:.1} MiB",
+            at.wall.as_secs_f64(),
+            per(cpu * 1000.0),
+            at.peak_rss_kib as f64 / 1024.0
+        );
+    }
+    println!("errors: {} ERROR rows", run.errors_total);
     for error in run.errors.iter().take(5) {
         println!("ERROR row: {error}");
     }
@@ -310,6 +642,7 @@ fn print_run(run: &Run, stats: &BTreeMap<String, OperationStats>, account_region
 fn run(pace: &Pace, settings: &Settings, extra: &[&str]) -> Run {
     let out = tempfile::tempdir().expect("temp dir");
     let started = Instant::now();
+    let started_at = std::time::SystemTime::now();
     let mut command = support::cli::cmkscan_command(&pace.endpoint);
     // The binary's own retry default, as deployed.
     command.env_remove("AWS_MAX_ATTEMPTS");
@@ -353,7 +686,7 @@ fn run(pace: &Pace, settings: &Settings, extra: &[&str]) -> Run {
         .stdout(Stdio::null())
         .spawn()
         .expect("start cmkscan");
-    let usage = wait_with_rusage(child.id());
+    let usage = wait_with_rusage(child.id(), &out.path().join("report.html"), started);
     let wall = started.elapsed();
     assert!(
         usage.status == 0,
@@ -361,21 +694,78 @@ fn run(pace: &Pace, settings: &Settings, extra: &[&str]) -> Run {
         usage.status
     );
     let mut run = read_report(out.path(), wall, usage);
+    (run.outputs, run.report_written) = outputs(out.path(), started_at);
     run.page = page_in_chromium(out.path());
     if let Some(keep) = std::env::var_os("CMKSCAN_BENCH_KEEP_REPORT") {
         let keep = Path::new(&keep);
         std::fs::create_dir_all(keep).expect("CMKSCAN_BENCH_KEEP_REPORT");
-        for name in [
-            "findings.csv",
-            "findings.json",
-            "report.html",
-            "facts.json.gz",
-        ] {
-            std::fs::copy(out.path().join(name), keep.join(name))
-                .unwrap_or_else(|e| panic!("keep {name}: {e}"));
+        for name in OUTPUTS {
+            if out.path().join(name).exists() {
+                std::fs::copy(out.path().join(name), keep.join(name))
+                    .unwrap_or_else(|e| panic!("keep {name}: {e}"));
+            }
         }
     }
+    run.dir = Some(out);
     run
+}
+
+/// Comparing with the previous report at the scan's size, each command's
+/// wall time, CPU and peak RSS: `cmkscan diff` of the scan's findings.csv
+/// against its findings.json (every row read by both readers, sorted on
+/// disk and matched; the same rows, so no change), and `cmkscan evaluate`
+/// of its facts.json.gz with `--previous` its findings.json (the whole
+/// report written again from the evidence, and compared).
+fn compare(report: &Path) {
+    let out = tempfile::tempdir().expect("temp dir");
+    let measure = |what: &str, args: &[&std::ffi::OsStr]| {
+        let started = Instant::now();
+        // No AWS: an endpoint nothing listens on.
+        let mut command = support::cli::cmkscan_command("http://127.0.0.1:9");
+        // Reaped by wait4 below, which std's Child cannot see.
+        #[allow(clippy::zombie_processes)]
+        let child = command
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start cmkscan");
+        let usage = wait_with_rusage(child.id(), &out.path().join("none"), started);
+        assert!(
+            usage.status == 0,
+            "{what} exited with status {}",
+            usage.status
+        );
+        println!(
+            "{what}: wall {:.2} s | CPU {:.2} s | peak RSS {:.1} MiB",
+            started.elapsed().as_secs_f64(),
+            (usage.user + usage.sys).as_secs_f64(),
+            usage.peak_rss_kib as f64 / 1024.0
+        );
+    };
+    let changes = out.path().join("changes.csv");
+    measure(
+        "compare: cmkscan diff findings.csv findings.json --output changes.csv",
+        &[
+            "diff".as_ref(),
+            report.join("findings.csv").as_os_str(),
+            report.join("findings.json").as_os_str(),
+            "--output".as_ref(),
+            changes.as_os_str(),
+        ],
+    );
+    let evaluated = out.path().join("evaluated");
+    measure(
+        "compare: cmkscan evaluate facts.json.gz --previous findings.json",
+        &[
+            "evaluate".as_ref(),
+            report.join("facts.json.gz").as_os_str(),
+            "--previous".as_ref(),
+            report.join("findings.json").as_os_str(),
+            "--output-dir".as_ref(),
+            evaluated.as_os_str(),
+        ],
+    );
 }
 
 /// Opens the scan's `report.html` in headless Chromium, timed.
@@ -400,16 +790,78 @@ fn page_in_chromium(dir: &Path) -> Page {
     }
 }
 
+/// Each report file's size and write time (modified less created: each is
+/// created, written, synced and renamed in turn), and when the last of
+/// them was on disk, from `started`. findings.json is written again after
+/// a Security Hub import, so its time, and the end of the report, are
+/// taken from its first writing: the report's other files follow it.
+fn outputs(
+    dir: &Path,
+    started: std::time::SystemTime,
+) -> (Vec<(String, u64, Duration)>, Option<Duration>) {
+    let mut files = Vec::new();
+    let mut last = None;
+    for name in OUTPUTS {
+        let Ok(meta) = std::fs::metadata(dir.join(name)) else {
+            continue;
+        };
+        let (Ok(created), Ok(modified)) = (meta.created(), meta.modified()) else {
+            continue;
+        };
+        let took = modified.duration_since(created).unwrap_or_default();
+        files.push((name.to_string(), meta.len(), took));
+        if name != "findings.json" {
+            last = last.max(modified.duration_since(started).ok());
+        }
+    }
+    (files, last)
+}
+
+/// The summary from findings.json, the rows counted from findings.csv:
+/// streamed, since a report of 10,000 accounts × 17 regions is gigabytes.
 fn read_report(dir: &Path, wall: Duration, usage: Usage) -> Run {
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("findings.json")).expect("findings.json"))
-            .expect("report JSON");
-    let requests_by_api: BTreeMap<String, u64> = report["summary"]["api_calls"]
+    #[derive(serde::Deserialize)]
+    struct Head {
+        summary: serde_json::Value,
+    }
+    let file = std::fs::File::open(dir.join("findings.json")).expect("findings.json");
+    let head: Head = serde_json::from_reader(std::io::BufReader::new(file)).expect("report JSON");
+    let report = head.summary;
+    let requests_by_api: BTreeMap<String, u64> = report["api_calls"]
         .as_object()
         .expect("api_calls")
         .iter()
         .map(|(api, n)| (api.clone(), n.as_u64().unwrap_or(0)))
         .collect();
+    let mut csv = csv::Reader::from_path(dir.join("findings.csv")).expect("findings.csv");
+    let header = csv.headers().expect("CSV header").clone();
+    let column = |name: &str| {
+        header
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("column {name}"))
+    };
+    let (status, account, region, check, detail) = (
+        column("status"),
+        column("account_id"),
+        column("region"),
+        column("check_id"),
+        column("detail"),
+    );
+    let (mut findings, mut errors, mut errors_total) = (0, Vec::new(), 0);
+    for record in csv.records() {
+        let record = record.expect("CSV row");
+        findings += 1;
+        if &record[status] == "ERROR" {
+            errors_total += 1;
+            if errors.len() < 5 {
+                errors.push(format!(
+                    "{} {} {}: {}",
+                    &record[account], &record[region], &record[check], &record[detail]
+                ));
+            }
+        }
+    }
     Run {
         wall,
         user: usage.user,
@@ -417,24 +869,19 @@ fn read_report(dir: &Path, wall: Duration, usage: Usage) -> Run {
         peak_rss_kib: usage.peak_rss_kib,
         requests: requests_by_api.values().sum(),
         requests_by_api,
-        findings: report["findings"].as_array().map_or(0, Vec::len),
-        errors: report["findings"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|row| row["status"] == "ERROR")
-            .map(|row| {
-                format!(
-                    "{} {} {}: {}",
-                    row["account_id"], row["region"], row["check_id"], row["detail"]
-                )
-            })
-            .collect(),
+        findings,
+        errors,
+        errors_total,
         facts_bytes: std::fs::metadata(dir.join("facts.json.gz"))
             .expect("facts.json.gz")
             .len(),
-        coverage: report["summary"]["coverage"].clone(),
+        at_report: usage.at_report,
+        coverage: report["coverage"].clone(),
+        security_hub: report["security_hub"].clone(),
         page: Page::default(),
+        outputs: Vec::new(),
+        report_written: None,
+        dir: None,
     }
 }
 
@@ -443,6 +890,7 @@ struct Usage {
     user: Duration,
     sys: Duration,
     peak_rss_kib: i64,
+    at_report: Option<AtReport>,
 }
 
 /// Waits for one child and returns its exit status, CPU time (user + sys,
@@ -450,10 +898,18 @@ struct Usage {
 /// every 10 ms until it exits: wait4's `ru_maxrss` also counts the memory
 /// of this process at the moment it spawned the child (Linux records the
 /// pre-exec image's peak), which grows with the recording the pacer holds.
-fn wait_with_rusage(pid: u32) -> Usage {
+///
+/// When `report` (the last report file written locally) appears, the CPU
+/// time and peak so far are kept too: the scan's own, before a Security
+/// Hub import.
+fn wait_with_rusage(pid: u32, report: &Path, started: Instant) -> Usage {
     let pid = libc::pid_t::try_from(pid).expect("pid fits pid_t");
     let status_file = format!("/proc/{pid}/status");
+    let stat_file = format!("/proc/{pid}/stat");
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
     let mut peak_rss_kib = 0;
+    let mut at_report = None;
     let mut status = 0;
     // SAFETY: rusage is plain data; wait4 fills it for the child we started
     // and reaps it, so std's Child is never waited on afterwards.
@@ -467,6 +923,20 @@ fn wait_with_rusage(pid: u32) -> Usage {
             if let Some(hwm) = hwm {
                 peak_rss_kib = peak_rss_kib.max(hwm);
             }
+        }
+        if at_report.is_none() && report.exists() {
+            // utime and stime, fields 14 and 15, after the command's name.
+            let cpu = std::fs::read_to_string(&stat_file).ok().and_then(|stat| {
+                let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+                let user: f64 = fields.get(11)?.parse().ok()?;
+                let sys: f64 = fields.get(12)?.parse().ok()?;
+                Some(Duration::from_secs_f64((user + sys) / ticks))
+            });
+            at_report = cpu.map(|cpu| AtReport {
+                wall: started.elapsed(),
+                cpu,
+                peak_rss_kib,
+            });
         }
         let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
         assert!(reaped >= 0, "wait4 failed");
@@ -483,7 +953,24 @@ fn wait_with_rusage(pid: u32) -> Usage {
         user: time(usage.ru_utime),
         sys: time(usage.ru_stime),
         peak_rss_kib,
+        at_report,
     }
+}
+
+/// The scan's figures when its report was on disk.
+#[derive(Clone, Copy)]
+struct AtReport {
+    wall: Duration,
+    cpu: Duration,
+    peak_rss_kib: i64,
+}
+
+/// An account of the organisation scanned, in listing order, as the lower
+/// bound sees it.
+struct Member<'a> {
+    seeded: &'a Seeded,
+    /// Listed ACTIVE: scanned (a SUSPENDED account is only listed).
+    scanned: bool,
 }
 
 /// The earliest the paced scan can end, given only the quotas, the
@@ -491,25 +978,27 @@ fn wait_with_rusage(pid: u32) -> Usage {
 ///
 /// - Before listing: GetCallerIdentity, DescribeOrganization,
 ///   DescribeRegions and ListRoots, one after the other (4 round trips).
-/// - Every account is directly under the root (the benchmark seeds no
-///   OUs), so the tree walk is the root's ListAccountsForParent pages, at
-///   most once a second; an account is known when its page is back.
+/// - The tree walk (`walk`: the list requests in cmkscan's order, each
+///   naming the accounts its page lists) sends one request at a time, each
+///   operation at most once a second; an account is known when its page is
+///   back. Without OUs it is the root's ListAccountsForParent pages.
 /// - An account then needs AssumeRole and DescribeRegions (2 round trips,
 ///   none for the management account), then its regions in parallel. A
 ///   region takes the longer of its LookupEvents requests at 2 a second
 ///   ((k − 1) / 2 s + one round trip) and its longest chain of dependent
-///   calls (DescribeTrails → DescribeMetricFilters → DescribeAlarmsForMetric
-///   → ListSubscriptionsByTopic where the account has an alarm chain, else
-///   ListKeys → DescribeKey: 2 round trips).
+///   calls (DescribeTrails → DescribeMetricFilters → DescribeAlarms →
+///   ListSubscriptionsByTopic → GetTopicAttributes →
+///   GetSubscriptionAttributes where the account has an alarm chain with a
+///   subscriber, 6 round trips; else ListKeys → DescribeKey: 2).
 /// - At most `--concurrency` members are scanned at once, in listing order;
-///   the management account runs beside them from the start, and members'
-///   verdicts need its organisation trails.
-fn lower_bound(seeded: &[Seeded], settings: &Settings) -> f64 {
+///   the management account (the first listed) runs beside them from the
+///   start, and members' verdicts need its organisation trails.
+fn lower_bound(accounts: &[Member], walk: &[ListRequest], settings: &Settings) -> f64 {
     let rtt = settings.latency.as_secs_f64();
     let lookup_rate = 2.0;
     let list_rate = 1.0;
     let account_path = |account: &Seeded, entry_round_trips: f64| {
-        let chain = if account.alarm_chain { 4.0 } else { 2.0 } * rtt;
+        let chain = if account.alarm_chain { 6.0 } else { 2.0 } * rtt;
         let regions = account
             .lookups_per_region
             .iter()
@@ -518,17 +1007,33 @@ fn lower_bound(seeded: &[Seeded], settings: &Settings) -> f64 {
         entry_round_trips * rtt + regions
     };
     let preamble = 4.0 * rtt;
-    let management_done = preamble + account_path(&seeded[0], 1.0);
+    // When each account's page is back.
+    let mut listed = vec![f64::INFINITY; accounts.len()];
+    let mut free = preamble;
+    let mut last_sent: HashMap<&str, f64> = HashMap::new();
+    for request in walk {
+        let send = last_sent
+            .get(request.operation)
+            .map_or(free, |last| free.max(last + 1.0 / list_rate));
+        last_sent.insert(request.operation, send);
+        free = send + rtt;
+        for &i in &request.accounts {
+            listed[i] = free;
+        }
+    }
+    let management_done = preamble + account_path(accounts[0].seeded, 1.0);
     let mut slots = vec![preamble; settings.concurrency.max(1)];
-    let mut end = management_done;
-    // Organizations lists the management account first.
-    for (index, account) in seeded.iter().enumerate().skip(1) {
-        let listed = preamble + (index / PAGE) as f64 / list_rate + rtt;
+    let mut end = management_done.max(free);
+    for (index, account) in accounts.iter().enumerate().skip(1) {
+        assert!(listed[index].is_finite(), "account {index} is never listed");
+        if !account.scanned {
+            continue;
+        }
         let slot = slots
             .iter_mut()
             .min_by(|a, b| a.total_cmp(b))
             .expect("at least one slot");
-        let finished = listed.max(*slot) + account_path(account, 2.0);
+        let finished = listed[index].max(*slot) + account_path(account.seeded, 2.0);
         *slot = finished;
         end = end.max(finished.max(management_done));
     }
@@ -539,7 +1044,7 @@ fn lower_bound(seeded: &[Seeded], settings: &Settings) -> f64 {
 /// the CIS alarm chain, so members' logging is covered) and the members,
 /// each with a mix drawn from a generator seeded by its index (the same
 /// organisation every run).
-async fn seed(emulator: &support::Emulator, settings: &Settings) -> Vec<Seeded> {
+async fn seed(emulator: &support::Emulator, settings: &Settings) -> Vec<(String, Seeded)> {
     emulator.create_organization().await;
     let management = emulator.management().await;
     let home = settings.regions[0];
@@ -548,11 +1053,14 @@ async fn seed(emulator: &support::Emulator, settings: &Settings) -> Vec<Seeded> 
     org_trail.log_group = Some("org-trail-logs");
     management.trail(org_trail).await;
     management.cis_alarm_chain(home, "org-trail-logs").await;
-    let mut seeded = vec![Seeded {
-        lookups_per_region: vec![2; settings.regions.len()],
-        alarm_chain: true,
-    }];
-    let members: Vec<(String, Seeded)> = futures::stream::iter(0..settings.members)
+    let mut seeded = vec![(
+        support::MANAGEMENT_ACCOUNT.to_string(),
+        Seeded {
+            lookups_per_region: vec![2; settings.regions.len()],
+            alarm_chain: true,
+        },
+    )];
+    let members: Vec<(String, Seeded)> = futures::stream::iter(0..settings.seeded_members())
         .map(|i| async move {
             if settings.listing_only() {
                 let id = emulator.create_account(&format!("member-{i:04}")).await.id;
@@ -577,7 +1085,8 @@ async fn seed(emulator: &support::Emulator, settings: &Settings) -> Vec<Seeded> 
     let mut by_id: HashMap<String, Seeded> = members.into_iter().collect();
     let listed = list_member_ids(emulator).await;
     for id in listed {
-        seeded.push(by_id.remove(&id).expect("every listed member was seeded"));
+        let member = by_id.remove(&id).expect("every listed member was seeded");
+        seeded.push((id, member));
     }
     seeded
 }

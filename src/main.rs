@@ -22,13 +22,21 @@ fn main() -> ExitCode {
         color: cli.color,
     };
     init_logging(terminal);
-    // One thread: the scan is one future waiting on the network, and a
-    // multi-threaded runtime spent a third of the CPU handing each response
-    // from the connection's worker thread to it (benchmarked).
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // As many threads as the process may use cores: at 17 regions the
+    // requests' own CPU (signing, parsing, the SDK) keeps one core 77%
+    // busy at the pace Organizations lists accounts (10,000 accounts,
+    // docs/performance.md), so with more cores the scan spreads over them
+    // and keeps that margin. With one core, one thread: a multi-threaded
+    // runtime there only hands each response across threads.
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let mut builder = if cores > 1 {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(cores);
+        builder
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("cmkscan: cannot start the async runtime: {err}");

@@ -1,7 +1,10 @@
-//! Reading one S3 object whole, with the runner's credentials: the
-//! exceptions file, the previous report. Paced and retried like every
-//! request; the body is read as it arrives, so an object larger than its
-//! reader allows is refused without being read whole.
+//! Reading one S3 object with the runner's credentials: whole (the
+//! exceptions file), or into a file (the previous report, of any size).
+//! Paced and retried like every request; the body is read as it arrives,
+//! so an object larger than its reader allows is refused without being
+//! read whole.
+
+use std::io::Write;
 
 use super::api::Api;
 use super::session::AccountSession;
@@ -45,4 +48,42 @@ pub async fn get_object(
         }
     }
     Ok(Some(bytes))
+}
+
+/// Why an object could not be downloaded.
+#[derive(Debug, thiserror::Error)]
+pub enum DownloadError {
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error("cannot write it to the temporary directory (TMPDIR): {0}")]
+    Write(#[source] std::io::Error),
+}
+
+/// The object's body written to `out` as it arrives: memory holds one
+/// chunk, whatever the object's size.
+pub async fn download(
+    session: &AccountSession,
+    region: &str,
+    bucket: &str,
+    key: &str,
+    out: &mut dyn Write,
+) -> Result<(), DownloadError> {
+    let client = session.s3(region);
+    let got = session
+        .throttle
+        .call(Api::S3GetObject, &session.scope(region), || {
+            client.get_object().bucket(bucket).key(key).send()
+        })
+        .await?;
+    let mut body = got.body;
+    while let Some(chunk) = body.try_next().await.map_err(|err| {
+        CallError::new(
+            Api::S3GetObject,
+            "ResponseError",
+            format!("the object's body could not be read: {err}"),
+        )
+    })? {
+        out.write_all(&chunk).map_err(DownloadError::Write)?;
+    }
+    out.flush().map_err(DownloadError::Write)
 }

@@ -26,7 +26,7 @@ use std::time::Duration;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use aws_smithy_types::retry::RetryConfig;
+use aws_smithy_types::retry::{ErrorKind, RetryConfig};
 use aws_types::SdkConfig;
 use futures::stream::{self, Stream, TryStreamExt};
 use governor::clock::DefaultClock;
@@ -122,10 +122,15 @@ const THROTTLING_CODES: &[&str] = &[
 const TRANSIENT_CODES: &[&str] = &["RequestTimeout", "RequestTimeoutException"];
 
 /// What the SDK's standard classifiers retry: throttling and transient
-/// codes, HTTP 500/502/503/504, timeouts, I/O failures and answers that
-/// could not be read; except a host name the resolver says does not exist,
-/// which no retry mends (a mistyped region waited 51 s for its eight
-/// attempts before it failed).
+/// codes, HTTP 500/502/503/504, timeouts, I/O failures, answers that
+/// could not be read, and connector failures the HTTP client marks as
+/// retryable: a connection the server closed while a request was on it
+/// (hyper's `IncompleteMessage`, which S3 sends and a kept-alive
+/// connection closed by the server gives), marked transient by
+/// `aws-smithy-http-client` and retried by the SDK's
+/// `SmithyErrorClassifier`; except a host name the resolver says does not
+/// exist, which no retry mends (a mistyped region waited 51 s for its
+/// eight attempts before it failed).
 fn is_retryable<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
     match err {
         SdkError::ServiceError(service) => {
@@ -139,7 +144,17 @@ fn is_retryable<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> boo
             let unresolved = failure.as_connector_error().is_some_and(|connector| {
                 names_no_host(&format!("{connector}: {}", source_chain(connector)))
             });
-            (failure.is_io() || failure.is_timeout()) && !unresolved
+            let retryable = failure.is_io()
+                || failure.is_timeout()
+                || matches!(
+                    failure.as_other(),
+                    Some(
+                        ErrorKind::TransientError
+                            | ErrorKind::ThrottlingError
+                            | ErrorKind::ServerError
+                    )
+                );
+            retryable && !unresolved
         }
         _ => false,
     }
@@ -702,6 +717,26 @@ mod tests {
         assert_eq!(first.map(|p| p.map(|p| p.items)), Ok(Some(vec![1])));
         assert_eq!(listing.tokens(), tokens(&[None]));
         assert_eq!(throttle.call_counts(), vec![(API, 1)]);
+    }
+
+    #[test]
+    fn a_connection_closed_under_a_request_is_retried_other_connector_failures_not() {
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let failure = |kind| -> SdkError<ServiceError, HttpResponse> {
+            SdkError::dispatch_failure(ConnectorError::other(
+                "connection closed before message completed".into(),
+                kind,
+            ))
+        };
+        // What aws-smithy-http-client makes of hyper's IncompleteMessage.
+        assert!(is_retryable(&failure(Some(ErrorKind::TransientError))));
+        assert!(!is_retryable(&failure(Some(ErrorKind::ClientError))));
+        assert!(!is_retryable(&failure(None)));
+        assert!(is_retryable(
+            &SdkError::<ServiceError, HttpResponse>::dispatch_failure(ConnectorError::io(
+                "reset".into()
+            ))
+        ));
     }
 
     #[tokio::test]

@@ -61,13 +61,19 @@ pub async fn run(command: Command, terminal: Terminal) -> Result<(), Failure> {
         }
         Command::Diff(args) => {
             let mut stdout = std::io::stdout().lock();
-            let diff = cmkscan::diff(&args.old, &args.new);
-            let _ = write!(stdout, "{}", diff.render());
+            let diff = cmkscan::diff(&args.old, &args.new).map_err(|err| {
+                Failure::run(anyhow::Error::new(err).context("cannot compare the reports"))
+            })?;
+            // Output that cannot be written (a closed pipe) is no failure;
+            // changes that cannot be read back from disk are.
+            diff.render(&mut Unfailing(&mut stdout)).map_err(|err| {
+                Failure::run(anyhow::Error::new(err).context("cannot read the changes back"))
+            })?;
             if let Some(path) = &args.output {
-                let csv = diff.to_csv().map_err(|err| {
-                    Failure::run(anyhow::Error::new(err).context("cannot render the diff CSV"))
-                })?;
-                std::fs::write(path, csv).map_err(|err| {
+                let written = std::fs::File::create(path)
+                    .map_err(csv::Error::from)
+                    .and_then(|file| diff.write_csv(std::io::BufWriter::new(file)));
+                written.map_err(|err| {
                     Failure::run(
                         anyhow::Error::new(err).context(format!("cannot write {}", path.display())),
                     )
@@ -81,6 +87,22 @@ pub async fn run(command: Command, terminal: Terminal) -> Result<(), Failure> {
                 _ => Ok(()),
             }
         }
+    }
+}
+
+/// A writer whose write errors are dropped: what the person reads is no
+/// reason to fail a run.
+struct Unfailing<W>(W);
+
+impl<W: Write> Write for Unfailing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let _ = self.0.write_all(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = self.0.flush();
+        Ok(())
     }
 }
 

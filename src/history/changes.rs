@@ -5,14 +5,15 @@
 //! Pure: finding and reading the previous report is [`crate::history::previous`].
 
 use std::collections::BTreeMap;
+use std::io;
 
-use serde::ser::{SerializeMap, SerializeStruct};
+use serde::ser::{Error as _, SerializeMap, SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
 
 use crate::checks::catalog::Status;
 use crate::facts::PreviousReport;
 use crate::findings::printable;
-use crate::history::diff::{self, ChangeKind, Diff};
+use crate::history::diff::{self, Change, ChangeKind, Diff, Joined};
 use crate::history::report_file::ReportFile;
 
 /// An account, by id and by its name as the report rows hold it.
@@ -23,7 +24,7 @@ pub struct AccountRef {
 }
 
 /// This report against the previous one, or why it was compared with none.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Changes {
     /// [`PreviousReport::Read`] exactly when `compared` is `Some`.
     pub previous: PreviousReport,
@@ -31,7 +32,7 @@ pub struct Changes {
 }
 
 /// The outcome of a comparison.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Compared {
     /// The changed rows, as `cmkscan diff` lists them.
     pub diff: Diff,
@@ -51,16 +52,14 @@ impl Changes {
         }
     }
 
-    /// `new` compared with `old`, the report read from `source`.
-    pub fn compare(source: String, old: &ReportFile, new: &ReportFile) -> Changes {
-        let accounts = |report: &ReportFile| -> BTreeMap<String, String> {
-            report
-                .rows
-                .iter()
-                .map(|(key, row)| (key.account_id.clone(), row.account_name.clone()))
-                .collect()
-        };
-        let (before, after) = (accounts(old), accounts(new));
+    /// `new` compared with `old`, the report read from `source`; only
+    /// reading the rows back from disk can fail.
+    pub fn compare(source: String, old: &ReportFile, new: &ReportFile) -> io::Result<Changes> {
+        let Joined {
+            diff,
+            old_accounts: before,
+            new_accounts: after,
+        } = diff::join(old, new)?;
         let only_in = |these: &BTreeMap<String, String>,
                        those: &BTreeMap<String, String>|
          -> Vec<AccountRef> {
@@ -73,18 +72,18 @@ impl Changes {
                 })
                 .collect()
         };
-        Changes {
+        Ok(Changes {
             previous: PreviousReport::Read {
                 source,
                 scan_id: old.scan_id.clone(),
                 scan_time: old.scan_time.clone(),
             },
             compared: Some(Compared {
-                diff: diff::diff(old, new),
+                diff,
                 accounts_appeared: only_in(&after, &before),
                 accounts_left: only_in(&before, &after),
             }),
-        }
+        })
     }
 
     /// The comparison made and the report it was made against; `None`
@@ -125,12 +124,11 @@ impl Changes {
         })
     }
 
-    /// `changes.csv` (the columns of `cmkscan diff --output`); `None` when
-    /// no comparison was made, so that no file says "nothing changed".
-    pub fn to_csv(&self) -> Option<Result<Vec<u8>, csv::Error>> {
-        self.compared
-            .as_ref()
-            .map(|compared| compared.diff.to_csv())
+    /// The comparison's rows, for `changes.csv` (the columns of `cmkscan
+    /// diff --output`, [`Diff::write_csv`]); `None` when no comparison was
+    /// made, so that no file says "nothing changed".
+    pub fn diff(&self) -> Option<&Diff> {
+        self.compared.as_ref().map(|compared| &compared.diff)
     }
 
     /// One line for stdout after the summary of a re-evaluation, which has
@@ -231,11 +229,21 @@ impl Serialize for Changes {
             });
         out.serialize_field("accounts_appeared", appeared)?;
         out.serialize_field("accounts_left", left)?;
-        let rows: Vec<ChangeRow> = self
-            .compared
-            .iter()
-            .flat_map(|c| &c.diff.changes)
-            .map(|c| ChangeRow {
+        out.serialize_field("rows", &Rows(self.diff()))?;
+        out.end()
+    }
+}
+
+/// The changed rows, streamed from disk one at a time.
+struct Rows<'a>(Option<&'a Diff>);
+
+impl Serialize for Rows<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut rows =
+            serializer.serialize_seq(Some(self.0.map_or(0, |diff| diff.changes.len())))?;
+        for change in self.0.into_iter().flat_map(|diff| diff.changes.iter()) {
+            let c: Change = change.map_err(S::Error::custom)?;
+            rows.serialize_element(&ChangeRow {
                 change: c.kind.as_str(),
                 account_id: &c.key.account_id,
                 account_name: &c.account_name,
@@ -246,10 +254,9 @@ impl Serialize for Changes {
                 new_status: c.new_status,
                 old_detail: &c.old_detail,
                 new_detail: &c.new_detail,
-            })
-            .collect();
-        out.serialize_field("rows", &rows)?;
-        out.end()
+            })?;
+        }
+        rows.end()
     }
 }
 
@@ -337,7 +344,7 @@ mod tests {
                 row("333333333333", CheckId::KmsKeyRecording, Status::Pass, ""),
             ],
         );
-        let changes = Changes::compare("s3://b/p/findings.json".into(), &old, &new);
+        let changes = Changes::compare("s3://b/p/findings.json".into(), &old, &new).unwrap();
         let json = serde_json::to_value(&changes).expect("serialisable");
         assert_eq!(json["compared"], true);
         assert_eq!(json["reason"], serde_json::Value::Null);
@@ -369,7 +376,13 @@ mod tests {
         // Cells as in changes.csv: formula-defused.
         assert_eq!(rows[0]["new_detail"], "'=detail");
         assert_eq!(rows[1]["old_status"], serde_json::Value::Null);
-        let csv = String::from_utf8(changes.to_csv().expect("compared").expect("csv")).unwrap();
+        let mut csv = Vec::new();
+        changes
+            .diff()
+            .expect("compared")
+            .write_csv(&mut csv)
+            .expect("csv");
+        let csv = String::from_utf8(csv).unwrap();
         assert_eq!(csv.lines().count(), 4, "{csv}");
         assert_eq!(
             changes.render(),
@@ -395,7 +408,7 @@ mod tests {
             ),
         ] {
             let changes = Changes::not_compared(previous);
-            assert!(changes.to_csv().is_none());
+            assert!(changes.diff().is_none());
             let json = serde_json::to_value(&changes).expect("serialisable");
             assert_eq!(
                 json,

@@ -9,8 +9,9 @@ use super::Changes;
 use crate::facts::ScanHeader;
 use crate::findings::{rows, FindingRows};
 
-/// Why two reports could not be compared: this scan's own findings did
-/// not read back, or two of its rows are about the same thing.
+/// Why two reports could not be compared: this scan's own findings (or
+/// the rows parked on disk to compare them) did not read back, or two of
+/// its rows are about the same thing.
 #[derive(Debug, thiserror::Error)]
 pub enum CompareError {
     #[error("cannot read the findings back to compare them")]
@@ -29,7 +30,8 @@ pub fn compare(
         Previous::Found { source, findings } => (source, findings),
         Previous::Missing(record) => return Ok(Changes::not_compared(record)),
     };
-    // Row by row into the comparison, which keeps only what it compares.
+    // Row by row into the comparison, which keeps only what it compares,
+    // sorted on disk.
     let mut unreadable = None;
     let rows = rows(scan, findings).map_while(|row| row.map_err(|err| unreadable = Some(err)).ok());
     let new = ReportFile::from_rows(scan.scan_id.clone(), scan.scan_time.clone(), rows)
@@ -37,5 +39,5 @@ pub fn compare(
     if let Some(err) = unreadable {
         return Err(CompareError::ReadBack(err));
     }
-    Ok(Changes::compare(source, &old, &new))
+    Changes::compare(source, &old, &new).map_err(CompareError::ReadBack)
 }

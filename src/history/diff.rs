@@ -1,13 +1,18 @@
 //! `cmkscan diff`: the rows whose status changed between two reports read
 //! back ([`super::report_file`]), grouped by what the security team looks at
-//! first, rendered for stdout and as CSV. Pure; the rules are in
-//! `docs/report-format.md` ("Comparing two reports").
+//! first, rendered for stdout and as CSV. The rules are in
+//! `docs/report-format.md` ("Comparing two reports"). Both reports' rows
+//! are sorted by key on disk, so matching them is one pass over each,
+//! side by side, and the changes go back to disk ([`ChangeList`]).
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io;
 
+use super::change_list::{ChangeList, ChangeListWriter};
 use super::report_file::{ReportFile, RowKey};
 use crate::checks::catalog::{CheckId, Status};
-use crate::findings::printable;
+use crate::findings::{printable, Row};
 
 /// Columns of the CSV `cmkscan diff --output` writes, in order.
 pub const DIFF_CSV_COLUMNS: [&str; 10] = [
@@ -54,6 +59,11 @@ impl ChangeKind {
         ChangeKind::Appeared,
         ChangeKind::Disappeared,
     ];
+
+    /// Its position in [`ChangeKind::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
 
     /// The `change` column of the diff CSV.
     pub fn as_str(self) -> &'static str {
@@ -115,23 +125,60 @@ pub struct Change {
     pub new_detail: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Diff {
     pub old_scan_id: String,
     pub new_scan_id: String,
     /// Sorted by kind, then account, region, check (catalogue order) and subject.
-    pub changes: Vec<Change>,
+    pub changes: ChangeList,
     /// Rows in both reports with the same status (their details may differ).
     pub unchanged: usize,
 }
 
-pub fn diff(old: &ReportFile, new: &ReportFile) -> Diff {
-    let mut changes = Vec::new();
+/// A comparison, and the accounts each report has rows of (by id, with
+/// the name its last row in key order gives).
+pub struct Joined {
+    pub diff: Diff,
+    pub old_accounts: BTreeMap<String, String>,
+    pub new_accounts: BTreeMap<String, String>,
+}
+
+pub fn diff(old: &ReportFile, new: &ReportFile) -> io::Result<Diff> {
+    Ok(join(old, new)?.diff)
+}
+
+/// Both reports' rows side by side in key order, in one pass over each.
+pub fn join(old: &ReportFile, new: &ReportFile) -> io::Result<Joined> {
+    let mut changes = ChangeListWriter::new();
     let mut unchanged = 0;
-    let keys: std::collections::BTreeSet<&RowKey> =
-        old.rows.keys().chain(new.rows.keys()).collect();
-    for key in keys {
-        let (before, after) = (old.rows.get(key), new.rows.get(key));
+    let (mut old_accounts, mut new_accounts) = (BTreeMap::new(), BTreeMap::new());
+    let (mut olds, mut news) = (old.rows.iter(), new.rows.iter());
+    let (mut a, mut b) = (olds.next().transpose()?, news.next().transpose()?);
+    loop {
+        let order = match (&a, &b) {
+            (None, None) => break,
+            (Some((old_key, _)), Some((new_key, _))) => old_key.cmp(new_key),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+        };
+        let before: Option<(RowKey, Row)> = match order {
+            std::cmp::Ordering::Greater => None,
+            _ => std::mem::replace(&mut a, olds.next().transpose()?),
+        };
+        let after: Option<(RowKey, Row)> = match order {
+            std::cmp::Ordering::Less => None,
+            _ => std::mem::replace(&mut b, news.next().transpose()?),
+        };
+        for (row, accounts) in [(&before, &mut old_accounts), (&after, &mut new_accounts)] {
+            if let Some((key, row)) = row {
+                accounts.insert(key.account_id.clone(), row.account_name.clone());
+            }
+        }
+        let key = match (&after, &before) {
+            (Some((key, _)), _) | (None, Some((key, _))) => key,
+            (None, None) => continue,
+        };
+        let (before, after) = (before.as_ref().map(|r| &r.1), after.as_ref().map(|r| &r.1));
         let Some(kind) = ChangeKind::classify(
             &key.check_id,
             before.map(|r| r.status),
@@ -143,7 +190,7 @@ pub fn diff(old: &ReportFile, new: &ReportFile) -> Diff {
         let Some(shown) = after.or(before) else {
             continue;
         };
-        changes.push(Change {
+        changes.push(&Change {
             kind,
             key: key.clone(),
             account_name: shown.account_name.clone(),
@@ -152,15 +199,18 @@ pub fn diff(old: &ReportFile, new: &ReportFile) -> Diff {
             new_status: after.map(|r| r.status),
             old_detail: before.map(|r| r.detail.clone()).unwrap_or_default(),
             new_detail: after.map(|r| r.detail.clone()).unwrap_or_default(),
-        });
+        })?;
     }
-    changes.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
-    Diff {
-        old_scan_id: old.scan_id.clone(),
-        new_scan_id: new.scan_id.clone(),
-        changes,
-        unchanged,
-    }
+    Ok(Joined {
+        diff: Diff {
+            old_scan_id: old.scan_id.clone(),
+            new_scan_id: new.scan_id.clone(),
+            changes: changes.finish()?,
+            unchanged,
+        },
+        old_accounts,
+        new_accounts,
+    })
 }
 
 fn status_cell(status: Option<Status>) -> &'static str {
@@ -169,31 +219,33 @@ fn status_cell(status: Option<Status>) -> &'static str {
 
 impl Diff {
     pub fn count(&self, kind: ChangeKind) -> usize {
-        self.changes.iter().filter(|c| c.kind == kind).count()
+        self.changes.count(kind)
     }
 
-    /// The short table for stdout: a count line, then one group per kind
-    /// with rows, aligned; no details (they are in the CSV).
-    pub fn render(&self) -> String {
-        let mut out = format!(
-            "{} → {}\n",
+    /// The short table for stdout, written to `out`: a count line, then
+    /// one group per kind with rows, aligned; no details (they are in the
+    /// CSV). Two passes over the changes on disk: the widths, then the rows.
+    pub fn render(&self, out: &mut dyn io::Write) -> io::Result<()> {
+        writeln!(
+            out,
+            "{} → {}",
             printable(&self.old_scan_id),
             printable(&self.new_scan_id)
-        );
+        )?;
         let counts: Vec<String> = ChangeKind::ALL
             .iter()
             .map(|kind| (self.count(*kind), kind.as_str()))
             .filter(|(n, _)| *n > 0)
             .map(|(n, kind)| format!("{n} {kind}"))
             .collect();
-        let _ = writeln!(
+        writeln!(
             out,
             "{} changed{}{}; {} unchanged",
             self.changes.len(),
             if counts.is_empty() { "" } else { ": " },
             counts.join(", "),
             self.unchanged
-        );
+        )?;
         let cells = |c: &Change| -> [String; 6] {
             let status = |s: Option<Status>| s.map_or("-", Status::as_str);
             [
@@ -206,33 +258,35 @@ impl Diff {
             ]
         };
         let mut widths = [0; 5];
-        for change in &self.changes {
-            for (width, cell) in widths.iter_mut().zip(cells(change)) {
+        for change in self.changes.iter() {
+            for (width, cell) in widths.iter_mut().zip(cells(&change?)) {
                 *width = (*width).max(cell.chars().count());
             }
         }
         for kind in ChangeKind::ALL {
-            let group: Vec<&Change> = self.changes.iter().filter(|c| c.kind == kind).collect();
-            if group.is_empty() {
+            let count = self.count(kind);
+            if count == 0 {
                 continue;
             }
-            let _ = writeln!(out, "\n{} ({})", kind.heading(), group.len());
-            for change in group {
-                let cells = cells(change);
+            writeln!(out, "\n{} ({count})", kind.heading())?;
+            for change in self.changes.of_kind(kind) {
+                let cells = cells(&change?);
                 let mut line = String::from(" ");
                 for (cell, width) in cells[..5].iter().zip(widths) {
                     let _ = write!(line, " {cell:<width$}");
                 }
-                let _ = writeln!(out, "{line} {}", cells[5]);
+                writeln!(out, "{line} {}", cells[5])?;
             }
         }
-        out
+        Ok(())
     }
 
-    pub fn to_csv(&self) -> Result<Vec<u8>, csv::Error> {
-        let mut writer = csv::Writer::from_writer(Vec::new());
+    /// The CSV of `cmkscan diff --output` and `changes.csv`, row by row.
+    pub fn write_csv(&self, out: impl io::Write) -> Result<(), csv::Error> {
+        let mut writer = csv::Writer::from_writer(out);
         writer.write_record(DIFF_CSV_COLUMNS)?;
-        for c in &self.changes {
+        for c in self.changes.iter() {
+            let c = c?;
             writer.write_record([
                 c.kind.as_str(),
                 &c.key.account_id,
@@ -246,7 +300,8 @@ impl Diff {
                 &c.new_detail,
             ])?;
         }
-        writer.into_inner().map_err(|err| err.into_error().into())
+        writer.flush()?;
+        Ok(())
     }
 }
 
@@ -257,6 +312,10 @@ mod tests {
     use crate::history::fixtures::{findings, row};
 
     const KEY_ARN: &str = "arn:aws:kms:us-east-1:111122223333:key/k1";
+
+    fn changes_of(diff: &Diff) -> Vec<Change> {
+        diff.changes.iter().collect::<io::Result<_>>().unwrap()
+    }
 
     #[test]
     fn classify_table() {
@@ -305,9 +364,9 @@ mod tests {
             )],
         );
         let new = findings("new", &[row(check, Status::Fail, "", "no trail covers")]);
-        let diff = diff(&old, &new);
-        assert_eq!(diff.changes.len(), 1, "{:?}", diff.changes);
-        let change = &diff.changes[0];
+        let changes = changes_of(&diff(&old, &new).unwrap());
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        let change = &changes[0];
         assert_eq!(change.kind, ChangeKind::NewFail);
         assert_eq!(
             (change.old_status, change.new_status),
@@ -345,15 +404,16 @@ mod tests {
                 schedule,
             ],
         );
-        let diff = diff(&old, &new);
-        let kinds: Vec<_> = diff.changes.iter().map(|c| c.kind).collect();
+        let diff = diff(&old, &new).unwrap();
+        let changes = changes_of(&diff);
+        let kinds: Vec<_> = changes.iter().map(|c| c.kind).collect();
         assert_eq!(
             kinds,
             vec![ChangeKind::NewPendingDeletion, ChangeKind::Appeared]
         );
         assert_eq!(diff.unchanged, 1);
         assert_eq!(
-            diff.changes[1].new_detail,
+            changes[1].new_detail,
             "ScheduleKeyDeletion at t2 (event e2)"
         );
     }
@@ -381,9 +441,9 @@ mod tests {
             "",
             "d",
         ));
-        let diff = diff(&old, &findings("new", &new_rows));
-        let order: Vec<(ChangeKind, &str, &str)> = diff
-            .changes
+        let diff = diff(&old, &findings("new", &new_rows)).unwrap();
+        let changes = changes_of(&diff);
+        let order: Vec<(ChangeKind, &str, &str)> = changes
             .iter()
             .map(|c| (c.kind, c.key.region.as_str(), c.key.check_id.as_str()))
             .collect();
@@ -412,7 +472,9 @@ mod tests {
                 ),
             ]
         );
-        let table = diff.render();
+        let mut table = Vec::new();
+        diff.render(&mut table).unwrap();
+        let table = String::from_utf8(table).unwrap();
         assert!(
             table.starts_with("old → new\n4 changed: 3 new_fail, 1 new_error; 0 unchanged\n"),
             "{table}"
@@ -432,11 +494,191 @@ mod tests {
         let check = CheckId::KmsKeyRecording.as_str();
         let old = findings("old", &[row(check, Status::Pass, "default", "=recording")]);
         let new = findings("new", &[]);
-        let csv = String::from_utf8(diff(&old, &new).to_csv().expect("csv")).expect("utf-8");
+        let mut csv = Vec::new();
+        diff(&old, &new).unwrap().write_csv(&mut csv).expect("csv");
+        let csv = String::from_utf8(csv).expect("utf-8");
         assert_eq!(
             csv,
             "change,account_id,account_name,region,check_id,resource_id,old_status,new_status,old_detail,new_detail\n\
              disappeared,111122223333,prod,us-east-1,config.kms_key_recording,default,PASS,,'=recording,\n"
         );
+    }
+
+    /// The comparison as it was before it streamed: both reports whole in
+    /// memory, keyed in maps. The oracle the streaming one must match.
+    fn in_memory(old: &[Row], new: &[Row]) -> (Vec<Change>, usize) {
+        let keyed = |rows: &[Row]| -> std::collections::BTreeMap<RowKey, Row> {
+            rows.iter().map(|r| (RowKey::of(r), r.clone())).collect()
+        };
+        let (old, new) = (keyed(old), keyed(new));
+        let keys: std::collections::BTreeSet<&RowKey> = old.keys().chain(new.keys()).collect();
+        let (mut changes, mut unchanged) = (Vec::new(), 0);
+        for key in keys {
+            let (before, after) = (old.get(key), new.get(key));
+            let Some(kind) = ChangeKind::classify(
+                &key.check_id,
+                before.map(|r| r.status),
+                after.map(|r| r.status),
+            ) else {
+                unchanged += 1;
+                continue;
+            };
+            let shown = after.or(before).unwrap();
+            changes.push(Change {
+                kind,
+                key: key.clone(),
+                account_name: shown.account_name.clone(),
+                resource_id: shown.resource_id.clone(),
+                old_status: before.map(|r| r.status),
+                new_status: after.map(|r| r.status),
+                old_detail: before.map(|r| r.detail.clone()).unwrap_or_default(),
+                new_detail: after.map(|r| r.detail.clone()).unwrap_or_default(),
+            });
+        }
+        changes.sort_by(|a, b| (a.kind, &a.key).cmp(&(b.kind, &b.key)));
+        (changes, unchanged)
+    }
+
+    /// `changes.csv` of a list of changes, as the in-memory comparison
+    /// wrote it.
+    fn csv_of_changes(changes: &[Change]) -> Vec<u8> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record(DIFF_CSV_COLUMNS).unwrap();
+        for c in changes {
+            writer
+                .write_record([
+                    c.kind.as_str(),
+                    &c.key.account_id,
+                    &c.account_name,
+                    &c.key.region,
+                    &c.key.check_id,
+                    &c.resource_id,
+                    status_cell(c.old_status),
+                    status_cell(c.new_status),
+                    &c.old_detail,
+                    &c.new_detail,
+                ])
+                .unwrap();
+        }
+        writer.into_inner().unwrap()
+    }
+
+    /// A report's worth of rows, one per key: every check in a few regions
+    /// of `accounts` accounts, keys and events with several rows each.
+    fn generated(rng: &mut fastrand::Rng, accounts: usize) -> Vec<Row> {
+        let mut rows = Vec::new();
+        for a in 0..accounts {
+            let account = format!("{:012}", 100 + a);
+            for region in ["us-east-1", "eu-west-1", "ap-south-1"] {
+                for check in CheckId::ALL {
+                    let subjects = match check {
+                        CheckId::KeyState | CheckId::RecentDisableDeleteEvents => rng.usize(0..6),
+                        _ => 1,
+                    };
+                    for k in 0..subjects {
+                        rows.push(Row {
+                            account_id: account.clone(),
+                            account_name: format!("name-{a}"),
+                            region: region.into(),
+                            check_id: check.as_str().into(),
+                            status: Status::ALL[rng.usize(..4)],
+                            resource_id: match check {
+                                CheckId::KeyState | CheckId::RecentDisableDeleteEvents => {
+                                    format!("arn:aws:kms:{region}:{account}:key/k{}", k % 3)
+                                }
+                                _ => format!("resource-{}", rng.u8(..3)),
+                            },
+                            detail: format!("detail {k} {}", rng.u8(..2)),
+                            ..row(check.as_str(), Status::Pass, "", "")
+                        });
+                    }
+                }
+            }
+        }
+        // One row per key, as a report has.
+        let mut seen = std::collections::BTreeSet::new();
+        rows.retain(|r| seen.insert(RowKey::of(r)));
+        rows
+    }
+
+    /// `rows`, shuffled, sorted on disk in runs of a few rows.
+    fn sorted(scan_id: &str, rows: &[Row], rng: &mut fastrand::Rng) -> ReportFile {
+        let mut shuffled = rows.to_vec();
+        rng.shuffle(&mut shuffled);
+        let mut sorter = crate::history::sorted::RowSorter::with_budget(4096);
+        for row in shuffled {
+            sorter.push(row).unwrap();
+        }
+        ReportFile {
+            scan_id: scan_id.into(),
+            scan_time: "t".into(),
+            rows: sorter.finish().unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_streaming_comparison_gives_the_in_memory_ones_changes_on_shuffled_reports() {
+        for seed in 0..8 {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let old_rows = generated(&mut rng, 12);
+            // The new report: statuses changed, rows gone, rows added
+            // (another account, and keys of the others), names changed.
+            let mut new_rows = Vec::new();
+            for row in &old_rows {
+                if rng.u8(..100) < 8 {
+                    continue;
+                }
+                let mut row = row.clone();
+                if rng.u8(..100) < 20 {
+                    row.status = Status::ALL[rng.usize(..4)];
+                    row.detail = format!("changed {}", rng.u8(..9));
+                }
+                if row.account_id.ends_with('3') {
+                    row.account_name = "renamed".into();
+                }
+                new_rows.push(row);
+            }
+            // A changed event detail is another event: one row per key.
+            let mut seen = std::collections::BTreeSet::new();
+            new_rows.retain(|r| seen.insert(RowKey::of(r)));
+            let mut seen: std::collections::BTreeSet<RowKey> =
+                new_rows.iter().map(RowKey::of).collect();
+            new_rows.extend(
+                generated(&mut rng, 14)
+                    .into_iter()
+                    .filter(|r| seen.insert(RowKey::of(r))),
+            );
+            let (expected, unchanged) = in_memory(&old_rows, &new_rows);
+            assert!(
+                expected.len() > 50 && unchanged > 50,
+                "seed {seed}: a pair with changes and without"
+            );
+            let (old, new) = (
+                sorted("old", &old_rows, &mut rng),
+                sorted("new", &new_rows, &mut rng),
+            );
+            let streamed = diff(&old, &new).unwrap();
+            assert_eq!(changes_of(&streamed), expected, "seed {seed}");
+            assert_eq!(streamed.unchanged, unchanged, "seed {seed}");
+            for kind in ChangeKind::ALL {
+                let n = expected.iter().filter(|c| c.kind == kind).count();
+                assert_eq!(streamed.count(kind), n, "seed {seed} {kind:?}");
+            }
+            let mut csv = Vec::new();
+            streamed.write_csv(&mut csv).unwrap();
+            assert_eq!(csv, csv_of_changes(&expected), "seed {seed}: changes.csv");
+            // The same reports in another order: the same bytes.
+            let again = diff(
+                &sorted("old", &old_rows, &mut rng),
+                &sorted("new", &new_rows, &mut rng),
+            )
+            .unwrap();
+            let mut csv_again = Vec::new();
+            again.write_csv(&mut csv_again).unwrap();
+            assert_eq!(
+                csv_again, csv,
+                "seed {seed}: the order of the rows mattered"
+            );
+        }
     }
 }

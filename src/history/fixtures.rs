@@ -1,6 +1,6 @@
 //! Reports as tests write them: rows and their CSV and JSON files.
 
-use super::report_file::{Format, ReportFile};
+use super::report_file::{Format, ReportFile, RowKey};
 use crate::checks::catalog::Status;
 use crate::findings::Row;
 
@@ -42,4 +42,13 @@ pub fn csv_of(rows: &[Row]) -> Vec<u8> {
         writer.serialize(row).expect("row");
     }
     writer.into_inner().expect("flushed")
+}
+
+/// A report's rows as read back, in key order.
+pub fn rows_of(report: &ReportFile) -> Vec<(RowKey, Row)> {
+    report
+        .rows
+        .iter()
+        .collect::<std::io::Result<_>>()
+        .expect("rows read back")
 }

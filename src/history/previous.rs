@@ -4,6 +4,7 @@
 //! newest first. Nothing here fails a scan: a report that cannot be found
 //! or read becomes [`PreviousReport::Unavailable`], with the reason.
 
+use std::io::{Seek, SeekFrom};
 use std::path::Path;
 use std::time::SystemTime;
 
@@ -11,15 +12,15 @@ use aws_sdk_s3::operation::list_objects_v2::ListObjectsV2Output;
 use aws_smithy_types::date_time::{DateTime, Format as DateFormat};
 
 use crate::aws::api::Api;
-use crate::aws::s3_object::get_object;
+use crate::aws::s3_object::{download, DownloadError};
 use crate::aws::session::AccountSession;
 use crate::aws::throttle::CallError;
 use crate::facts::PreviousReport;
-use crate::history::report_file::{Format, ReportFile};
+use crate::history::report_file::{ReadError, ReportFile};
 use crate::ids::{FileSource, S3Uri};
 
 /// The previous report, read; or what the evidence records instead.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Previous {
     Found {
         source: String,
@@ -69,17 +70,28 @@ pub async fn read_named(session: &AccountSession, region: &str, source: &FileSou
     }
 }
 
+/// A report in S3: downloaded into an unnamed temporary file, then read
+/// from there like a local one, so neither holds it in memory.
 async fn read_s3(session: &AccountSession, region: &str, bucket: &str, key: &str) -> Previous {
     let source = format!("s3://{bucket}/{key}");
-    // A report of any size: comparing it is what bounds the memory.
-    let bytes = match get_object(session, region, bucket, key, usize::MAX).await {
-        Ok(Some(bytes)) => bytes,
-        Ok(None) => {
-            return Previous::unavailable(&source, format!("{source} is too large to read"))
-        }
+    let downloaded = match tempfile::tempfile() {
+        Ok(mut file) => download(session, region, bucket, key, &mut file)
+            .await
+            .map(|()| file),
+        Err(err) => Err(DownloadError::Write(err)),
+    };
+    let mut file = match downloaded {
+        Ok(file) => file,
         Err(err) => return Previous::unavailable(&source, format!("cannot read {source}: {err}")),
     };
-    match ReportFile::parse(&bytes, Format::detect(Path::new(key), &bytes)) {
+    let read = file
+        .seek(SeekFrom::Start(0))
+        .map_err(|err| ReadError::Read {
+            path: source.clone(),
+            source: err,
+        })
+        .and_then(|_| ReportFile::read_detected(Path::new(key), file));
+    match read {
         Ok(findings) => Previous::Found { source, findings },
         Err(err) => Previous::unavailable(&source, format!("{source}: {err}")),
     }

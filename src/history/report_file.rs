@@ -1,17 +1,22 @@
 //! A report read back: `findings.csv` or `findings.json`, of this version
 //! or an earlier one, reduced to the columns a comparison reads and keyed by
-//! what each row stands for ([`RowKey`]).
+//! what each row stands for ([`RowKey`]). Read as a stream, a row at a
+//! time, into rows sorted by key on disk ([`RowSorter`]): a report's size
+//! never reaches memory.
 //!
 //! Rows are kept in their CSV form: cells read from a JSON report are
 //! formula-defused the way the CSV writer does it, so a CSV report and a JSON
 //! report of the same scan compare equal, and every cell a comparison writes
 //! back is as safe to open in a spreadsheet as the report it came from.
 
-use std::collections::BTreeMap;
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
+use super::sorted::{RowSorter, SortedRows};
 use crate::checks::catalog::{CheckId, RowsPer, Status};
 use crate::findings::{defuse, Row, CSV_COLUMNS, EARLIER_CSV_WIDTHS, REPORT_SCHEMA_VERSION};
 
@@ -42,6 +47,8 @@ pub enum ReadError {
         path: String,
         source: Box<ReadError>,
     },
+    #[error("cannot sort the rows on disk (TMPDIR): {0}")]
+    Spool(#[source] io::Error),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +60,7 @@ pub enum Format {
 impl Format {
     /// By the extension `.csv` or `.json` (any case); otherwise a document
     /// whose first non-blank character is `{` is JSON, anything else CSV.
+    /// `bytes` is the document's start.
     pub fn detect(path: &Path, bytes: &[u8]) -> Format {
         match path
             .extension()
@@ -68,14 +76,15 @@ impl Format {
     }
 }
 
-/// One report's rows, in CSV form, keyed for matching.
+/// One report's rows, in CSV form, sorted by key for matching (clones
+/// share the rows on disk).
 #[derive(Debug, Clone)]
 pub struct ReportFile {
     pub scan_id: String,
     pub scan_time: String,
     /// Only the columns a comparison reads are kept (see [`Compared`]);
     /// the others are empty.
-    pub rows: BTreeMap<RowKey, Row>,
+    pub rows: SortedRows,
 }
 
 /// What a row is about: two reports' rows with the same key are the same
@@ -92,6 +101,17 @@ pub struct RowKey {
 }
 
 impl RowKey {
+    /// A key read back (the catalogue position follows from the check id).
+    pub fn new(account_id: String, region: String, check_id: String, subject: String) -> RowKey {
+        RowKey {
+            account_id,
+            region,
+            check_rank: CheckId::from_id(&check_id).map_or(usize::MAX, |check| check as usize),
+            check_id,
+            subject,
+        }
+    }
+
     /// By what one row of the check stands for ([`RowsPer`] in the catalogue):
     /// - one per region (`scan.account_access` and the three regional
     ///   checks): the account and region alone, since their `resource_id`
@@ -109,13 +129,12 @@ impl RowKey {
             Some(RowsPer::Resource) => row.resource_id.clone(),
             Some(RowsPer::Event) | None => format!("{} {}", row.resource_id, row.detail),
         };
-        RowKey {
-            account_id: row.account_id.clone(),
-            region: row.region.clone(),
-            check_rank: check.map_or(usize::MAX, |check| check as usize),
-            check_id: row.check_id.clone(),
+        RowKey::new(
+            row.account_id.clone(),
+            row.region.clone(),
+            row.check_id.clone(),
             subject,
-        }
+        )
     }
 }
 
@@ -127,15 +146,6 @@ impl std::fmt::Display for RowKey {
         }
         Ok(())
     }
-}
-
-/// The part of `findings.json` diff reads; the summary is left alone so
-/// that reports whose summary gained fields still compare.
-#[derive(Deserialize)]
-struct JsonReport {
-    scan_id: String,
-    scan_time: String,
-    findings: Vec<Compared>,
 }
 
 /// The columns of a row that a comparison reads. The rest (the scan's id
@@ -199,44 +209,51 @@ impl From<Row> for Compared {
     }
 }
 
-#[derive(Deserialize)]
-struct Versioned {
-    schema_version: Option<serde_json::Value>,
-}
-
 impl ReportFile {
     pub fn from_path(path: &Path) -> Result<ReportFile, ReadError> {
-        let in_file = |source| ReadError::InFile {
-            path: path.display().to_string(),
-            source: Box::new(source),
-        };
-        let bytes = std::fs::read(path).map_err(|source| ReadError::Read {
+        let file = std::fs::File::open(path).map_err(|source| ReadError::Read {
             path: path.display().to_string(),
             source,
         })?;
-        ReportFile::parse(&bytes, Format::detect(path, &bytes)).map_err(in_file)
+        ReportFile::read_detected(path, file).map_err(|source| match source {
+            // An I/O error already names the path.
+            err @ ReadError::Read { .. } => err,
+            source => ReadError::InFile {
+                path: path.display().to_string(),
+                source: Box::new(source),
+            },
+        })
     }
 
+    /// A report read from `input`, its format detected by `name` and its
+    /// first bytes ([`Format::detect`]).
+    pub fn read_detected(name: &Path, input: impl Read) -> Result<ReportFile, ReadError> {
+        let mut input = BufReader::with_capacity(64 * 1024, input);
+        let start = input.fill_buf().map_err(|source| ReadError::Read {
+            path: name.display().to_string(),
+            source,
+        })?;
+        let format = Format::detect(name, start);
+        ReportFile::read(input, format)
+    }
+
+    /// A whole report in memory (tests, and small reports).
     pub fn parse(bytes: &[u8], format: Format) -> Result<ReportFile, ReadError> {
-        let (scan_id, scan_time, rows) = match format {
-            Format::Csv => parse_csv(bytes)?,
-            Format::Json => {
-                let version: Versioned = serde_json::from_slice(bytes)?;
-                match version.schema_version {
-                    Some(serde_json::Value::Number(n))
-                        if n.as_u64() == Some(REPORT_SCHEMA_VERSION.into()) => {}
-                    other => {
-                        return Err(ReadError::SchemaVersion {
-                            found: other.map_or("absent".into(), |v| v.to_string()),
-                        })
-                    }
-                }
-                let report: JsonReport = serde_json::from_slice(bytes)?;
-                let rows = report.findings.into_iter().map(|c| csv_form(c.into()));
-                return ReportFile::keyed(report.scan_id, report.scan_time, rows);
-            }
+        ReportFile::read(bytes, format)
+    }
+
+    /// A report read row by row from `input` into rows sorted on disk.
+    pub fn read(input: impl Read, format: Format) -> Result<ReportFile, ReadError> {
+        let mut sorter = RowSorter::default();
+        let (scan_id, scan_time) = match format {
+            Format::Csv => read_csv(input, &mut sorter)?,
+            Format::Json => read_json(input, &mut sorter)?,
         };
-        ReportFile::keyed(scan_id, scan_time, rows)
+        Ok(ReportFile {
+            scan_id,
+            scan_time,
+            rows: sorter.finish()?,
+        })
     }
 
     /// A report's rows as the report holds them (raw, as in findings.json):
@@ -246,39 +263,23 @@ impl ReportFile {
         scan_time: String,
         rows: impl IntoIterator<Item = Row>,
     ) -> Result<ReportFile, ReadError> {
-        let rows = rows
-            .into_iter()
-            .map(|row| csv_form(Compared::from(row).into()));
-        ReportFile::keyed(scan_id, scan_time, rows)
-    }
-
-    /// Rows already in CSV form, keyed; two with one key are refused.
-    fn keyed(
-        scan_id: String,
-        scan_time: String,
-        rows: impl IntoIterator<Item = Row>,
-    ) -> Result<ReportFile, ReadError> {
-        let mut keyed = BTreeMap::new();
+        let mut sorter = RowSorter::default();
         for row in rows {
-            let key = RowKey::of(&row);
-            if keyed.contains_key(&key) {
-                return Err(ReadError::DuplicateKey {
-                    key: key.to_string(),
-                });
-            }
-            keyed.insert(key, row);
+            sorter
+                .push(csv_form(Compared::from(row).into()))
+                .map_err(ReadError::Spool)?;
         }
         Ok(ReportFile {
             scan_id,
             scan_time,
-            rows: keyed,
+            rows: sorter.finish()?,
         })
     }
 }
 
-/// The scan id and time (of the first row) and the rows.
-fn parse_csv(bytes: &[u8]) -> Result<(String, String, Vec<Row>), ReadError> {
-    let mut reader = csv::Reader::from_reader(bytes);
+/// The scan id and time (of the first row); the rows go to `sorter`.
+fn read_csv(input: impl Read, sorter: &mut RowSorter) -> Result<(String, String), ReadError> {
+    let mut reader = csv::Reader::from_reader(input);
     let header = reader.headers()?.clone();
     // Reports of earlier versions lack the columns appended since (`ou_path`,
     // the exception columns); their rows read with empty ones.
@@ -289,18 +290,140 @@ fn parse_csv(bytes: &[u8]) -> Result<(String, String, Vec<Row>), ReadError> {
             expected: CSV_COLUMNS.join(","),
         });
     }
-    let (mut scan_id, mut scan_time) = (String::new(), String::new());
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record?;
-        if rows.is_empty() {
+    let (mut scan_id, mut scan_time) = (None, None);
+    let mut record = csv::StringRecord::new();
+    while reader.read_record(&mut record)? {
+        if scan_id.is_none() {
             // The first two columns, scan_id and scan_time, by the header.
-            scan_id = record.get(0).unwrap_or_default().to_string();
-            scan_time = record.get(1).unwrap_or_default().to_string();
+            scan_id = Some(record.get(0).unwrap_or_default().to_string());
+            scan_time = Some(record.get(1).unwrap_or_default().to_string());
         }
-        rows.push(Row::from(record.deserialize::<Compared>(Some(&header))?));
+        let row = Row::from(record.deserialize::<Compared>(Some(&header))?);
+        sorter.push(row).map_err(ReadError::Spool)?;
     }
-    Ok((scan_id, scan_time, rows))
+    Ok((scan_id.unwrap_or_default(), scan_time.unwrap_or_default()))
+}
+
+/// `findings.json`, streamed: the schema version (checked as soon as it is
+/// read, the first field of every report), the scan id and time, and the
+/// rows into `sorter`; the summary and the changes are skipped, so that
+/// reports whose summary gained fields still compare.
+fn read_json(input: impl Read, sorter: &mut RowSorter) -> Result<(String, String), ReadError> {
+    let mut deserializer = serde_json::Deserializer::from_reader(input);
+    let (mut wrong_version, mut spool_error) = (None, None);
+    let read = JsonReport {
+        sorter,
+        wrong_version: &mut wrong_version,
+        spool_error: &mut spool_error,
+    }
+    .deserialize(&mut deserializer)
+    .and_then(|ids| deserializer.end().map(|()| ids));
+    if let Some(found) = wrong_version {
+        return Err(ReadError::SchemaVersion { found });
+    }
+    if let Some(err) = spool_error {
+        return Err(ReadError::Spool(err));
+    }
+    Ok(read?)
+}
+
+/// The top level of `findings.json`.
+struct JsonReport<'a> {
+    sorter: &'a mut RowSorter,
+    /// Set when the schema version is not this cmkscan's (or is absent).
+    wrong_version: &'a mut Option<String>,
+    /// Set when a row could not be parked on disk.
+    spool_error: &'a mut Option<io::Error>,
+}
+
+impl<'de> DeserializeSeed<'de> for JsonReport<'_> {
+    type Value = (String, String);
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for JsonReport<'_> {
+    type Value = (String, String);
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a cmkscan findings.json object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let (mut version, mut scan_id, mut scan_time, mut findings) = (None, None, None, false);
+        while let Some(field) = map.next_key::<String>()? {
+            match field.as_str() {
+                "schema_version" => {
+                    let value: serde_json::Value = map.next_value()?;
+                    let current = matches!(&value, serde_json::Value::Number(n)
+                        if n.as_u64() == Some(REPORT_SCHEMA_VERSION.into()));
+                    if !current {
+                        *self.wrong_version = Some(value.to_string());
+                        return Err(de::Error::custom("another schema version"));
+                    }
+                    version = Some(());
+                }
+                "scan_id" => scan_id = Some(map.next_value::<String>()?),
+                "scan_time" => scan_time = Some(map.next_value::<String>()?),
+                "findings" => {
+                    map.next_value_seed(Findings {
+                        sorter: self.sorter,
+                        spool_error: self.spool_error,
+                    })?;
+                    findings = true;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if version.is_none() {
+            *self.wrong_version = Some("absent".into());
+            return Err(de::Error::custom("no schema version"));
+        }
+        if !findings {
+            return Err(de::Error::missing_field("findings"));
+        }
+        Ok((
+            scan_id.ok_or_else(|| de::Error::missing_field("scan_id"))?,
+            scan_time.ok_or_else(|| de::Error::missing_field("scan_time"))?,
+        ))
+    }
+}
+
+/// The `findings` array, each row into the sorter as it is read.
+struct Findings<'a> {
+    sorter: &'a mut RowSorter,
+    spool_error: &'a mut Option<io::Error>,
+}
+
+impl<'de> DeserializeSeed<'de> for Findings<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Findings<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an array of findings")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(row) = seq.next_element::<Compared>()? {
+            if let Err(err) = self.sorter.push(csv_form(row.into())) {
+                let message = err.to_string();
+                *self.spool_error = Some(err);
+                return Err(de::Error::custom(message));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The row as `findings.csv` holds it.
@@ -320,7 +443,7 @@ fn csv_form(mut row: Row) -> Row {
 mod tests {
     use super::*;
     use crate::history::diff::diff;
-    use crate::history::fixtures::{csv_of, findings, json, row};
+    use crate::history::fixtures::{csv_of, findings, json, row, rows_of};
 
     #[test]
     fn csv_and_json_of_the_same_rows_compare_equal_in_csv_form() {
@@ -329,8 +452,8 @@ mod tests {
         let from_json = findings("s", std::slice::from_ref(&tricky));
         let csv_rows = vec![csv_form(tricky)];
         let from_csv = ReportFile::parse(&csv_of(&csv_rows), Format::Csv).expect("valid csv");
-        assert_eq!(from_json.rows, from_csv.rows);
-        let only = from_csv.rows.values().next().expect("one row");
+        assert_eq!(rows_of(&from_json), rows_of(&from_csv));
+        let (_, only) = rows_of(&from_csv).pop().expect("one row");
         assert_eq!(
             (
                 only.account_name.as_str(),
@@ -339,7 +462,7 @@ mod tests {
             ),
             ("'@team", "'+x", "'-y")
         );
-        assert!(diff(&from_json, &from_csv).changes.is_empty());
+        assert!(diff(&from_json, &from_csv).unwrap().changes.is_empty());
     }
 
     #[test]
@@ -349,7 +472,7 @@ mod tests {
         new.exception_state = "active".into();
         let new_csv = String::from_utf8(csv_of(std::slice::from_ref(&new))).expect("utf-8");
         let new = ReportFile::parse(new_csv.as_bytes(), Format::Csv).expect("new CSV");
-        let new_row = new.rows.values().next().expect("a row");
+        let (_, new_row) = rows_of(&new).pop().expect("a row");
         assert_eq!(
             (new_row.ou_path.as_str(), new_row.exception_id.as_str()),
             ("Root/Prod", "sandbox")
@@ -372,11 +495,11 @@ mod tests {
                 "{old_csv}"
             );
             let old = ReportFile::parse(old_csv.as_bytes(), Format::Csv).expect("older CSV");
-            let old_row = old.rows.values().next().expect("a row");
+            let (_, old_row) = rows_of(&old).pop().expect("a row");
             assert_eq!(old_row.exception_id, "");
             assert_eq!(old_row.ou_path, if width == 13 { "" } else { "Root/Prod" });
             let mut old_json: serde_json::Value =
-                serde_json::from_slice(&json("s", std::slice::from_ref(old_row))).expect("json");
+                serde_json::from_slice(&json("s", std::slice::from_ref(&old_row))).expect("json");
             let fields = old_json["findings"][0].as_object_mut().expect("a row");
             for column in &CSV_COLUMNS[width..] {
                 fields.remove(*column);
@@ -384,9 +507,9 @@ mod tests {
             let old_from_json =
                 ReportFile::parse(&serde_json::to_vec(&old_json).expect("json"), Format::Json)
                     .expect("older JSON");
-            assert_eq!(old.rows, old_from_json.rows);
+            assert_eq!(rows_of(&old), rows_of(&old_from_json));
             // Only the status matters: columns appearing change nothing.
-            assert!(diff(&old, &new).changes.is_empty());
+            assert!(diff(&old, &new).unwrap().changes.is_empty());
         }
     }
 

@@ -107,9 +107,9 @@ impl ManagementAccount {
 
     /// The value the members were judged against, for the evidence file;
     /// with no member scanned, what the management account's scan found.
-    pub(super) async fn into_organization_trails(self) -> Fetched<Vec<TrailFacts>> {
-        if let Some(trails) = self.organization_trails.into_inner() {
-            return trails;
+    pub(super) async fn final_organization_trails(&self) -> Fetched<Vec<TrailFacts>> {
+        if let Some(trails) = self.organization_trails.get() {
+            return trails.clone();
         }
         match &self.scan {
             Some(scan) => trails_in(&*scan.clone().await).unwrap_or(Ok(Vec::new())),

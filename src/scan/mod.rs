@@ -11,8 +11,11 @@ pub mod progress;
 mod start;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::num::NonZeroUsize;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 use std::time::{Instant, SystemTime};
 
 use aws_config::SdkConfig;
@@ -244,8 +247,11 @@ pub async fn run_observed(
         now,
         progress: Arc::clone(progress),
     });
-    let management = ManagementAccount::new(&ctx);
+    let management = Arc::new(ManagementAccount::new(&ctx));
 
+    // Each account on a task of its own: on a multi-threaded runtime
+    // (src/main.rs) accounts are scanned on every core the task has, while
+    // this future lists the organisation and records finished accounts.
     let listing_ended = futures::stream::poll_fn(|_| {
         ctx.progress.listing_done();
         std::task::Poll::Ready(None)
@@ -258,7 +264,12 @@ pub async fn run_observed(
     )
     // Polled once, when the listing has no more accounts.
     .chain(listing_ended)
-    .map_ok(|account| scan_listed(&ctx, &management, account))
+    .map_ok(|account| {
+        let (ctx, management) = (Arc::clone(&ctx), Arc::clone(&management));
+        Task(tokio::spawn(async move {
+            scan_listed(&ctx, &management, account).await
+        }))
+    })
     .try_buffer_unordered(ctx.options.concurrency.get());
     let drain = async {
         futures::pin_mut!(accounts);
@@ -285,7 +296,7 @@ pub async fn run_observed(
     let (drained, ()) = futures::join!(drain, management.scan_beside_listing());
     drained?;
 
-    let organization_trails = management.into_organization_trails().await;
+    let organization_trails = management.final_organization_trails().await;
     let api_calls: BTreeMap<String, u64> = throttle
         .call_counts()
         .into_iter()
@@ -301,6 +312,28 @@ pub async fn run_observed(
         runner_region: ctx.home_region.clone(),
         evaluated,
     })
+}
+
+/// A spawned account scan, aborted if the scan is dropped before it ends
+/// (a failed listing): no account scan outlives its scan.
+struct Task<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Future for Task<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<T> {
+        Pin::new(&mut self.0).poll(cx).map(|joined| match joined {
+            Ok(value) => value,
+            // A panic in an account's scan is the scan's panic.
+            Err(err) => std::panic::resume_unwind(err.into_panic()),
+        })
+    }
+}
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// `20261128T101500Z-1a2b`: sortable by time, unique across concurrent runs

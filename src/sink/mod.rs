@@ -97,13 +97,11 @@ pub fn write_report(dir: &Path, report: &Report) -> Result<Vec<LocalFile>, Local
         out.flush()
     })?;
     let mut files = vec![LocalFile::csv(csv), json, LocalFile::ocsf(ocsf)];
-    match report.changes.to_csv() {
-        Some(changes) => {
-            let changes = changes.map_err(|err| LocalError {
-                path: dir.join(CHANGES_NAME),
-                source: std::io::Error::other(err),
+    match report.changes.diff() {
+        Some(diff) => {
+            let path = write_file(dir, CHANGES_NAME, |out| {
+                diff.write_csv(&mut *out).map_err(std::io::Error::other)
             })?;
-            let path = write_file(dir, CHANGES_NAME, |out| out.write_all(&changes))?;
             files.push(LocalFile::changes(path));
         }
         None => {

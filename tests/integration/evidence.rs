@@ -231,10 +231,16 @@ fn csv_and_json_of_one_report_read_back_as_the_same_rows() {
     let csv = ReportFile::from_path(&out.path().join("findings.csv")).unwrap();
     let json = ReportFile::from_path(&out.path().join("findings.json")).unwrap();
     assert!(
-        csv.rows.values().any(|r| r.account_name == "'=edge"),
+        csv.rows
+            .iter()
+            .any(|r| r.unwrap().1.account_name == "'=edge"),
         "the fixture lost its defused account name"
     );
-    assert_eq!(csv.rows, json.rows);
+    let (csv_rows, json_rows): (Vec<_>, Vec<_>) = (
+        csv.rows.iter().map(Result::unwrap).collect(),
+        json.rows.iter().map(Result::unwrap).collect(),
+    );
+    assert_eq!(csv_rows, json_rows);
     assert_eq!((csv.scan_id, csv.scan_time), (json.scan_id, json.scan_time));
 }
 
@@ -252,7 +258,7 @@ fn every_row_carries_its_ou_path_defused_in_the_csv_only() {
         ("326604603045", "Root/Workloads/Prod"),
         ("444455556666", "Root/=Edge"),
     ];
-    for row in csv.rows.values() {
+    for (_, row) in csv.rows.iter().map(Result::unwrap) {
         let (_, path) = expected
             .iter()
             .find(|(id, _)| *id == row.account_id)
@@ -304,10 +310,11 @@ fn facts_from_before_ou_paths_evaluate_to_the_same_verdicts() {
     evaluate(&fixture(), &new_out);
     let old = ReportFile::from_path(&old_out.join("findings.json")).unwrap();
     let new = ReportFile::from_path(&new_out.join("findings.json")).unwrap();
-    assert!(old.rows.values().all(|r| r.ou_path.is_empty()));
+    assert!(old.rows.iter().all(|r| r.unwrap().1.ou_path.is_empty()));
     let strip = |f: &ReportFile| {
         f.rows
-            .values()
+            .iter()
+            .map(|r| r.unwrap().1)
             .map(|r| {
                 (
                     r.account_id.clone(),
@@ -459,6 +466,7 @@ fn the_documented_exceptions_example_is_valid_and_marks_the_fixture_as_pinned() 
     let statuses = |f: &ReportFile| {
         f.rows
             .iter()
+            .map(Result::unwrap)
             .map(|(k, r)| (k.to_string(), r.status))
             .collect::<Vec<_>>()
     };

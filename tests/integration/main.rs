@@ -6,6 +6,7 @@ mod support;
 
 mod access;
 mod changes;
+mod changes_golden;
 mod checks_alerting;
 mod checks_alerting_links;
 mod checks_config;

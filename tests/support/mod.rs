@@ -11,6 +11,7 @@ pub mod moto;
 pub mod pace;
 pub mod sample_org;
 pub mod seed;
+pub mod synthetic;
 pub mod terminal;
 pub mod wire;
 

@@ -13,6 +13,9 @@
 //! Python process) answers a few hundred requests a second, which a large
 //! organisation's scan outruns; replayed, the same answers come back after
 //! the latency alone, so the scanner is measured rather than the emulator.
+//! With a [`SyntheticOrg`], a replay answers an organisation far larger
+//! than the one recorded: each synthetic account from its template's
+//! recording (see `synthetic.rs` for what is synthesised).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -22,9 +25,10 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use super::wire::{forward, read_request, serve, throttling_response, Request};
+use super::synthetic::SyntheticOrg;
+use super::wire::{error_response, forward, read_request, serve, throttling_response, Request};
 
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct PaceConfig {
     /// Added to every request before it is forwarded.
     pub latency: Duration,
@@ -32,6 +36,9 @@ pub struct PaceConfig {
     /// listed are not limited.
     pub quotas: HashMap<String, u32>,
     pub tape: Tape,
+    /// With [`Tape::Replay`]: the organisation answered, far larger than
+    /// the recorded one.
+    pub synthetic: Option<Arc<SyntheticOrg>>,
 }
 
 /// What the pacer does with the emulator's answers.
@@ -54,6 +61,9 @@ pub struct OperationStats {
     /// Most requests one key sent within any one second (throttled ones
     /// included: they are what the caller attempted).
     pub peak_per_key_second: usize,
+    /// When the first and the last request of the operation arrived.
+    pub first: Option<Instant>,
+    pub last: Option<Instant>,
 }
 
 struct KeyState {
@@ -73,7 +83,13 @@ struct State {
     tape: HashMap<String, Arc<Vec<u8>>>,
     /// Requests a replay did not find on the tape.
     tape_misses: u64,
+    /// Requests since the key states were last pruned.
+    since_pruned: usize,
 }
+
+/// Requests between two prunings of the key states: a scan of 10,000
+/// accounts × 17 regions makes millions of keys, each needed for a second.
+const PRUNE_EVERY: usize = 200_000;
 
 pub struct Pace {
     pub endpoint: String,
@@ -122,6 +138,22 @@ impl Pace {
 
     pub fn stats(&self) -> BTreeMap<String, OperationStats> {
         self.state.lock().unwrap().stats.clone()
+    }
+
+    /// The recording's answers to `AssumeRole`, as (role ARN, the access
+    /// key handed out): which key a template account's answers are under.
+    pub fn recorded_access_keys(&self) -> Vec<(String, String)> {
+        let state = self.state.lock().unwrap();
+        state
+            .tape
+            .iter()
+            .filter(|(key, _)| key.split(' ').nth(2) == Some("AssumeRole"))
+            .filter_map(|(key, answer)| {
+                let body = key.splitn(4, ' ').nth(3)?;
+                let arn = super::wire::form_value(body.as_bytes(), "RoleArn")?;
+                Some((arn, super::wire::xml_text(answer, "AccessKeyId")?))
+            })
+            .collect()
     }
 }
 
@@ -189,21 +221,46 @@ async fn answer(
         described.service,
     );
     let now = Instant::now();
-    let tape_key = tape_key(&req, &operation, &region, &key);
+    let synthetic = state.lock().unwrap().config.synthetic.clone();
+    // A synthetic account's request is looked up as its template's.
+    let template = synthetic.as_ref().and_then(|org| org.recorded(&key));
+    let tape_key = match &template {
+        Some(template) => tape_key(
+            &template.template_body(&req.body),
+            req.json_protocol(),
+            &operation,
+            &region,
+            template.template_key,
+        ),
+        None => tape_key(&req.body, req.json_protocol(), &operation, &region, &key),
+    };
+    let synthesised = synthetic
+        .as_ref()
+        .and_then(|org| org.answer(&req, &operation, &key));
     let (latency, admitted, tape, recorded) = {
         let mut state = state.lock().unwrap();
         let tape = state.config.tape;
-        let recorded = match tape {
-            Tape::Replay => state.tape.get(&tape_key).cloned(),
+        let recorded = match (tape, synthesised) {
+            (Tape::Replay, Some(answer)) => Some(Arc::new(answer)),
+            (Tape::Replay, None) => state.tape.get(&tape_key).map(|answer| match &template {
+                Some(template) => Arc::new(template.account_answer(answer)),
+                None => Arc::clone(answer),
+            }),
             _ => None,
         };
         if tape == Tape::Replay && recorded.is_none() {
             state.tape_misses += 1;
         }
+        state.since_pruned += 1;
+        if state.since_pruned >= PRUNE_EVERY {
+            state.since_pruned = 0;
+            let state = &mut *state;
+            prune(&mut state.keys, &state.config.quotas, now);
+        }
         let quota = state.config.quotas.get(&operation).copied();
         let key = state
             .keys
-            .entry((key, region, operation.clone()))
+            .entry((key.clone(), region, operation.clone()))
             .or_insert_with(|| KeyState {
                 tokens: quota.map_or(0.0, f64::from),
                 refilled: now,
@@ -235,6 +292,8 @@ async fn answer(
         let latency = state.config.latency;
         let stats = state.stats.entry(operation.clone()).or_default();
         stats.peak_per_key_second = stats.peak_per_key_second.max(in_window);
+        stats.first.get_or_insert(now);
+        stats.last = Some(now);
         if admitted {
             stats.admitted += 1;
         } else {
@@ -247,6 +306,16 @@ async fn answer(
         throttling_response(&service, req.json_protocol(), &operation)
     } else if let Some(recorded) = recorded {
         recorded.to_vec()
+    } else if template.is_some() {
+        // Only the recording knows a synthetic account: say so, as an
+        // ERROR row the benchmark prints.
+        error_response(
+            &service,
+            req.json_protocol(),
+            "500 Internal Server Error",
+            "InternalFailure",
+            &format!("{operation} of a synthetic account is not on the tape"),
+        )
     } else {
         let response = forward(&req, upstream).await?;
         if tape == Tape::Record {
@@ -260,20 +329,46 @@ async fn answer(
     })
 }
 
+/// Forgets the keys that can no longer matter: no request in the last
+/// second, and a full bucket (or no quota).
+fn prune(
+    keys: &mut HashMap<(String, String, String), KeyState>,
+    quotas: &HashMap<String, u32>,
+    now: Instant,
+) {
+    keys.retain(|(_, _, operation), key| {
+        let recent = key
+            .arrivals
+            .back()
+            .is_some_and(|t| now.duration_since(*t) < Duration::from_secs(1));
+        let refilling = quotas.get(operation).is_some_and(|quota| {
+            key.tokens + now.duration_since(key.refilled).as_secs_f64() * f64::from(*quota)
+                < f64::from(*quota)
+        });
+        recent || refilling
+    });
+}
+
 /// A request as the tape knows it: who asked what, where, with which
 /// parameters, less the parts that change from one scan to the next
 /// (LookupEvents' time window, AssumeRole's session name).
-fn tape_key(req: &Request, operation: &str, region: &str, access_key: &str) -> String {
-    let body = if req.json_protocol() {
+fn tape_key(
+    body: &[u8],
+    json_protocol: bool,
+    operation: &str,
+    region: &str,
+    access_key: &str,
+) -> String {
+    let body = if json_protocol {
         let mut json: serde_json::Value =
-            serde_json::from_slice(&req.body).unwrap_or(serde_json::Value::Null);
+            serde_json::from_slice(body).unwrap_or(serde_json::Value::Null);
         if let Some(fields) = json.as_object_mut() {
             fields.remove("StartTime");
             fields.remove("EndTime");
         }
         json.to_string()
     } else {
-        String::from_utf8_lossy(&req.body)
+        String::from_utf8_lossy(body)
             .split('&')
             .filter(|pair| !pair.starts_with("RoleSessionName="))
             .collect::<Vec<_>>()

@@ -3,7 +3,10 @@
 //! are written from: what got worse first (keys newly pending deletion,
 //! new FAILs, new ERRORs), then what was fixed, then the rest collapsed,
 //! and the accounts that appeared or left. Without a comparison it says
-//! why none was made.
+//! why none was made. Each kind lists at most [`LISTED_PER_KIND`] rows,
+//! read from disk one at a time, and says how many more `changes.csv`
+//! holds: a week in which every row changed would otherwise be a page of
+//! a million rows.
 
 use std::io;
 
@@ -12,6 +15,9 @@ use super::{end_rows, more_rows};
 use crate::checks::catalog::Status;
 use crate::history::changes::{AccountRef, Changes, Compared};
 use crate::history::diff::{Change, ChangeKind};
+
+/// Rows listed on the page for each kind of change.
+const LISTED_PER_KIND: usize = 500;
 
 /// Kinds listed in view, in this order: what a reader must act on first.
 const IN_VIEW: [(ChangeKind, &str); 4] = [
@@ -57,29 +63,29 @@ pub(super) fn section(page: &mut Markup<'_>, changes: &Changes) -> io::Result<()
 
 fn compared_body(page: &mut Markup<'_>, compared: &Compared) -> io::Result<()> {
     for (kind, title) in IN_VIEW {
-        let rows = of_kind(compared, kind);
+        let count = compared.diff.count(kind);
         page.raw("<h3>")?;
         page.raw(title)?;
         page.raw(" · ")?;
-        page.count(rows.len())?;
+        page.count(count)?;
         page.raw("</h3>\n")?;
-        if rows.is_empty() {
+        if count == 0 {
             page.raw("<p class=\"empty\">None.</p>\n")?;
         } else {
-            table(page, &rows)?;
+            table(page, compared, kind)?;
         }
     }
     for (kind, title) in COLLAPSED {
-        let rows = of_kind(compared, kind);
-        if rows.is_empty() {
+        let count = compared.diff.count(kind);
+        if count == 0 {
             continue;
         }
         page.raw("<details class=\"more\"><summary>")?;
         page.raw(title)?;
         page.raw(" · ")?;
-        page.count(rows.len())?;
+        page.count(count)?;
         page.raw("</summary>\n")?;
-        table(page, &rows)?;
+        table(page, compared, kind)?;
         page.raw("</details>\n")?;
     }
     accounts(
@@ -96,19 +102,15 @@ fn compared_body(page: &mut Markup<'_>, compared: &Compared) -> io::Result<()> {
     )
 }
 
-fn of_kind(compared: &Compared, kind: ChangeKind) -> Vec<&Change> {
-    compared
-        .diff
-        .changes
-        .iter()
-        .filter(|change| change.kind == kind)
-        .collect()
-}
-
-fn table(page: &mut Markup<'_>, rows: &[&Change]) -> io::Result<()> {
+/// The first [`LISTED_PER_KIND`] changes of `kind`, and how many more
+/// there are.
+fn table(page: &mut Markup<'_>, compared: &Compared, kind: ChangeKind) -> io::Result<()> {
+    let total = compared.diff.count(kind);
+    let listed = total.min(LISTED_PER_KIND);
     page.raw(HEAD)?;
-    for (i, change) in rows.iter().enumerate() {
-        more_rows(page, i, rows.len(), " more rows", HEAD)?;
+    for (i, change) in compared.diff.changes.of_kind(kind).take(listed).enumerate() {
+        let change: Change = change?;
+        more_rows(page, i, listed, " more rows", HEAD)?;
         page.raw("<tr><td><a class=\"mono\" href=\"#acct-")?;
         page.text(&change.key.account_id)?;
         page.raw("\">")?;
@@ -134,7 +136,13 @@ fn table(page: &mut Markup<'_>, rows: &[&Change]) -> io::Result<()> {
         page.text(detail)?;
         page.raw("</td></tr>\n")?;
     }
-    end_rows(page, rows.len())
+    end_rows(page, listed)?;
+    if total > listed {
+        page.raw("<p class=\"note\">")?;
+        page.count(total - listed)?;
+        page.raw(" more not listed here: every changed row is in <a href=\"changes.csv\">changes.csv</a>.</p>\n")?;
+    }
+    Ok(())
 }
 
 fn status(page: &mut Markup<'_>, status: Option<Status>) -> io::Result<()> {
@@ -263,7 +271,7 @@ mod tests {
             ],
         );
         let changes =
-            Changes::compare("s3://reports/2026/11/22/x/findings.json".into(), &old, &new);
+            Changes::compare("s3://reports/2026/11/22/x/findings.json".into(), &old, &new).unwrap();
         let page = super::super::tests::render(Vec::new(), &KeyActivity::default(), &changes);
         let section = section_of(&page);
         assert!(!section.contains("No comparison was made"), "{section}");

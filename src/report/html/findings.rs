@@ -1,6 +1,9 @@
 //! Every finding, account by account, with the filter form the script
-//! drives and each account's remediations once.
+//! drives and each account's remediations once; past a size, the rows
+//! [`Listing`] picks, each account saying which of its rows are not
+//! listed.
 
+use super::listing::{Listing, NotListed};
 use super::*;
 
 impl HtmlPage<'_> {
@@ -23,24 +26,40 @@ impl HtmlPage<'_> {
         }
         page.raw("</select></label><label>Exception<select name=\"exception\"><option value=\"\">all</option><option value=\"accepted\">accepted</option><option value=\"expired\">expired</option><option value=\"none\">none</option></select></label><button type=\"reset\">Show all</button><span id=\"matching\"></span></form>\n")?;
         let exceptions = self.exception_outcomes();
+        let mut listing = Listing::of(org);
+        listing.note(page)?;
         let open = org.accounts.len() <= OPEN_ACCOUNTS_UP_TO;
-        // The account whose rows are being written.
-        let mut current: Option<(String, Option<&AccountRollup>)> = None;
+        // The account whose rows are going by, whether its entry is open,
+        // and its rows not listed.
+        let mut current: Option<(String, bool, NotListed)> = None;
+        let mut any = false;
         for finding in self.report.findings.rows() {
             let finding = finding?;
-            if current.as_ref().map(|(id, _)| id.as_str()) != Some(finding.account_id.as_str()) {
-                if let Some((_, rollup)) = current {
-                    account_end(page, rollup)?;
+            any = true;
+            if current.as_ref().map(|(id, _, _)| id.as_str()) != Some(finding.account_id.as_str()) {
+                if let Some((id, true, not_listed)) = current.take() {
+                    account_end(page, org.accounts.get(&id), &not_listed)?;
                 }
-                let rollup = org.accounts.get(&finding.account_id);
-                account_heading(page, &finding, rollup, open)?;
-                current = Some((finding.account_id.clone(), rollup));
+                current = Some((finding.account_id.clone(), false, NotListed::default()));
+            }
+            let Some((id, entry, not_listed)) = current.as_mut() else {
+                continue;
+            };
+            if !listing.lists(finding.status) {
+                not_listed.add(finding.check, finding.status);
+                continue;
+            }
+            if !*entry {
+                account_heading(page, &finding, org.accounts.get(id.as_str()), open)?;
+                *entry = true;
             }
             finding_row(page, &finding, &exceptions)?;
         }
-        match current {
-            Some((_, rollup)) => account_end(page, rollup)?,
-            None => page.raw("<p class=\"empty\">No findings.</p>\n")?,
+        if let Some((id, true, not_listed)) = current {
+            account_end(page, org.accounts.get(&id), &not_listed)?;
+        }
+        if !any {
+            page.raw("<p class=\"empty\">No findings.</p>\n")?;
         }
         page.raw("</section>\n")
     }
@@ -95,11 +114,17 @@ pub(super) fn account_heading(
     page.raw("</span></summary><div class=\"body\"><table class=\"rows\"><thead><tr><th>Region</th><th>Check</th><th>Status</th><th>Resource</th><th>Detail</th></tr></thead><tbody>\n")
 }
 
-/// Ends an account's rows with the remediation of each check it has rows
-/// other than PASS of: once per account and check, not once per row, which
-/// would take most of a large organisation's page.
-pub(super) fn account_end(page: &mut Markup<'_>, rollup: Option<&AccountRollup>) -> io::Result<()> {
+/// Ends an account's rows with what of them is not listed, and the
+/// remediation of each check it has rows other than PASS of: once per
+/// account and check, not once per row, which would take most of a large
+/// organisation's page.
+pub(super) fn account_end(
+    page: &mut Markup<'_>,
+    rollup: Option<&AccountRollup>,
+    not_listed: &NotListed,
+) -> io::Result<()> {
     page.raw("</tbody></table>")?;
+    not_listed.write(page)?;
     let to_fix: Vec<CheckId> = CheckId::ALL
         .into_iter()
         .zip(rollup.map_or([StatusCounts::default(); CheckId::ALL.len()], |r| r.cells))

@@ -1,8 +1,13 @@
 //! The keys pending deletion, soonest first, and the recent DisableKey /
 //! ScheduleKeyDeletion events, newest first, each with where it is and
-//! the exception its row carries.
+//! the exception its row carries. Each lists at most [`LISTED`] and says
+//! how many more findings.csv holds.
 
 use super::*;
+
+/// Keys pending deletion, and events, listed on the page at most: the
+/// soonest and the newest (the full lists are findings.csv's rows).
+pub(super) const LISTED: usize = 500;
 
 impl HtmlPage<'_> {
     pub(super) fn pending_deletion(
@@ -23,14 +28,9 @@ impl HtmlPage<'_> {
         page.raw("</p>\n")?;
         const HEAD: &str = "<table>\n<thead><tr><th>Deletion date (UTC)</th><th class=\"num nw\">Days left</th><th>Account</th><th>Region</th><th>Key</th><th>Aliases</th></tr></thead>\n<tbody>\n";
         page.raw(HEAD)?;
-        for (i, key) in keys.iter().enumerate() {
-            more_rows(
-                page,
-                i,
-                keys.len(),
-                " more keys pending deletion, later",
-                HEAD,
-            )?;
+        let listed = keys.len().min(LISTED);
+        for (i, key) in keys.iter().take(listed).enumerate() {
+            more_rows(page, i, listed, " more keys pending deletion, later", HEAD)?;
             let left = self.time_left(key);
             page.raw(if left.is_some_and(|left| left.is_under(SOON_DAYS)) {
                 "<tr class=\"soon\"><td class=\"nw\">"
@@ -44,7 +44,7 @@ impl HtmlPage<'_> {
                 None => page.raw("unknown")?,
             }
             page.raw("</td>")?;
-            place(page, &key.place)?;
+            place(page, &key.place, org)?;
             page.raw("<td class=\"res\">")?;
             page.text(&key.arn)?;
             if let Some(mark) = org.key_mark(&key.place, CheckId::KeyState, &key.arn) {
@@ -54,7 +54,13 @@ impl HtmlPage<'_> {
             page.text(&aliases(&key.aliases))?;
             page.raw("</td></tr>\n")?;
         }
-        end_rows(page, keys.len())?;
+        end_rows(page, listed)?;
+        not_listed(
+            page,
+            keys.len() - listed,
+            "keys pending deletion",
+            "kms.key_state FAIL",
+        )?;
         page.raw("</section>\n")
     }
     pub(super) fn events(&self, page: &mut Markup<'_>, org: &Organisation) -> io::Result<()> {
@@ -72,15 +78,16 @@ impl HtmlPage<'_> {
         }
         const HEAD: &str = "<table>\n<thead><tr><th>When (UTC)</th><th>Event</th><th>Account</th><th>Region</th><th>Key</th><th>Who</th><th>From</th><th>Event id</th></tr></thead>\n<tbody>\n";
         page.raw(HEAD)?;
-        for (i, event) in events.iter().enumerate() {
-            more_rows(page, i, events.len(), " more events, earlier", HEAD)?;
+        let listed = events.len().min(LISTED);
+        for (i, event) in events.iter().take(listed).enumerate() {
+            more_rows(page, i, listed, " more events, earlier", HEAD)?;
             let e = &event.event;
             page.raw("<tr><td class=\"nw\">")?;
             page.text(&e.event_time)?;
             page.raw("</td><td>")?;
             page.text(&e.event_name)?;
             page.raw("</td>")?;
-            place(page, &event.place)?;
+            place(page, &event.place, org)?;
             page.raw("<td class=\"res\">")?;
             page.text(&e.key)?;
             if !event.key_aliases.is_empty() {
@@ -100,7 +107,13 @@ impl HtmlPage<'_> {
             page.text(&e.event_id)?;
             page.raw("</td></tr>\n")?;
         }
-        end_rows(page, events.len())?;
+        end_rows(page, listed)?;
+        not_listed(
+            page,
+            events.len() - listed,
+            "events, earlier",
+            "kms.recent_disable_delete_events",
+        )?;
         page.raw("</section>\n")
     }
     pub(super) fn time_left(&self, key: &PendingKey) -> Option<TimeLeft> {
@@ -136,6 +149,25 @@ impl HtmlPage<'_> {
     }
 }
 
+/// Says how many of a list are not on the page, and where they all are.
+fn not_listed(
+    page: &mut Markup<'_>,
+    left_out: usize,
+    what: &'static str,
+    rows: &'static str,
+) -> io::Result<()> {
+    if left_out == 0 {
+        return Ok(());
+    }
+    page.raw("<p class=\"note\">")?;
+    page.count(left_out)?;
+    page.raw(" more ")?;
+    page.raw(what)?;
+    page.raw(" not listed here: every one is a <span class=\"mono\">")?;
+    page.raw(rows)?;
+    page.raw("</span> row of <a href=\"findings.csv\">findings.csv</a>.</p>\n")
+}
+
 /// Whole days, `under 1`, or `past`.
 pub(super) fn days_left(page: &mut Markup<'_>, left: TimeLeft) -> io::Result<()> {
     match left {
@@ -145,12 +177,20 @@ pub(super) fn days_left(page: &mut Markup<'_>, left: TimeLeft) -> io::Result<()>
     }
 }
 
-pub(super) fn place(page: &mut Markup<'_>, place: &KeyPlace) -> io::Result<()> {
-    page.raw("<td><a class=\"mono\" href=\"#acct-")?;
-    page.text(&place.account_id)?;
-    page.raw("\">")?;
-    page.text(&place.account_id)?;
-    page.raw("</a><br>")?;
+/// The account (a link to its findings, when the table lists any) and the
+/// region.
+pub(super) fn place(page: &mut Markup<'_>, place: &KeyPlace, org: &Organisation) -> io::Result<()> {
+    if org.has_entry(&place.account_id) {
+        page.raw("<td><a class=\"mono\" href=\"#acct-")?;
+        page.text(&place.account_id)?;
+        page.raw("\">")?;
+        page.text(&place.account_id)?;
+        page.raw("</a><br>")?;
+    } else {
+        page.raw("<td><span class=\"mono\">")?;
+        page.text(&place.account_id)?;
+        page.raw("</span><br>")?;
+    }
     page.text(&place.account_name)?;
     if !place.ou_path.is_empty() {
         page.raw(" · ")?;

@@ -16,6 +16,7 @@ mod coverage;
 mod exceptions;
 mod findings;
 mod keys;
+mod listing;
 mod markup;
 mod organisation;
 mod posture;

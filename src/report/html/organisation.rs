@@ -57,11 +57,19 @@ pub(super) fn grid(page: &mut Markup<'_>, org: &Organisation) -> io::Result<()> 
         }
         page.raw("</tr></thead><tbody>\n")?;
         for account in accounts {
-            page.raw("<tr><td class=\"mono\"><a href=\"#acct-")?;
-            page.text(&account.id)?;
-            page.raw("\">")?;
-            page.text(&account.id)?;
-            page.raw("</a></td><td>")?;
+            // A link to the account's findings, when the table lists any.
+            let entry = org.has_entry(&account.id);
+            if entry {
+                page.raw("<tr><td class=\"mono\"><a href=\"#acct-")?;
+                page.text(&account.id)?;
+                page.raw("\">")?;
+                page.text(&account.id)?;
+                page.raw("</a></td><td>")?;
+            } else {
+                page.raw("<tr><td class=\"mono\">")?;
+                page.text(&account.id)?;
+                page.raw("</td><td>")?;
+            }
             page.text(&account.name)?;
             page.raw("</td>")?;
             for (i, check) in CheckId::ALL.into_iter().enumerate() {
@@ -89,8 +97,10 @@ pub(super) fn grid(page: &mut Markup<'_>, org: &Organisation) -> io::Result<()> 
                 };
                 page.raw("<td class=\"cell\"><a class=\"badge ")?;
                 page.raw(class)?;
-                page.raw("\" href=\"#acct-")?;
-                page.text(&account.id)?;
+                if entry {
+                    page.raw("\" href=\"#acct-")?;
+                    page.text(&account.id)?;
+                }
                 page.raw("\" title=\"")?;
                 let mut first = true;
                 for (counts, suffix) in [(counts, ""), (accepted, " accepted")] {
@@ -162,9 +172,17 @@ pub(super) struct Organisation {
     /// rows, by account, region, check and key ARN: the key and event
     /// tables mark an accepted key as the findings do (few rows carry one).
     pub(super) key_marks: BTreeMap<(String, String, CheckId, String), ExceptionMark>,
+    /// Accounts with an entry in the findings table (every account, unless
+    /// the table is bounded: see `listing`).
+    pub(super) with_entry: BTreeSet<String>,
 }
 
 impl Organisation {
+    /// Whether the findings table has an entry for the account, to link to.
+    pub(super) fn has_entry(&self, account_id: &str) -> bool {
+        self.with_entry.contains(account_id)
+    }
+
     pub(super) fn key_mark(
         &self,
         place: &KeyPlace,
@@ -185,6 +203,7 @@ impl Organisation {
             regions: BTreeSet::new(),
             unreachable: Vec::new(),
             key_marks: BTreeMap::new(),
+            with_entry: BTreeSet::new(),
         };
         for finding in report.findings.rows() {
             let finding = finding?;
@@ -238,6 +257,7 @@ impl Organisation {
                 account.counts.add(finding.status);
             }
         }
+        org.with_entry = super::listing::Listing::of(&org).accounts_listed(&org);
         Ok(org)
     }
 }

@@ -201,3 +201,100 @@ fn the_policy_names_the_inline_style_and_script_by_their_hashes() {
     assert!(page.contains(&format!("<style>{STYLE}</style>")));
     assert!(page.contains(&format!("<script>{SCRIPT}</script>")));
 }
+
+/// Findings of `accounts` accounts, each with `per_check` rows of every
+/// check × status, in report order.
+fn many_findings(accounts: usize, per_check: usize) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    for a in 0..accounts {
+        let account = format!("{:012}", a + 1);
+        for check in CheckId::ALL {
+            for status in Status::ALL {
+                for n in 0..per_check {
+                    findings.push(Finding {
+                        resource_id: format!("{}-{}-{n}", check.as_str(), status.as_str()),
+                        ..crate::checks::fixtures::bare_finding(
+                            &account,
+                            "us-east-1",
+                            check,
+                            status,
+                        )
+                    });
+                }
+            }
+        }
+    }
+    crate::checks::sort(&mut findings);
+    findings
+}
+
+#[test]
+fn a_small_report_lists_every_row() {
+    // 4 accounts × 6 checks × 4 statuses × 2 = 192 rows.
+    let findings = many_findings(4, 2);
+    let total = findings.len();
+    let page = render(findings, &KeyActivity::default(), &not_compared());
+    let table = &page[page.find("id=\"findings\"").unwrap()..];
+    assert_eq!(table.matches("<tr><td>").count(), total);
+    assert!(!table.contains("Not listed"), "{table}");
+    assert!(!table.contains("id=\"not-listed\""));
+}
+
+#[test]
+fn a_large_report_lists_the_worst_rows_and_counts_the_others_exactly() {
+    // 60 accounts × 6 checks × 4 statuses × 6 = 8,640 rows, 2,160 of each
+    // status: every ERROR and FAIL row, and 680 WARN rows of the first
+    // accounts, make the 5,000 listed; no PASS row.
+    let findings = many_findings(60, 6);
+    assert_eq!(findings.len(), 8_640);
+    let page = render(findings, &KeyActivity::default(), &not_compared());
+    let table = &page[page.find("id=\"findings\"").unwrap()..];
+    assert!(
+        table.contains("This table lists <b>5000</b> of the report's 8640 rows"),
+        "{}",
+        &table[..2000]
+    );
+    assert!(
+        table.contains("<b>Not listed: 3640 rows</b> (1480 WARN, 2160 PASS)"),
+        "{}",
+        &table[..2000]
+    );
+    let cells = |status: &str| table.matches(&format!("<td class=\"{status}\">")).count();
+    assert_eq!(
+        (cells("ERROR"), cells("FAIL"), cells("WARN"), cells("PASS")),
+        (2_160, 2_160, 680, 0)
+    );
+    // Each account's own line counts what of its rows is not listed: 36
+    // WARN rows an account, so the first 18 accounts have every WARN row
+    // listed, the 19th 32 of its 36, the others none.
+    let not_listed: Vec<&str> = table
+        .split("<p class=\"note\">Not listed here: ")
+        .skip(1)
+        .map(|rest| &rest[..rest.find("</p>").unwrap()])
+        .collect();
+    assert_eq!(not_listed.len(), 60);
+    assert!(not_listed[..18]
+        .iter()
+        .all(|line| line.starts_with("36 PASS (") && !line.contains("WARN")));
+    assert!(
+        not_listed[18].starts_with("4 WARN (kms.recent_disable_delete_events 4); 36 PASS ("),
+        "{}",
+        not_listed[18]
+    );
+    assert!(not_listed[19..]
+        .iter()
+        .all(|line| line.starts_with("36 WARN (scan.account_access 6, ")));
+    // Summed over the accounts, the lines say exactly what the note does.
+    let sum = |status: &str| -> usize {
+        not_listed
+            .iter()
+            .filter_map(|line| {
+                line.split("; ")
+                    .find(|part| part.split(' ').nth(1) == Some(status))
+                    .and_then(|part| part.split(' ').next())
+                    .map(|n| n.parse::<usize>().unwrap())
+            })
+            .sum()
+    };
+    assert_eq!((sum("WARN"), sum("PASS"), sum("FAIL")), (1_480, 2_160, 0));
+}

@@ -22,6 +22,10 @@ const LINE_LIMIT: usize = 2_000;
 /// Bytes a list's "... and N more (see …)" line takes at most.
 const CUT_LINE_ROOM: usize = 120;
 
+/// No line of a list is shorter than this (a change line names its kind,
+/// account, region, check and statuses).
+const MIN_LINE: usize = 32;
+
 /// Where the report is, for the message.
 #[derive(Debug, Clone)]
 pub enum ReportLocation {
@@ -184,13 +188,18 @@ impl Notice {
             }
         }
 
+        // Never more lines than the message could hold (each is longer than
+        // MIN_LINE): the changes are read from disk, and may be a million.
+        let change_total = changes.diff().map_or(0, |diff| diff.changes.len());
         let change_lines: Vec<String> = changes
-            .compared
-            .iter()
-            .flat_map(|c| &c.diff.changes)
+            .diff()
+            .into_iter()
+            .flat_map(|diff| diff.changes.iter())
+            .take(MESSAGE_LIMIT / MIN_LINE)
             .map(|c| {
+                let c = c?;
                 let status = |s: Option<Status>| s.map_or("-", Status::as_str);
-                clip(format!(
+                Ok(clip(format!(
                     "- {} {} ({}) {} {} {}: {} -> {}",
                     c.kind.as_str(),
                     printable(&c.key.account_id),
@@ -200,27 +209,30 @@ impl Notice {
                     printable(&c.resource_id),
                     status(c.old_status),
                     status(c.new_status)
-                ))
+                )))
             })
-            .collect();
+            .collect::<io::Result<_>>()?;
         let lookback = scan.header.lookback_days;
+        let (key_total, event_total) = (keys.len(), events.len());
         let lists = [
             (
-                format!("Keys pending deletion ({}), soonest first:", keys.len()),
+                format!("Keys pending deletion ({key_total}), soonest first:"),
                 keys.into_iter().map(|k| k.line).collect::<Vec<_>>(),
+                key_total,
                 "findings.csv, kms.key_state FAIL",
             ),
             (
                 format!(
-                    "DisableKey / ScheduleKeyDeletion in the last {lookback} days ({}):",
-                    events.len()
+                    "DisableKey / ScheduleKeyDeletion in the last {lookback} days ({event_total}):"
                 ),
                 events,
+                event_total,
                 "findings.csv, kms.recent_disable_delete_events",
             ),
             (
-                format!("Changed rows ({}):", change_lines.len()),
+                format!("Changed rows ({change_total}):"),
                 change_lines,
+                change_total,
                 "changes.csv",
             ),
         ];
@@ -229,24 +241,31 @@ impl Notice {
         // list keeps room for the title and the cut line of those after it.
         let budget = MESSAGE_LIMIT.saturating_sub(message.len() + tail.len());
         let least = |title: &str| title.len() + 2 + CUT_LINE_ROOM;
-        let reserved: Vec<usize> = lists.iter().map(|(title, _, _)| least(title)).collect();
+        let reserved: Vec<usize> = lists.iter().map(|(title, _, _, _)| least(title)).collect();
         let mut used = 0;
-        for (at, (title, lines, where_all)) in lists.into_iter().enumerate() {
+        for (at, (title, lines, total, where_all)) in lists.into_iter().enumerate() {
             let room = budget.saturating_sub(used + reserved[at + 1..].iter().sum::<usize>());
             let mut section = format!("\n{title}\n");
-            if lines.is_empty() {
+            if total == 0 {
                 section.push_str("  none\n");
             }
-            let total = lines.len();
-            for (shown, line) in lines.into_iter().enumerate() {
+            let mut shown = 0;
+            for line in lines {
                 // Room for this line and the "... more" line after it.
                 let cut = format!("  ... and {} more (see {where_all})\n", total - shown);
                 if section.len() + line.len() + 1 + cut.len() > room {
-                    section.push_str(&cut);
                     break;
                 }
                 section.push_str(&line);
                 section.push('\n');
+                shown += 1;
+            }
+            if shown < total {
+                let _ = writeln!(
+                    section,
+                    "  ... and {} more (see {where_all})",
+                    total - shown
+                );
             }
             used += section.len();
             message.push_str(&section);
@@ -510,7 +529,8 @@ mod tests {
         .expect("one row");
         let new = crate::history::ReportFile::from_rows("new".into(), "t".into(), Vec::new())
             .expect("no rows");
-        let changes = Changes::compare(format!("s3://b/p/findings.json{forged}"), &old, &new);
+        let changes =
+            Changes::compare(format!("s3://b/p/findings.json{forged}"), &old, &new).unwrap();
         let summary = Tally::default().summary(&[], 1.0, &Default::default());
         let no_findings: Vec<Finding> = Vec::new();
         let n = Notice::new(&Scan {
@@ -534,7 +554,9 @@ mod tests {
         assert!(!n.message.contains("\nFORGED"), "{}", n.message);
         let stdout = changes.render();
         assert!(!stdout.contains("\nFORGED"), "{stdout}");
-        let diff = changes.compared.as_ref().expect("compared").diff.render();
+        let mut diff = Vec::new();
+        changes.diff().expect("compared").render(&mut diff).unwrap();
+        let diff = String::from_utf8(diff).unwrap();
         assert!(!diff.contains("\nFORGED"), "{diff}");
     }
 
