@@ -74,8 +74,15 @@ impl HtmlPage<'_> {
         )?;
         page.raw("</div>\n<h3>Not read in full, and why</h3>\n<ul class=\"plain\">\n")?;
         let mut anything = false;
-        for account in &summary.accounts_skipped {
+        // Suspended and closing accounts, like the unreachable ones: the
+        // first few named in view, the others collapsed.
+        for (i, account) in summary.accounts_skipped.iter().enumerate() {
             anything = true;
+            if i == ACCOUNTS_IN_VIEW {
+                page.raw("<li><details><summary>")?;
+                page.count(summary.accounts_skipped.len() - ACCOUNTS_IN_VIEW)?;
+                page.raw(" more accounts not active</summary><ul class=\"plain\">\n")?;
+            }
             page.raw("<li>Account <span class=\"mono\">")?;
             page.text(&account.id)?;
             page.raw("</span> ")?;
@@ -84,13 +91,16 @@ impl HtmlPage<'_> {
             page.text(&account.status)?;
             page.raw(": listed by Organizations but not active, so not scanned.</li>\n")?;
         }
+        if summary.accounts_skipped.len() > ACCOUNTS_IN_VIEW {
+            page.raw("</ul></details></li>\n")?;
+        }
         // Every unreachable account is named; past the first few, in a
         // collapsed list, so that the rest of the page stays in view.
         for (i, (id, name, why)) in org.unreachable.iter().enumerate() {
             anything = true;
-            if i == UNREACHABLE_LISTED {
+            if i == ACCOUNTS_IN_VIEW {
                 page.raw("<li><details><summary>")?;
-                page.count(org.unreachable.len() - UNREACHABLE_LISTED)?;
+                page.count(org.unreachable.len() - ACCOUNTS_IN_VIEW)?;
                 page.raw(" more unreachable accounts</summary><ul class=\"plain\">\n")?;
             }
             page.raw("<li>Account <a class=\"mono\" href=\"#acct-")?;
@@ -103,7 +113,7 @@ impl HtmlPage<'_> {
             page.text(why)?;
             page.raw("</li>\n")?;
         }
-        if org.unreachable.len() > UNREACHABLE_LISTED {
+        if org.unreachable.len() > ACCOUNTS_IN_VIEW {
             page.raw("</ul></details></li>\n")?;
         }
         if c.regions_errored > 0 {

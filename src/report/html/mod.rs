@@ -45,9 +45,9 @@ const SCRIPT: &str = include_str!("page.js");
 const OPEN_ACCOUNTS_UP_TO: usize = 25;
 /// Above this many accounts, each OU of the grid starts collapsed.
 const OPEN_OUS_UP_TO: usize = 100;
-/// Unreachable accounts listed in view in the coverage section; the
-/// others are listed collapsed.
-const UNREACHABLE_LISTED: usize = 5;
+/// Accounts of one kind (not active, unreachable) named in view in the
+/// coverage section; the others are named in a collapsed list.
+const ACCOUNTS_IN_VIEW: usize = 5;
 /// Keys pending deletion and events listed in view; the others are
 /// listed collapsed.
 const ROWS_IN_VIEW: usize = 25;

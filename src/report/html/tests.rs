@@ -298,3 +298,52 @@ fn a_large_report_lists_the_worst_rows_and_counts_the_others_exactly() {
     };
     assert_eq!((sum("WARN"), sum("PASS"), sum("FAIL")), (1_480, 2_160, 0));
 }
+
+#[test]
+fn past_the_first_five_accounts_not_active_are_named_in_a_collapsed_list() {
+    let skipped: Vec<crate::facts::OrgAccount> = (0..ACCOUNTS_IN_VIEW + 3)
+        .map(|i| crate::facts::OrgAccount {
+            id: format!("{:012}", 900 + i),
+            name: format!("closed-{i}"),
+            status: "SUSPENDED".into(),
+            ou_path: "Root/Suspended".into(),
+            ou_id: "ou-susp-11111111".into(),
+            ou_ancestors: Vec::new(),
+        })
+        .collect();
+    let summary = Summary {
+        accounts_skipped: skipped,
+        ..Summary::default()
+    };
+    let (scan, findings, changes) = (header(), Vec::new(), not_compared());
+    let report = Report {
+        scan: &scan,
+        summary: &summary,
+        changes: &changes,
+        findings: &findings,
+    };
+    let mut out = Vec::new();
+    HtmlPage {
+        report: &report,
+        activity: &KeyActivity::default(),
+    }
+    .write(&mut out)
+    .unwrap();
+    let page = String::from_utf8(out).unwrap();
+    // Every account is named; the last three in the collapsed list.
+    assert_eq!(
+        page.matches(" is SUSPENDED: listed by Organizations")
+            .count(),
+        8
+    );
+    let collapsed = &page[page
+        .find("<li><details><summary>3 more accounts not active</summary>")
+        .unwrap()..];
+    assert_eq!(
+        collapsed
+            .matches(" is SUSPENDED: listed by Organizations")
+            .count(),
+        3
+    );
+    assert!(collapsed.contains("closed-5") && !collapsed.contains("closed-4"));
+}
