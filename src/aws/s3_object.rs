@@ -6,6 +6,9 @@
 
 use std::io::Write;
 
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
+use aws_sdk_s3::primitives::ByteStream;
+
 use super::api::Api;
 use super::session::AccountSession;
 use super::throttle::CallError;
@@ -20,13 +23,7 @@ pub async fn get_object(
     key: &str,
     limit: usize,
 ) -> Result<Option<Vec<u8>>, CallError> {
-    let client = session.s3(region);
-    let out = session
-        .throttle
-        .call(Api::S3GetObject, &session.scope(region), || {
-            client.get_object().bucket(bucket).key(key).send()
-        })
-        .await?;
+    let out = send(session, region, bucket, key).await?;
     if out
         .content_length
         .is_some_and(|length| u64::try_from(length).is_ok_and(|length| length > limit as u64))
@@ -35,14 +32,8 @@ pub async fn get_object(
     }
     let mut body = out.body;
     let mut bytes = Vec::new();
-    while let Some(chunk) = body.try_next().await.map_err(|err| {
-        CallError::new(
-            Api::S3GetObject,
-            "ResponseError",
-            format!("the object's body could not be read: {err}"),
-        )
-    })? {
-        bytes.extend_from_slice(&chunk);
+    while let Some(chunk) = next_chunk(&mut body).await? {
+        bytes.extend_from_slice(chunk.as_ref());
         if bytes.len() > limit {
             return Ok(None);
         }
@@ -68,22 +59,37 @@ pub async fn download(
     key: &str,
     out: &mut dyn Write,
 ) -> Result<(), DownloadError> {
+    let mut body = send(session, region, bucket, key).await?.body;
+    while let Some(chunk) = next_chunk(&mut body).await? {
+        out.write_all(chunk.as_ref())
+            .map_err(DownloadError::Write)?;
+    }
+    out.flush().map_err(DownloadError::Write)
+}
+
+/// The paced and retried `GetObject`, its body not yet read.
+async fn send(
+    session: &AccountSession,
+    region: &str,
+    bucket: &str,
+    key: &str,
+) -> Result<GetObjectOutput, CallError> {
     let client = session.s3(region);
-    let got = session
+    session
         .throttle
         .call(Api::S3GetObject, &session.scope(region), || {
             client.get_object().bucket(bucket).key(key).send()
         })
-        .await?;
-    let mut body = got.body;
-    while let Some(chunk) = body.try_next().await.map_err(|err| {
+        .await
+}
+
+/// The body's next chunk; a body that breaks off is the call's failure.
+async fn next_chunk(body: &mut ByteStream) -> Result<Option<impl AsRef<[u8]>>, CallError> {
+    body.try_next().await.map_err(|err| {
         CallError::new(
             Api::S3GetObject,
             "ResponseError",
             format!("the object's body could not be read: {err}"),
         )
-    })? {
-        out.write_all(&chunk).map_err(DownloadError::Write)?;
-    }
-    out.flush().map_err(DownloadError::Write)
+    })
 }

@@ -213,6 +213,24 @@ pub fn join(old: &ReportFile, new: &ReportFile) -> io::Result<Joined> {
     })
 }
 
+impl Change {
+    /// Its row of `changes.csv`, in [`DIFF_CSV_COLUMNS`] order.
+    fn csv_record(&self) -> [&str; 10] {
+        [
+            self.kind.as_str(),
+            &self.key.account_id,
+            &self.account_name,
+            &self.key.region,
+            &self.key.check_id,
+            &self.resource_id,
+            status_cell(self.old_status),
+            status_cell(self.new_status),
+            &self.old_detail,
+            &self.new_detail,
+        ]
+    }
+}
+
 fn status_cell(status: Option<Status>) -> &'static str {
     status.map_or("", Status::as_str)
 }
@@ -287,18 +305,7 @@ impl Diff {
         writer.write_record(DIFF_CSV_COLUMNS)?;
         for c in self.changes.iter() {
             let c = c?;
-            writer.write_record([
-                c.kind.as_str(),
-                &c.key.account_id,
-                &c.account_name,
-                &c.key.region,
-                &c.key.check_id,
-                &c.resource_id,
-                status_cell(c.old_status),
-                status_cell(c.new_status),
-                &c.old_detail,
-                &c.new_detail,
-            ])?;
+            writer.write_record(c.csv_record())?;
         }
         writer.flush()?;
         Ok(())
@@ -545,20 +552,7 @@ mod tests {
         let mut writer = csv::Writer::from_writer(Vec::new());
         writer.write_record(DIFF_CSV_COLUMNS).unwrap();
         for c in changes {
-            writer
-                .write_record([
-                    c.kind.as_str(),
-                    &c.key.account_id,
-                    &c.account_name,
-                    &c.key.region,
-                    &c.key.check_id,
-                    &c.resource_id,
-                    status_cell(c.old_status),
-                    status_cell(c.new_status),
-                    &c.old_detail,
-                    &c.new_detail,
-                ])
-                .unwrap();
+            writer.write_record(c.csv_record()).unwrap();
         }
         writer.into_inner().unwrap()
     }

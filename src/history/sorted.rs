@@ -110,11 +110,17 @@ impl RowSorter {
 
 /// Bytes of text a buffered row holds (its key repeats some of it).
 fn text_len(key: &RowKey, row: &Row) -> usize {
+    [&key.account_id, &key.region, &key.check_id, &key.subject]
+        .into_iter()
+        .chain(compared_cells(row))
+        .map(|text| text.len())
+        .sum()
+}
+
+/// The text cells of a row a comparison keeps, in the order a run holds
+/// them.
+fn compared_cells(row: &Row) -> [&String; 9] {
     [
-        &key.account_id,
-        &key.region,
-        &key.check_id,
-        &key.subject,
         &row.account_id,
         &row.account_name,
         &row.region,
@@ -125,9 +131,6 @@ fn text_len(key: &RowKey, row: &Row) -> usize {
         &row.exception_id,
         &row.exception_state,
     ]
-    .iter()
-    .map(|text| text.len())
-    .sum()
 }
 
 fn write_run(run: Vec<(RowKey, Row)>) -> io::Result<Records> {
@@ -141,17 +144,7 @@ fn write_run(run: Vec<(RowKey, Row)>) -> io::Result<Records> {
 /// The compared columns of a row (the others are empty in a row read for
 /// a comparison).
 fn write_row(out: &mut RecordWriter, row: &Row) -> io::Result<()> {
-    for text in [
-        &row.account_id,
-        &row.account_name,
-        &row.region,
-        &row.check_id,
-        &row.resource_id,
-        &row.detail,
-        &row.ou_path,
-        &row.exception_id,
-        &row.exception_state,
-    ] {
+    for text in compared_cells(row) {
         out.str(text)?;
     }
     out.byte(status_byte(Some(row.status)))
